@@ -1,0 +1,56 @@
+"""tierci's own tiers. Every CI file calls these sessions; so can you: `nox -s unit`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+# nox runs this file in the bootstrap interpreter (requirements/bootstrap.txt), which
+# has tierci's dependencies but not tierci itself: use this checkout's copy.
+sys.path.insert(0, str(Path(__file__).parent / "src"))
+
+from tierci import noxlib
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+# Reuse is safe: every session syncs its env to the exact lock before running.
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "unit", "packaging"]
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check, ruff format --check, mypy strict on src/."""
+    noxlib.lint(session)
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """No-device tests: not heavy, not device, not e2e (posargs go to pytest)."""
+    noxlib.run_tests(session, "unit")
+
+
+@nox.session
+def packaging(session: nox.Session) -> None:
+    """Build sdist + wheel, twine check --strict, check-wheel-contents, import-verify."""
+    noxlib.packaging(session, package="tierci")
+
+
+@nox.session
+def heavy(session: nox.Session) -> None:
+    """Tests marked heavy, in the heavy environment."""
+    noxlib.run_tests(session, "heavy")
+
+
+@nox.session
+def device(session: nox.Session) -> None:
+    """Tests marked device, on an accelerator host."""
+    noxlib.run_tests(session, "device")
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Compile requirements/*.in to hashed locks; `-- --check` fails on stale ones."""
+    noxlib.lock(session)

@@ -1,0 +1,68 @@
+"""``tierci``: the command line over the library. Thin: parse, call, map errors to exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierci import __version__, locks
+from tierci.config import load_config
+from tierci.console import print_error, print_summary
+from tierci.errors import StaleLockError, TierciError
+from tierci.invoke_tasks import DEFAULT_PIPELINE
+from tierci.pipeline import run_pipeline, write_results
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tierci", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tierci {__version__}")
+    parser.add_argument("--project", type=Path, default=Path.cwd(), help="project folder")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("config", help="print the resolved [tool.tierci] configuration as JSON")
+    lock = commands.add_parser("lock", help="report stale lock files (compile with `nox -s lock`)")
+    lock.add_argument("--check", action="store_true", help="exit 3 if any lock is stale")
+    run = commands.add_parser("pipeline", help="run tiers as nox sessions and summarise them")
+    run.add_argument("tiers", nargs="*", default=list(DEFAULT_PIPELINE))
+    run.add_argument(
+        "--keep-going", action="store_true", help="run every tier even after a failure"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        config = load_config(arguments.project)
+        if arguments.command == "config":
+            print(json.dumps(_describe(config), indent=2))  # noqa: T201 - the command's output
+            return 0
+        if arguments.command == "lock":
+            stale = locks.find_stale(locks.lock_specs(config), config.pyproject)
+            for entry in stale:
+                print(f"stale: {entry.spec.lock} ({entry.reason})")  # noqa: T201
+            return StaleLockError.return_code if stale else 0
+        results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
+        write_results(results, config.root / "build" / "tierci" / "pipeline.json")
+        print_summary(results)
+        return 1 if any(r.status.value == "failed" for r in results) else 0
+    except TierciError as exc:
+        print_error(str(exc))
+        return exc.return_code
+
+
+def _describe(config: object) -> object:
+    from dataclasses import asdict  # noqa: PLC0415
+
+    return json.loads(json.dumps(asdict(config), default=str))  # type: ignore[call-overload]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Everything tierci shows a person: the library returns results, this module prints.
+
+CI-aware: on GitHub Actions a failed tier also becomes an ``::error::`` annotation, and
+rich honours ``NO_COLOR`` and non-terminal output by itself.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tierci.results import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tierci.results import TierResult
+
+__all__ = ["print_error", "print_summary"]
+
+_STYLE = {
+    Status.PASSED: "bold green",
+    Status.FAILED: "bold red",
+    Status.SKIPPED: "yellow",
+    Status.NOT_RUN: "dim",
+}
+
+
+def _console(*, stderr: bool = False) -> Console:
+    return Console(
+        stderr=stderr, highlight=False, soft_wrap=False, width=None if os.isatty(1) else 120
+    )
+
+
+def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipeline") -> None:
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("tier", "left"),
+        ("status", "left"),
+        ("time", "right"),
+        ("tests", "right"),
+        ("passed", "right"),
+        ("failed", "right"),
+        ("errors", "right"),
+        ("skipped", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for result in results:
+        counts = result.counts
+        numbers = (
+            [
+                str(n)
+                for n in (
+                    counts.tests,
+                    counts.passed,
+                    counts.failures,
+                    counts.errors,
+                    counts.skipped,
+                )
+            ]
+            if counts
+            else ["-"] * 5
+        )
+        table.add_row(
+            result.tier,
+            f"[{_STYLE[result.status]}]{result.status.value}[/]",
+            f"{result.duration_s:.1f}s",
+            *numbers,
+            result.reason,
+        )
+    console = _console()
+    console.print(table)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for result in results:
+            if result.status is Status.FAILED:
+                print(f"::error title=tier {result.tier} failed::{result.reason}")  # noqa: T201
+
+
+def print_error(message: str) -> None:
+    _console(stderr=True).print(Text.assemble(("error: ", "bold red"), message))

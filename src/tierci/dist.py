@@ -1,0 +1,144 @@
+"""Import-verifying a built wheel where it will really be used: installed, elsewhere.
+
+A wheel that lacks a module (or its compiled core) imports fine from the source tree
+and fails after install. So: a fresh virtual environment in a temporary folder outside
+the source tree, the wheel installed into it, every module of the package imported
+from there by an isolated interpreter (``python -I``: no PYTHONPATH, no cwd on sys.path).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierci.errors import CommandFailedError
+from tierci.uvbin import find_uv
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["WheelCheck", "source_modules", "verify_wheel_imports"]
+
+# Runs inside the fresh environment: imports every module of the package and reports.
+_IMPORT_ALL = r"""
+import importlib, json, pkgutil, sys, traceback
+package_name = sys.argv[1]
+report = {"location": None, "imported": [], "failed": {}}
+try:
+    package = importlib.import_module(package_name)
+except Exception:
+    report["failed"][package_name] = traceback.format_exc(limit=3)
+else:
+    report["location"] = package.__file__
+    report["imported"].append(package_name)
+    for info in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
+        try:
+            importlib.import_module(info.name)
+            report["imported"].append(info.name)
+        except Exception:
+            report["failed"][info.name] = traceback.format_exc(limit=3)
+print(json.dumps(report))
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WheelCheck:
+    wheel: Path
+    location: str
+    imported: tuple[str, ...]
+
+
+def source_modules(package_dir: Path) -> set[str]:
+    """Dotted names of every module under a source package folder."""
+    names = set()
+    for path in package_dir.rglob("*.py"):
+        parts = path.relative_to(package_dir.parent).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def verify_wheel_imports(
+    wheel: Path,
+    *,
+    package: str,
+    python: str = sys.executable,
+    dependency_locks: Sequence[Path] = (),
+    expected_modules: set[str] | None = None,
+) -> WheelCheck:
+    """Install ``wheel`` in a fresh venv outside the source tree and import all of it.
+
+    Dependencies come from hashed locks (the wheel itself goes in with ``--no-deps``),
+    so the check needs no resolver and tests exactly the pinned set.
+    """
+    uv = find_uv()
+    with tempfile.TemporaryDirectory(prefix="tierci-import-verify-") as scratch:
+        workdir = Path(scratch)
+        venv = workdir / "venv"
+        venv_python = str(
+            venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+        )
+        _run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=workdir)
+        for lock in dependency_locks:
+            _run(
+                [uv, "pip", "install", "--quiet", "--python", venv_python,
+                 "--require-hashes", "-r", str(lock)],
+                cwd=workdir,
+            )  # fmt: skip
+        _run(
+            [uv, "pip", "install", "--quiet", "--python", venv_python, "--no-deps", str(wheel)],
+            cwd=workdir,
+        )
+        completed = _run([venv_python, "-I", "-c", _IMPORT_ALL, package], cwd=workdir)
+        report = json.loads(completed.stdout.strip().splitlines()[-1])
+        _judge(wheel, package, report, venv, expected_modules)
+        return WheelCheck(
+            wheel=wheel, location=str(report["location"]), imported=tuple(report["imported"])
+        )
+
+
+def _judge(
+    wheel: Path,
+    package: str,
+    report: dict[str, object],
+    venv: Path,
+    expected_modules: set[str] | None,
+) -> None:
+    failed = report["failed"]
+    assert isinstance(failed, dict)  # noqa: S101 - the shape our own script prints
+    if failed:
+        details = "\n".join(f"  {name}:\n{error}" for name, error in sorted(failed.items()))
+        raise CommandFailedError(
+            f"{wheel.name}: {len(failed)} module(s) failed to import after install:\n{details}",
+            fix="a module imports something the wheel does not ship or declare: add the "
+            "file to the wheel, or the dependency to [project].dependencies",
+        )
+    location = str(report["location"])
+    if not Path(location).resolve().is_relative_to(venv.resolve()):
+        raise CommandFailedError(
+            f"{wheel.name}: {package} was imported from {location}, not from the fresh env",
+            fix="something puts the source tree on sys.path (a .pth file or PYTHONPATH)",
+        )
+    imported = report["imported"]
+    assert isinstance(imported, list)  # noqa: S101 - the shape our own script prints
+    missing = sorted((expected_modules or set()) - set(imported))
+    if missing:
+        raise CommandFailedError(
+            f"{wheel.name}: the wheel lacks modules the source tree has: {', '.join(missing)}",
+            fix="include them in the wheel (e.g. [tool.hatch.build.targets.wheel] packages)",
+        )
+
+
+def _run(command: list[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise CommandFailedError(
+            f"import verification step failed (exit {completed.returncode}): "
+            f"{' '.join(command[:4])} …\n{completed.stdout}{completed.stderr}",
+            fix="read the tool's output above",
+        )
+    return completed

@@ -1,0 +1,97 @@
+"""Invoke tasks mirroring the nox sessions one to one, for Jenkins stages and people.
+
+``inv <name> [-- ARGS]`` runs exactly ``nox -s <name> [-- ARGS]``; the task list is read
+from ``nox --list --json`` so it cannot drift from the noxfile. ``inv ci`` runs the
+local pipeline and prints the per-tier summary.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from invoke.collection import Collection
+from invoke.exceptions import Exit
+from invoke.tasks import Task
+
+from tierci.config import load_config
+from tierci.errors import TierciError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from invoke.context import Context
+
+__all__ = ["DEFAULT_PIPELINE", "nox_collection", "nox_sessions"]
+
+DEFAULT_PIPELINE = ("lint", "unit", "packaging")
+
+
+def nox_sessions(root: Path) -> dict[str, str]:
+    """Session name → one-line description, as ``nox --list --json`` reports them.
+
+    Parametrized sessions (``heavy(env='legacy')``) collapse to their name: ``nox -s
+    heavy`` runs every parametrization.
+    """
+    completed = subprocess.run(
+        [sys.executable, "-m", "nox", "--list", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise TierciError(
+            f"`nox --list --json` failed in {root}:\n{completed.stderr.strip()}",
+            fix="fix the error in noxfile.py shown above",
+        )
+    sessions: dict[str, str] = {}
+    for entry in json.loads(completed.stdout):
+        sessions.setdefault(entry["name"], entry.get("description") or "")
+    return sessions
+
+
+def _nox_task(name: str, description: str) -> Task[Callable[..., None]]:
+    def body(c: Context) -> None:
+        command = [sys.executable, "-m", "nox", "--session", name]
+        if c.remainder:
+            command += ["--", *shlex.split(c.remainder)]
+        c.run(shlex.join(command), pty=False)
+
+    body.__doc__ = f"{description or f'nox session {name}'} (nox -s {name})"
+    body.__name__ = name
+    return Task(body, name=name)
+
+
+def _ci_task(root: Path, tiers: Sequence[str]) -> Task[Callable[..., None]]:
+    def ci(c: Context) -> None:
+        from tierci.console import print_summary  # noqa: PLC0415 - only this task needs rich
+        from tierci.pipeline import run_pipeline, write_results  # noqa: PLC0415
+
+        config = load_config(root)
+        results = run_pipeline(config, tiers)
+        write_results(results, config.root / "build" / "tierci" / "pipeline.json")
+        print_summary(results)
+        failed = [r.tier for r in results if r.status.value == "failed"]
+        if failed:
+            raise Exit(f"tierci: failed tier(s): {', '.join(failed)}", code=1)
+
+    ci.__doc__ = (
+        f"Run the local pipeline ({' → '.join(tiers)}), stopping at the first failure, "
+        "and print a per-tier summary."
+    )
+    return Task(ci, name="ci")
+
+
+def nox_collection(root: Path | str, *, pipeline: Sequence[str] = DEFAULT_PIPELINE) -> Collection:
+    """A task per nox session in ``root``'s noxfile, plus ``ci``."""
+    root = Path(root)
+    collection = Collection()
+    for name, description in nox_sessions(root).items():
+        collection.add_task(_nox_task(name, description))
+    collection.add_task(_ci_task(root, pipeline))
+    return collection

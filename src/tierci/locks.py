@@ -1,0 +1,251 @@
+"""Hashed lock files per tier: ``requirements/<name>.in`` → ``requirements/<name>.txt``.
+
+Compiling uses pip-tools (``pip-compile --generate-hashes``). Each lock carries a
+digest of everything it was compiled from (its ``.in``, the locks it is layered on
+with ``-c``/``-r``, and the project's own dependencies where the lock includes them),
+so ``check`` tells a stale lock offline, instantly, and without re-resolving.
+
+The project's runtime dependencies (``[project].dependencies``) are compiled into every
+lock except those used only by tiers with ``install_project = false``: an environment
+that installs the project must hold everything it imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
+
+from tierci.errors import CommandFailedError, LockError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+    from tierci.config import TierciConfig
+
+__all__ = [
+    "DIGEST_PREFIX",
+    "LockSpec",
+    "StaleLock",
+    "compile_lock",
+    "compile_locks",
+    "find_stale",
+    "input_digest",
+    "lock_specs",
+    "recorded_digest",
+]
+
+DIGEST_PREFIX = "# tierci-input-digest: "
+_REFERENCE = re.compile(r"^\s*(?:-c|-r|--constraint|--requirement)[\s=]+(\S+)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockSpec:
+    """One lock to keep: its input, its output and whether the project's deps are in it."""
+
+    source: Path
+    lock: Path
+    includes_project: bool
+
+    @property
+    def name(self) -> str:
+        return self.lock.stem
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaleLock:
+    spec: LockSpec
+    reason: str
+
+
+def lock_specs(config: TierciConfig, requirements_dir: Path | None = None) -> list[LockSpec]:
+    """Every ``*.in`` under the requirements folder, in layering order (``-c`` targets first).
+
+    The folder is where the tiers' locks live (``requirements/`` by default).
+    """
+    folder = requirements_dir or _requirements_dir(config)
+    tiers_by_lock: dict[Path, list[bool]] = {}
+    for tier in config.tiers.values():
+        tiers_by_lock.setdefault(tier.lock.resolve(), []).append(tier.install_project)
+    specs = {}
+    for source in sorted(folder.glob("*.in")):
+        lock = source.with_suffix(".txt")
+        installs = tiers_by_lock.get(lock.resolve())
+        # A tier lock includes the project's dependencies whenever one of its tiers
+        # installs the project; any other lock only when the config names it.
+        includes_project = (
+            any(installs) if installs else lock.stem in config.project_dependency_locks
+        )
+        specs[lock.resolve()] = LockSpec(
+            source=source, lock=lock, includes_project=includes_project
+        )
+    return _layering_order(specs)
+
+
+def _requirements_dir(config: TierciConfig) -> Path:
+    folders = {tier.lock.parent for tier in config.tiers.values()}
+    return folders.pop() if len(folders) == 1 else config.root / "requirements"
+
+
+def _layering_order(specs: dict[Path, LockSpec]) -> list[LockSpec]:
+    graph: dict[Path, set[Path]] = {}
+    for key, spec in specs.items():
+        graph[key] = {ref for ref in _references(spec.source) if ref in specs}
+    try:
+        return [specs[key] for key in TopologicalSorter(graph).static_order()]
+    except CycleError as exc:
+        raise LockError(
+            f"requirements files constrain each other in a cycle: {exc.args[1]}",
+            fix="layer them one way only, e.g. heavy.in has -c unit.txt, unit.in has no -c",
+        ) from exc
+
+
+def _references(source: Path) -> list[Path]:
+    """Files named by ``-c``/``-r`` lines, as the lock paths they stand for."""
+    refs = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        match = _REFERENCE.match(line)
+        if match:
+            refs.append((source.parent / match.group(1)).with_suffix(".txt").resolve())
+    return refs
+
+
+def _requirement_lines(path: Path) -> list[str]:
+    """A requirements file without comments, blank lines and surrounding whitespace."""
+    lines = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split(" #", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _project_dependencies(pyproject: Path) -> list[str]:
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    return [
+        f"requires-python {project.get('requires-python', '')}",
+        *sorted(project.get("dependencies", [])),
+        *(
+            f"[{extra}] {dep}"
+            for extra, deps in sorted(project.get("optional-dependencies", {}).items())
+            for dep in sorted(deps)
+        ),
+    ]
+
+
+def input_digest(spec: LockSpec, pyproject: Path) -> str:
+    """sha256 over what ``spec``'s lock is compiled from; comments do not count."""
+    digest = hashlib.sha256()
+    for line in _requirement_lines(spec.source):
+        digest.update(f"in {line}\n".encode())
+        match = _REFERENCE.match(line)
+        if match:
+            referenced = spec.source.parent / match.group(1)
+            if referenced.is_file():
+                for ref_line in _requirement_lines(referenced):
+                    digest.update(f"ref {ref_line}\n".encode())
+    if spec.includes_project:
+        for dep in _project_dependencies(pyproject):
+            digest.update(f"project {dep}\n".encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def recorded_digest(lock: Path) -> str | None:
+    """The input digest a lock was stamped with, or None if it has none."""
+    with lock.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith(DIGEST_PREFIX):
+                return line[len(DIGEST_PREFIX) :].strip()
+            if not line.startswith("#"):
+                return None
+    return None
+
+
+def find_stale(specs: Iterable[LockSpec], pyproject: Path) -> list[StaleLock]:
+    """Locks missing, unstamped, or compiled from inputs that have changed since."""
+    stale = []
+    for spec in specs:
+        if not spec.lock.is_file():
+            stale.append(StaleLock(spec=spec, reason=f"{spec.lock.name} does not exist"))
+            continue
+        recorded = recorded_digest(spec.lock)
+        if recorded is None:
+            stale.append(StaleLock(spec=spec, reason="no tierci input digest in its header"))
+        elif recorded != input_digest(spec, pyproject):
+            stale.append(StaleLock(spec=spec, reason=f"{spec.source.name} changed since"))
+    return stale
+
+
+def compile_locks(
+    specs: Sequence[LockSpec],
+    pyproject: Path,
+    *,
+    python: str = sys.executable,
+    upgrade: Sequence[str] = (),
+) -> None:
+    """Compile every lock in layering order, so ``-c`` targets are fresh first."""
+    for spec in specs:
+        compile_lock(spec, pyproject, python=python, upgrade=upgrade)
+
+
+def compile_lock(
+    spec: LockSpec, pyproject: Path, *, python: str = sys.executable, upgrade: Sequence[str] = ()
+) -> None:
+    """pip-compile (from ``python``'s environment) one lock with hashes, then stamp it."""
+    command = [
+        python,
+        "-m",
+        "piptools",
+        "compile",
+        "--quiet",
+        "--generate-hashes",
+        "--allow-unsafe",  # pin pip/setuptools too: a lock that leaves them out is not a lock
+        "--strip-extras",
+        "--no-emit-index-url",  # index URLs are the machine's business, not the lock's
+        "--no-emit-trusted-host",
+        "--no-emit-find-links",
+        "--output-file",
+        os.path.relpath(spec.lock, pyproject.parent),
+    ]
+    for package in upgrade:
+        command += ["--upgrade-package", package]
+    root = pyproject.parent
+    # Paths relative to the project root: pip-compile writes them into "via" lines,
+    # and an absolute path would differ on every machine.
+    if spec.includes_project:
+        command.append(pyproject.name)
+    command.append(os.path.relpath(spec.source, root))
+    completed = subprocess.run(
+        command,
+        cwd=root,
+        # pip-tools reads the command its header recommends from this variable.
+        env={**os.environ, "CUSTOM_COMPILE_COMMAND": "nox -s lock"},
+        check=False,
+        text=True,
+    )
+    if completed.returncode != 0:
+        raise CommandFailedError(
+            f"pip-compile failed for {spec.source} (exit {completed.returncode})",
+            fix="read pip-compile's message above: usually a version conflict between "
+            f"{spec.source.name} and the lock it is layered on",
+        )
+    _stamp(spec.lock, input_digest(spec, pyproject))
+
+
+def _stamp(lock: Path, digest: str) -> None:
+    """Put the digest line after pip-compile's header comment."""
+    lines = [
+        line
+        for line in lock.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not line.startswith(DIGEST_PREFIX)
+    ]
+    header_end = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    lines.insert(header_end, f"{DIGEST_PREFIX}{digest}\n")
+    lock.write_text("".join(lines), encoding="utf-8")

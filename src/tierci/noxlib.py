@@ -1,0 +1,245 @@
+"""The library half of tierci's nox sessions; a project's noxfile stays a few lines.
+
+Environments are synced to the tier's hashed lock with ``uv pip sync`` (extraneous
+packages removed), then the project is installed without dependencies. A fingerprint
+of the lock and of the installed distributions makes a reused, unchanged environment
+cost a directory listing, while any change (the lock edited, a package installed or
+removed by hand) triggers a full sync. That is why sessions may always reuse their
+environment: ``nox -R`` is as exact as a fresh one.
+
+This module runs inside nox's own interpreter; it imports nothing beyond tierci's
+dependencies.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from tierci import dist, locks
+from tierci.config import load_config
+from tierci.errors import CommandFailedError, StaleLockError, TierciError
+from tierci.uvbin import find_uv
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import nox
+
+    from tierci.config import TierciConfig
+
+__all__ = ["lint", "lock", "packaging", "run_pytest", "run_tests", "sync", "sync_lock"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_SYNC_MARKER = ".tierci-sync.json"
+
+
+def _reported(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn a TierciError into nox's session failure, with the message and the fix."""
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except TierciError as exc:
+            session: nox.Session = args[0]  # type: ignore[assignment]
+            session.error(str(exc))
+
+    return wrapper
+
+
+def _config(session: nox.Session) -> TierciConfig:
+    return load_config(Path(session.invoked_from))
+
+
+def _venv_python(session: nox.Session) -> str:
+    return str(Path(session.bin) / ("python.exe" if sys.platform == "win32" else "python"))
+
+
+@_reported
+def sync(session: nox.Session, tier: str) -> None:
+    """Make the session's environment exactly the tier's lock (plus the project)."""
+    config = _config(session)
+    tier_config = config.tier(tier)
+    sync_lock(
+        session, tier_config.lock, project=config.root if tier_config.install_project else None
+    )
+
+
+@_reported
+def sync_lock(session: nox.Session, lock: Path, *, project: Path | None = None) -> None:
+    """Sync to ``lock``; install ``project`` (a folder) editable without dependencies."""
+    if not lock.is_file():
+        raise TierciError(
+            f"lock file {lock} does not exist",
+            fix=f"create {lock.with_suffix('.in').name} next to it and run `nox -s lock`",
+        )
+    venv = Path(session.virtualenv.location)
+    marker = venv / _SYNC_MARKER
+    fingerprint = _fingerprint(lock, project)
+    if _env_matches(marker, fingerprint, venv):
+        session.log(f"environment matches {lock.name} ({fingerprint[:12]}); nothing to sync")
+        return
+    uv, python = find_uv(), _venv_python(session)
+    session.run(uv, "pip", "sync", "--python", python, "--require-hashes", str(lock), external=True)
+    if project is not None:
+        session.run(
+            uv, "pip", "install", "--python", python, "--no-deps", "-e", str(project), external=True
+        )
+    marker.write_text(
+        json.dumps({"fingerprint": fingerprint, "distributions": _distributions(venv)}),
+        encoding="utf-8",
+    )
+
+
+def _fingerprint(lock: Path, project: Path | None) -> str:
+    digest = hashlib.sha256(lock.read_bytes())
+    if project is not None:
+        # The project's metadata (entry points, dependencies) lives in pyproject.toml.
+        digest.update(str(project.resolve()).encode())
+        digest.update((project / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
+
+
+def _env_matches(marker: Path, fingerprint: str, venv: Path) -> bool:
+    try:
+        recorded: dict[str, Any] = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(
+        recorded.get("fingerprint") == fingerprint
+        and recorded.get("distributions") == _distributions(venv)
+    )
+
+
+def _distributions(venv: Path) -> list[str]:
+    """``name-version`` of everything installed in the venv, from the dist-info folders."""
+    patterns = ("lib/*/site-packages/*.dist-info", "Lib/site-packages/*.dist-info")
+    return sorted(path.name.removesuffix(".dist-info") for p in patterns for path in venv.glob(p))
+
+
+@_reported
+def run_pytest(session: nox.Session, tier: str, *extra: str) -> Path:
+    """Run the tier's tests; its JUnit report lands in ``<junit_dir>/<tier>[-<shard>].xml``."""
+    config = _config(session)
+    tier_config = config.tier(tier)
+    junit = config.junit_path(tier, _shard_argument(session.posargs))
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    # A report left by an earlier run must never stand in for this one.
+    junit.unlink(missing_ok=True)
+    session.run(
+        "pytest",
+        f"--tier={tier}",
+        f"--junitxml={junit}",
+        *tier_config.pytest_args,
+        *extra,
+        *session.posargs,
+    )
+    if not junit.is_file():
+        raise CommandFailedError(
+            f"pytest finished but wrote no JUnit report at {junit}",
+            fix="do not pass --junitxml or -p no:junitxml in the session's arguments",
+        )
+    session.log(f"JUnit report: {junit}")
+    return junit
+
+
+def _shard_argument(posargs: Sequence[str]) -> str | None:
+    for position, argument in enumerate(posargs):
+        if argument.startswith("--shard="):
+            return argument.split("=", 1)[1]
+        if argument == "--shard" and position + 1 < len(posargs):
+            return posargs[position + 1]
+    return None
+
+
+def run_tests(session: nox.Session, tier: str, *extra: str) -> Path:
+    """Sync the tier's environment, then run its tests."""
+    sync(session, tier)
+    return run_pytest(session, tier, *extra)
+
+
+@_reported
+def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
+    """ruff check, ruff format --check, mypy (as ``[tool.mypy]`` configures it)."""
+    sync(session, "lint")
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", *mypy_args)
+
+
+@_reported
+def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "unit") -> None:
+    """Build sdist + wheel, check them strictly, import-verify the installed wheel.
+
+    The wheel is installed in a fresh environment outside the source tree, with its
+    dependencies from ``dependencies_tier``'s lock, and every module is imported there.
+    """
+    config = _config(session)
+    sync(session, "packaging")
+    out = config.root / "dist"
+    shutil.rmtree(out, ignore_errors=True)  # check exactly what this build made
+    session.run("python", "-m", "build", "--installer=uv", "--outdir", str(out), str(config.root))
+    wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        raise CommandFailedError(
+            f"expected one wheel and one sdist in {out}, found {len(wheels)} and {len(sdists)}",
+            fix="check the build backend's configuration in pyproject.toml",
+        )
+    session.run("twine", "check", "--strict", str(wheels[0]), str(sdists[0]))
+    session.run("check-wheel-contents", str(wheels[0]))
+    package_dir = config.root / "src" / package
+    check = dist.verify_wheel_imports(
+        wheels[0],
+        package=package,
+        python=_venv_python(session),
+        dependency_locks=[config.tier(dependencies_tier).lock],
+        expected_modules=dist.source_modules(package_dir) if package_dir.is_dir() else None,
+    )
+    session.log(
+        f"import-verified {len(check.imported)} modules of {wheels[0].name} "
+        f"installed outside the source tree ({check.location})"
+    )
+
+
+@_reported
+def lock(session: nox.Session) -> None:
+    """Compile every ``requirements/*.in``; ``-- --check`` only reports stale locks.
+
+    ``-- --upgrade-package NAME`` (repeatable) upgrades one package while compiling.
+    """
+    config = _config(session)
+    specs = locks.lock_specs(config)
+    if "--check" in session.posargs:
+        stale = locks.find_stale(specs, config.pyproject)
+        if stale:
+            listing = "\n".join(
+                f"  {s.spec.lock.relative_to(config.root)}: {s.reason}" for s in stale
+            )
+            raise StaleLockError(
+                f"{len(stale)} of {len(specs)} lock file(s) are stale:\n{listing}",
+                fix="run `nox -s lock` and commit the updated requirements/*.txt",
+            )
+        session.log(f"all {len(specs)} lock files match their inputs")
+        return
+    own_lock = next((s.lock for s in specs if s.name == "lock"), None)
+    if own_lock is None or not own_lock.is_file():
+        raise TierciError(
+            "requirements/lock.txt (the lock session's own pinned pip-tools) is missing",
+            fix="create requirements/lock.in with `pip-tools` and `pip`, then "
+            "pip-compile --generate-hashes it once by hand",
+        )
+    sync_lock(session, own_lock)
+    upgrades = [
+        session.posargs[i + 1]
+        for i, arg in enumerate(session.posargs[:-1])
+        if arg in ("--upgrade-package", "-P")
+    ]
+    locks.compile_locks(specs, config.pyproject, python=_venv_python(session), upgrade=upgrades)
+    session.log(f"compiled {len(specs)} lock files")

@@ -1,0 +1,82 @@
+"""The local pipeline: tiers run one after another as ``nox -s <tier>``, then summarised.
+
+Each tier runs in its own nox process exactly as CI runs it; the summary reads each
+test tier's JUnit report for its counts. A tier whose report is missing or unreadable
+is a failure, never a silent pass.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from tierci.junit import JUnitError, count_outcomes
+from tierci.results import Status, TierResult
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from tierci.config import TierciConfig
+
+__all__ = ["run_pipeline", "write_results"]
+
+
+def run_pipeline(
+    config: TierciConfig, tiers: Sequence[str], *, stop_on_failure: bool = True
+) -> list[TierResult]:
+    """Run each tier's nox session in order; after a failure the rest are not run."""
+    results: list[TierResult] = []
+    for name in tiers:
+        if stop_on_failure and any(r.status is Status.FAILED for r in results):
+            results.append(
+                TierResult(
+                    tier=name,
+                    status=Status.NOT_RUN,
+                    duration_s=0.0,
+                    reason="an earlier tier failed",
+                )
+            )
+            continue
+        results.append(_run_tier(config, name))
+    return results
+
+
+def _run_tier(config: TierciConfig, name: str) -> TierResult:
+    tier = config.tier(name)
+    junit = config.junit_path(name) if tier.runs_tests else None
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "nox", "--session", name], cwd=config.root, check=False
+    )
+    duration = time.monotonic() - started
+    counts, reason = None, ""
+    if junit is not None:
+        try:
+            counts = count_outcomes(junit)
+        except (OSError, JUnitError) as exc:
+            reason = f"no readable JUnit report: {exc}"
+    if completed.returncode != 0:
+        reason = reason or f"nox -s {name} exited {completed.returncode}"
+        return TierResult(
+            tier=name, status=Status.FAILED, duration_s=duration, reason=reason, counts=counts
+        )
+    if junit is not None and counts is None:
+        return TierResult(tier=name, status=Status.FAILED, duration_s=duration, reason=reason)
+    if counts is not None and counts.tests == 0:
+        return TierResult(
+            tier=name,
+            status=Status.SKIPPED,
+            duration_s=duration,
+            reason="no tests (allowed)",
+            counts=counts,
+        )
+    return TierResult(tier=name, status=Status.PASSED, duration_s=duration, counts=counts)
+
+
+def write_results(results: Sequence[TierResult], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n", encoding="utf-8")

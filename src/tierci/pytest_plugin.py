@@ -1,0 +1,152 @@
+"""The pytest side of tierci, loaded through the ``pytest11`` entry point.
+
+- registers the markers ``heavy``, ``device``, ``e2e`` and ``env(name)``;
+- ``--tier NAME`` selects the tier's marker expression from ``[tool.tierci]``;
+- ``--shard i/n`` keeps one deterministic share of the selected tests;
+- ``--tier-env NAME`` runs the tests marked ``env(NAME)`` (and only those);
+- every JUnit report gets the properties ``tier``, ``shard``, ``env``, ``commit``,
+  ``python`` and ``platform``;
+- a tier that selects no tests fails, unless the tier sets ``allow_empty = true``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsuite_property uses
+
+from tierci.config import load_config
+from tierci.errors import TierciError
+from tierci.provenance import commit_sha, platform_tag, python_version
+from tierci.sharding import Shard, parse_shard, select_shard
+
+if TYPE_CHECKING:
+    from tierci.config import TierConfig
+
+__all__ = ["MARKERS"]
+
+MARKERS = {
+    "heavy": "needs heavy dependencies (torch, CUDA wheels); runs in the heavy tier",
+    "device": "needs an accelerator; runs in the device tier on GPU hosts",
+    "e2e": "end-to-end: builds and runs whole projects; slow",
+    "env(name)": "runs only in the named environment (tierci env / heavy(env=...))",
+}
+
+_tier_key = pytest.StashKey["TierConfig"]()
+_shard_key = pytest.StashKey[Shard]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tierci", "tierci tiers")
+    group.addoption(
+        "--tier",
+        metavar="NAME",
+        default=None,
+        help="run the tests of this tier ([tool.tierci.tiers.NAME] in pyproject.toml)",
+    )
+    group.addoption(
+        "--shard",
+        metavar="I/N",
+        default=None,
+        help="run only shard I of N of the selected tests (deterministic split)",
+    )
+    group.addoption(
+        "--tier-env",
+        metavar="NAME",
+        default=None,
+        help="run only the tests marked env(NAME); without it, env-marked tests are deselected",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {description}")
+    tier_name: str | None = config.getoption("tier")
+    shard_text: str | None = config.getoption("shard")
+    try:
+        if shard_text:
+            config.stash[_shard_key] = parse_shard(shard_text)
+        if tier_name:
+            tier = load_config(config.rootpath).tier(tier_name)
+            config.stash[_tier_key] = tier
+            _apply_tier_markers(config, tier)
+    except TierciError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def _apply_tier_markers(config: pytest.Config, tier: TierConfig) -> None:
+    if tier.markers is None:
+        raise pytest.UsageError(
+            f"tier {tier.name!r} runs no pytest (it has no markers expression); "
+            f"set markers in [tool.tierci.tiers.{tier.name}] to give it tests"
+        )
+    user_expression: str = config.option.markexpr
+    config.option.markexpr = (
+        f"({tier.markers}) and ({user_expression})" if user_expression else tier.markers
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stamp the JUnit report with where the run belongs (after junitxml registered)."""
+    config = session.config
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    tier = config.stash.get(_tier_key, None)
+    shard = config.stash.get(_shard_key, None)
+    properties = {
+        "tier": tier.name if tier else "",
+        "shard": str(shard) if shard else "",
+        "env": config.getoption("tier_env") or "",
+        "commit": commit_sha(Path(config.rootpath)),
+        "python": python_version(),
+        "platform": platform_tag(),
+    }
+    for name, value in properties.items():
+        xml.add_global_property(name, value)
+
+
+@pytest.hookimpl(trylast=True)  # after -m/-k deselection, so shards split what the tier selected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    active_env: str | None = config.getoption("tier_env")
+    kept = [item for item in items if _env_of(item) == active_env]
+    shard = config.stash.get(_shard_key, None)
+    if shard is not None:
+        kept = select_shard(kept, shard)
+    if len(kept) != len(items):
+        kept_ids = {id(item) for item in kept}
+        config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept_ids])
+        items[:] = kept
+
+
+def _env_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("env")
+    if marker is None:
+        return None
+    name = marker.args[0] if marker.args else marker.kwargs.get("name")
+    if not isinstance(name, str):
+        raise pytest.UsageError(f"{item.nodeid}: write the env marker as @pytest.mark.env('NAME')")
+    return name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """'Nothing ran' is a failure of the tier unless the tier allows it."""
+    tier = session.config.stash.get(_tier_key, None)
+    if tier is None or exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if tier.allow_empty:
+        session.exitstatus = pytest.ExitCode.OK
+        message = f"tierci: tier {tier.name!r} selected no tests; allowed (allow_empty = true)"
+    else:
+        message = (
+            f"tierci: tier {tier.name!r} selected no tests ({tier.markers!r}); a tier that "
+            f"runs nothing is a failure. Mark tests for it, or set allow_empty = true "
+            f"in [tool.tierci.tiers.{tier.name}]"
+        )
+    if reporter is not None:
+        reporter.write_line(message, yellow=tier.allow_empty, red=not tier.allow_empty, bold=True)
