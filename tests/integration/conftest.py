@@ -1,0 +1,96 @@
+"""Real projects, real nox and invoke processes, real uv virtual environments."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parents[2]
+SAMPLE = REPO / "tests" / "fixtures" / "sample-project"
+_CI_COMMIT_VARIABLES = ("TIERCI_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
+
+
+@dataclass
+class Ran:
+    returncode: int
+    output: str
+
+    def __str__(self) -> str:
+        return f"exit {self.returncode}\n{self.output}"
+
+
+def run(command: list[str], cwd: Path, **env: str) -> Ran:
+    environment = {k: v for k, v in os.environ.items() if k not in _CI_COMMIT_VARIABLES}
+    environment.pop("VIRTUAL_ENV", None)  # the inner nox makes its own environments
+    environment.update(env)
+    completed = subprocess.run(
+        command,
+        cwd=cwd,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    return Ran(completed.returncode, completed.stdout)
+
+
+def nox(*args: str, cwd: Path) -> Ran:
+    return run([sys.executable, "-m", "nox", *args], cwd)
+
+
+def inv(*args: str, cwd: Path) -> Ran:
+    return run([sys.executable, "-m", "invoke", *args], cwd)
+
+
+@pytest.fixture(scope="session")
+def tierci_wheel(tmp_path_factory) -> Path:
+    """This checkout built into a wheel, as a project would install a released tierci."""
+    out = tmp_path_factory.mktemp("tierci-wheel")
+    build = run(
+        [sys.executable, "-m", "uv", "build", "--wheel", "--out-dir", str(out), str(REPO)], REPO
+    )
+    assert build.returncode == 0, build
+    (wheel,) = out.glob("tierci-*.whl")
+    return wheel
+
+
+@pytest.fixture
+def sample_project(tmp_path, tierci_wheel) -> Path:
+    """The sample adopter in a temp git repository, its lock = tierci's + the tierci wheel."""
+    project = tmp_path / "sample"
+    shutil.copytree(SAMPLE, project)
+    digest = hashlib.sha256(tierci_wheel.read_bytes()).hexdigest()
+    lock = (REPO / "requirements" / "unit.txt").read_text(encoding="utf-8")
+    lock += f"tierci @ {tierci_wheel.as_uri()} \\\n    --hash=sha256:{digest}\n"
+    (project / "requirements" / "unit.txt").write_text(lock, encoding="utf-8")
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "sample",
+        ],
+    ):
+        subprocess.run(command, cwd=project, check=True)
+    return project
+
+
+def head_commit(project: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()

@@ -1,0 +1,129 @@
+"""The tiers as a user runs them: real `nox -s` and `inv` in a copy of a sample project."""
+
+from __future__ import annotations
+
+import json
+
+from lxml import etree
+
+from .conftest import head_commit, inv, nox
+
+
+def junit_cases(path) -> tuple[dict[str, str], list[str]]:
+    tree = etree.parse(str(path))
+    properties = {p.get("name"): p.get("value") for p in tree.iterfind(".//properties/property")}
+    return properties, sorted(case.get("name") for case in tree.iterfind(".//testcase"))
+
+
+def test_unit_session_writes_a_stamped_junit_report(sample_project):
+    ran = nox("-s", "unit", cwd=sample_project)
+    assert ran.returncode == 0, ran
+    properties, cases = junit_cases(sample_project / "build" / "junit" / "unit.xml")
+    assert cases == ["test_add", "test_add_negative"]  # heavy and e2e are other tiers'
+    assert properties["tier"] == "unit"
+    assert properties["commit"] == head_commit(sample_project)
+    assert properties["python"]
+    assert properties["platform"]
+    assert properties["shard"] == ""
+
+
+def test_a_failing_test_fails_the_session_and_is_in_the_report(sample_project):
+    (sample_project / "tests" / "test_broken.py").write_text(
+        "def test_broken():\n    assert 1 + 1 == 3\n", encoding="utf-8"
+    )
+    ran = nox("-s", "unit", cwd=sample_project)
+    assert ran.returncode != 0, ran
+    assert "Session unit failed" in ran.output
+    tree = etree.parse(str(sample_project / "build" / "junit" / "unit.xml"))
+    assert [c.get("name") for c in tree.iterfind(".//testcase[failure]")] == ["test_broken"]
+
+
+def test_a_tier_with_no_tests_fails_loudly(sample_project):
+    ran = nox("-s", "device", cwd=sample_project)
+    assert ran.returncode != 0, ran
+    assert "tier 'device' selected no tests" in ran.output
+
+
+def test_shard_posargs_name_the_report(sample_project):
+    ran = nox("-s", "unit", "--", "--shard", "2/2", cwd=sample_project)
+    assert ran.returncode == 0, ran
+    properties, cases = junit_cases(sample_project / "build" / "junit" / "unit-2of2.xml")
+    assert properties["shard"] == "2/2"
+    assert cases == ["test_add_negative"]
+
+
+def test_reused_env_is_synced_back_to_the_lock(sample_project):
+    assert nox("-s", "unit", cwd=sample_project).returncode == 0
+    again = nox("-R", "-s", "unit", cwd=sample_project)
+    assert again.returncode == 0, again
+    assert "nothing to sync" in again.output
+    site = next((sample_project / ".nox" / "unit" / "lib").glob("python*/site-packages"))
+    assert list(site.glob("humanize-*.dist-info"))
+    # Drop a package from the lock: the reused environment must lose it too.
+    lock = sample_project / "requirements" / "unit.txt"
+    text = lock.read_text(encoding="utf-8")
+    start = text.index("humanize==")
+    end = text.index("\n", text.index("# via", start))
+    end = text.index("\n", end + 1) if text[end + 1 :].startswith("    #") else end
+    lock.write_text(text[:start] + text[end + 1 :], encoding="utf-8")
+    synced = nox("-R", "-s", "unit", cwd=sample_project)
+    assert synced.returncode == 0, synced
+    assert "- humanize" in synced.output
+    assert not list(site.glob("humanize-*.dist-info"))
+
+
+def test_a_package_installed_by_hand_is_removed_on_the_next_run(sample_project):
+    assert nox("-s", "unit", cwd=sample_project).returncode == 0
+    site = next((sample_project / ".nox" / "unit" / "lib").glob("python*/site-packages"))
+    stray = site / "stray-1.0.dist-info"
+    stray.mkdir()
+    (stray / "METADATA").write_text("Metadata-Version: 2.1\nName: stray\nVersion: 1.0\n")
+    (stray / "RECORD").write_text("stray-1.0.dist-info/METADATA,,\nstray-1.0.dist-info/RECORD,,\n")
+    ran = nox("-R", "-s", "unit", cwd=sample_project)
+    assert ran.returncode == 0, ran
+    assert not stray.exists()
+
+
+def test_invoke_lists_every_nox_session(sample_project):
+    listed = inv("--list", cwd=sample_project)
+    assert listed.returncode == 0, listed
+    sessions = nox("--list", "--json", cwd=sample_project)
+    names = {entry["name"] for entry in json.loads(sessions.output.splitlines()[-1])}
+    assert names == {"unit", "heavy", "device"}
+    for name in [*names, "ci"]:
+        assert f"  {name} " in listed.output, listed
+    assert "Unit tests of the sample. (nox -s unit)" in listed.output
+
+
+def test_invoke_task_runs_the_nox_session_with_posargs(sample_project):
+    ran = inv("unit", "--", "-k", "negative", cwd=sample_project)
+    assert ran.returncode == 0, ran
+    _, cases = junit_cases(sample_project / "build" / "junit" / "unit.xml")
+    assert cases == ["test_add_negative"]
+
+
+def test_invoke_task_fails_when_the_session_fails(sample_project):
+    ran = inv("device", cwd=sample_project)
+    assert ran.returncode != 0, ran
+
+
+def test_inv_ci_runs_the_pipeline_and_summarises(sample_project):
+    ran = inv("ci", cwd=sample_project)
+    assert ran.returncode == 0, ran
+    assert "tierci pipeline" in ran.output
+    results = json.loads((sample_project / "build" / "tierci" / "pipeline.json").read_text())
+    assert [(r["tier"], r["status"]) for r in results] == [("unit", "passed"), ("heavy", "passed")]
+    assert results[0]["counts"]["passed"] == 2
+    assert results[1]["counts"]["tests"] == 1
+
+
+def test_inv_ci_stops_at_the_first_failure(sample_project):
+    (sample_project / "tests" / "test_broken.py").write_text(
+        "def test_broken():\n    assert False\n", encoding="utf-8"
+    )
+    ran = inv("ci", cwd=sample_project)
+    assert ran.returncode == 1, ran
+    results = json.loads((sample_project / "build" / "tierci" / "pipeline.json").read_text())
+    assert [(r["tier"], r["status"]) for r in results] == [("unit", "failed"), ("heavy", "not run")]
+    assert results[0]["counts"]["failures"] == 1
+    assert "failed tier(s): unit" in ran.output

@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import pytest
+
+from tierci.config import DEFAULT_TIERS, find_pyproject, load_config
+from tierci.errors import ConfigError
+
+
+def write_pyproject(folder: Path, text: str) -> Path:
+    path = folder / "pyproject.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_table_gives_the_builtin_tiers(tmp_path):
+    write_pyproject(tmp_path, '[project]\nname = "x"\n')
+    config = load_config(tmp_path)
+    assert tuple(config.tiers) == DEFAULT_TIERS
+    unit = config.tier("unit")
+    assert unit.markers == "not heavy and not device and not e2e"
+    assert unit.lock == tmp_path / "requirements" / "unit.txt"
+    assert unit.allow_empty is False
+    assert unit.install_project is True
+    assert config.tier("lint").runs_tests is False
+    assert config.junit_dir == tmp_path / "build" / "junit"
+
+
+def test_project_values_override_field_by_field_and_add_tiers(tmp_path):
+    write_pyproject(
+        tmp_path,
+        """
+[tool.tierci]
+junit_dir = "out/xml"
+
+[tool.tierci.tiers.heavy]
+allow_empty = true
+pytest_args = ["-x"]
+
+[tool.tierci.tiers.gpu-nightly]
+markers = "device and slow"
+lock = "locks/gpu.txt"
+""",
+    )
+    config = load_config(tmp_path / "sub" / "dir")  # found by walking up
+    heavy = config.tier("heavy")
+    assert heavy.allow_empty is True
+    assert heavy.markers == "heavy"
+    assert heavy.pytest_args == ("-x",)
+    custom = config.tier("gpu-nightly")
+    assert custom.markers == "device and slow"
+    assert custom.lock == tmp_path / "locks" / "gpu.txt"
+    assert custom.lock_input == tmp_path / "locks" / "gpu.in"
+    assert config.junit_path("unit", "2/4") == tmp_path / "out" / "xml" / "unit-2of4.xml"
+
+
+def test_a_custom_tier_selects_its_own_marker_by_default(tmp_path):
+    write_pyproject(tmp_path, "[tool.tierci.tiers.e2e]\n")
+    assert load_config(tmp_path).tier("e2e").markers == "e2e"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[tool.tierci]\njunit_dri = 'x'\n", "unknown key 'junit_dri' (did you mean 'junit_dir'?)"),
+        (
+            "[tool.tierci.tiers.unit]\nmarker = 'x'\n",
+            "[tool.tierci].tiers.unit: unknown key 'marker' (did you mean 'markers'?)",
+        ),
+        ("[tool.tierci.tiers.unit]\nzzz = 1\n", "unknown key 'zzz'\n  fix: valid keys here are:"),
+    ],
+)
+def test_unknown_keys_name_the_file_and_suggest(tmp_path, text, expected):
+    pyproject = write_pyproject(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(pyproject) in str(caught.value)
+    assert expected in str(caught.value)
+    assert caught.value.return_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[tool.tierci.tiers.unit]\nallow_empty = 'yes'\n", "allow_empty must be a boolean"),
+        ("[tool.tierci.tiers.unit]\nmarkers = 3\n", "markers must be a string, got int 3"),
+        ("[tool.tierci.tiers.unit]\npytest_args = [1]\n", "pytest_args must be a list of strings"),
+        ("[tool.tierci]\ntiers = 'unit'\n", "tiers must be a table"),
+        ("[tool.tierci.tiers]\nunit = 'x'\n", "tiers.unit must be a table, got str"),
+    ],
+)
+def test_wrong_types_are_clear_errors(tmp_path, text, expected):
+    write_pyproject(tmp_path, text)
+    with pytest.raises(ConfigError, match="fix:") as caught:
+        load_config(tmp_path)
+    assert expected in str(caught.value)
+
+
+def test_unknown_tier_lists_the_known_ones(tmp_path):
+    write_pyproject(tmp_path, "")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path).tier("unti")
+    assert "no tier named 'unti' (did you mean 'unit'?)" in str(caught.value)
+    assert "device, heavy, lint, packaging, unit" in str(caught.value)
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    pyproject = write_pyproject(tmp_path, "[tool.tierci\n")
+    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+        load_config(tmp_path)
+    assert str(pyproject) in str(caught.value)
+
+
+def test_no_pyproject_anywhere(tmp_path):
+    with pytest.raises(ConfigError, match=r"no pyproject\.toml at or above"):
+        find_pyproject(Path("/"))
+
+
+def test_config_is_frozen(tmp_path):
+    write_pyproject(tmp_path, "")
+    config = load_config(tmp_path)
+    with pytest.raises(AttributeError):
+        config.junit_dir = tmp_path  # type: ignore[misc]

@@ -1,0 +1,139 @@
+"""The pytest plugin in real pytest sessions (pytester runs them in a temp project)."""
+
+import pytest
+from lxml import etree
+
+TESTS = """
+import pytest
+
+def test_plain(): pass
+
+@pytest.mark.heavy
+def test_heavy(): pass
+
+@pytest.mark.device
+def test_device(): pass
+
+@pytest.mark.e2e
+def test_e2e(): pass
+
+@pytest.mark.env("legacy")
+def test_legacy_env(): pass
+"""
+
+
+@pytest.fixture
+def project(pytester):
+    pytester.makepyprojecttoml(
+        """
+[tool.tierci.tiers.heavy]
+allow_empty = true
+
+[tool.tierci.tiers.quick]
+markers = "not heavy and not device"
+"""
+    )
+    pytester.makepyfile(test_things=TESTS)
+    return pytester
+
+
+def selected(result):
+    return sorted(
+        line.split("::")[1].split()[0]
+        for line in result.outlines
+        if "::" in line and ("PASSED" in line or "FAILED" in line)
+    )
+
+
+@pytest.mark.parametrize(
+    ("tier", "expected"),
+    [
+        ("unit", ["test_plain"]),
+        ("heavy", ["test_heavy"]),
+        ("device", ["test_device"]),
+        ("quick", ["test_e2e", "test_plain"]),
+    ],
+)
+def test_tier_selects_its_marker_expression(project, tier, expected):
+    result = project.runpytest("-v", f"--tier={tier}")
+    result.assert_outcomes(passed=len(expected))
+    assert selected(result) == expected
+
+
+def test_user_marker_expression_narrows_the_tier(project):
+    result = project.runpytest("-v", "--tier=quick", "-m", "e2e")
+    assert selected(result) == ["test_e2e"]
+
+
+def test_env_marked_tests_run_only_in_their_env(project):
+    result = project.runpytest("-v", "--tier-env=legacy")
+    assert selected(result) == ["test_legacy_env"]
+    result = project.runpytest("-v")
+    assert "test_legacy_env" not in selected(result)
+
+
+def test_empty_tier_fails_with_a_message(pytester):
+    pytester.makepyprojecttoml("[tool.tierci]\n")
+    pytester.makepyfile(test_only_plain="def test_plain(): pass\n")
+    result = pytester.runpytest("--tier=device")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["*tier 'device' selected no tests*allow_empty = true*"])
+
+
+def test_empty_tier_allowed_is_green_and_says_so(project, pytester):
+    pytester.makepyfile(test_things="def test_plain(): pass\n")
+    result = project.runpytest("--tier=heavy")
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*tier 'heavy' selected no tests; allowed*"])
+
+
+def test_without_a_tier_pytest_keeps_its_own_exit_5(pytester):
+    pytester.makepyprojecttoml("[tool.tierci]\n")
+    pytester.makepyfile(test_nothing="x = 1\n")
+    assert pytester.runpytest().ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_junit_properties(project, monkeypatch):
+    monkeypatch.setenv("TIERCI_COMMIT", "abc123")
+    report = project.path / "report.xml"
+    result = project.runpytest("--tier=unit", "--shard=1/1", f"--junitxml={report}")
+    assert result.ret == 0
+    tree = etree.parse(str(report))
+    properties = {p.get("name"): p.get("value") for p in tree.iterfind(".//properties/property")}
+    assert properties["tier"] == "unit"
+    assert properties["shard"] == "1/1"
+    assert properties["commit"] == "abc123"
+    assert properties["python"].count(".") == 2
+    assert properties["platform"]
+    assert properties["env"] == ""
+
+
+def test_shards_split_the_tier(project):
+    names = []
+    for index in (1, 2):
+        project.makepyfile(
+            test_many="\n".join(f"def test_{n}(): pass" for n in range(9)),
+        )
+        result = project.runpytest("-v", "--tier=unit", f"--shard={index}/2")
+        names.append(selected(result))
+    assert len(names[0]) + len(names[1]) == 10  # 9 + test_plain
+    assert not set(names[0]) & set(names[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tier=nope"], "no tier named 'nope'"),
+        (["--tier=lint"], "tier 'lint' runs no pytest"),
+        (["--shard=3/2"], "--shard '3/2'"),
+    ],
+)
+def test_bad_options_are_usage_errors(project, args, message):
+    result = project.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+def test_markers_are_registered_for_strict_markers(project):
+    result = project.runpytest("--strict-markers", "--tier=unit")
+    assert result.ret == 0
