@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from tierci.config import load_config
 from tierci.console import print_error, print_summary
 from tierci.errors import StaleLockError, TierciError
 from tierci.invoke_tasks import DEFAULT_PIPELINE
-from tierci.pipeline import run_pipeline, write_results
+from tierci.pipeline import failed_tiers, run_pipeline
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(arguments.project)
         if arguments.command == "config":
-            print(json.dumps(_describe(config), indent=2))  # noqa: T201 - the command's output
+            print(json.dumps(asdict(config), indent=2, default=str))  # noqa: T201 - the output
             return 0
         if arguments.command == "lock":
             stale = locks.find_stale(locks.lock_specs(config), config.pyproject)
@@ -50,18 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"stale: {entry.spec.lock} ({entry.reason})")  # noqa: T201
             return StaleLockError.return_code if stale else 0
         results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
-        write_results(results, config.root / "build" / "tierci" / "pipeline.json")
         print_summary(results)
-        return 1 if any(r.status.value == "failed" for r in results) else 0
+        return 1 if failed_tiers(results) else 0
     except TierciError as exc:
         print_error(str(exc))
         return exc.return_code
-
-
-def _describe(config: object) -> object:
-    from dataclasses import asdict  # noqa: PLC0415
-
-    return json.loads(json.dumps(asdict(config), default=str))  # type: ignore[call-overload]
 
 
 if __name__ == "__main__":

@@ -70,13 +70,11 @@ def _nox_task(name: str, description: str) -> Task[Callable[..., None]]:
 def _ci_task(root: Path, tiers: Sequence[str]) -> Task[Callable[..., None]]:
     def ci(c: Context) -> None:
         from tierci.console import print_summary  # noqa: PLC0415 - only this task needs rich
-        from tierci.pipeline import run_pipeline, write_results  # noqa: PLC0415
+        from tierci.pipeline import failed_tiers, run_pipeline  # noqa: PLC0415
 
-        config = load_config(root)
-        results = run_pipeline(config, tiers)
-        write_results(results, config.root / "build" / "tierci" / "pipeline.json")
+        results = run_pipeline(load_config(root), tiers)
         print_summary(results)
-        failed = [r.tier for r in results if r.status.value == "failed"]
+        failed = failed_tiers(results)
         if failed:
             raise Exit(f"tierci: failed tier(s): {', '.join(failed)}", code=1)
 

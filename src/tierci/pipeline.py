@@ -22,13 +22,31 @@ if TYPE_CHECKING:
 
     from tierci.config import TierciConfig
 
-__all__ = ["run_pipeline", "write_results"]
+__all__ = ["failed_tiers", "results_path", "run_pipeline"]
+
+
+def results_path(config: TierciConfig) -> Path:
+    """Where the last pipeline's results are kept, for the report and for people."""
+    return config.root / "build" / "tierci" / "pipeline.json"
+
+
+def failed_tiers(results: Sequence[TierResult]) -> list[str]:
+    return [result.tier for result in results if result.status is Status.FAILED]
 
 
 def run_pipeline(
     config: TierciConfig, tiers: Sequence[str], *, stop_on_failure: bool = True
 ) -> list[TierResult]:
-    """Run each tier's nox session in order; after a failure the rest are not run."""
+    """Run each tier's nox session in order (after a failure the rest are not run),
+    and save the results as JSON at ``results_path(config)``."""
+    results = _run_tiers(config, tiers, stop_on_failure=stop_on_failure)
+    _write_results(results, results_path(config))
+    return results
+
+
+def _run_tiers(
+    config: TierciConfig, tiers: Sequence[str], *, stop_on_failure: bool
+) -> list[TierResult]:
     results: list[TierResult] = []
     for name in tiers:
         if stop_on_failure and any(r.status is Status.FAILED for r in results):
@@ -77,6 +95,6 @@ def _run_tier(config: TierciConfig, name: str) -> TierResult:
     return TierResult(tier=name, status=Status.PASSED, duration_s=duration, counts=counts)
 
 
-def write_results(results: Sequence[TierResult], path: Path) -> None:
+def _write_results(results: Sequence[TierResult], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps([r.to_dict() for r in results], indent=2) + "\n", encoding="utf-8")
