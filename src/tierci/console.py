@@ -47,6 +47,7 @@ def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipelin
         ("failed", "right"),
         ("errors", "right"),
         ("skipped", "right"),
+        ("flaky", "right"),
         ("note", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]

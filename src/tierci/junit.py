@@ -1,13 +1,33 @@
-"""Reading JUnit XML safely: no entity resolution, no DTD, no network, streaming.
+"""Reading JUnit XML of every dialect, safely and in streaming fashion.
 
-Counts are recomputed from ``<testcase>`` elements; the totals a suite claims in its
-attributes are not trusted (Surefire, gotestsum and Jenkins files disagree with their
-own testcases).
+Safe: no entity resolution, no DTD loading, no network, libxml2's size limits kept
+unless ``huge_tree`` is asked for. Streaming: ``iterparse`` with every processed element
+cleared and detached, so memory stays flat however large the file.
+
+Truth over claims: counts are recomputed from ``<testcase>`` elements, never taken from
+a suite's attributes (Surefire counts attempts, gotestsum and Jenkins files disagree with
+their own testcases). Outcomes, by precedence:
+
+- ``error``: an ``<error>`` child, or ``status="errored"``;
+- ``failed``: a ``<failure>`` child, or ``status="failed"`` (also when earlier attempts
+  were flaky but the tool was configured to fail on flakes);
+- ``flaky``: it failed and then passed within the run: ``<flakyFailure>``/``<flakyError>``
+  (Surefire, nextest), or consecutive duplicate testcases whose last attempt passed
+  (pytest-rerunfailures, web-test-runner, retry loops);
+- ``skipped``: a ``<skipped>`` child, or ``status="disabled"``/``"notrun"``;
+- ``passed``: none of the above.
+
+An ``<error>``/``<failure>`` directly inside a ``<testsuite>`` (a crashed fixture, a
+suite that never started) becomes a testcase named ``[suite error]``: it must count.
+Odd values (negative or non-numeric times, missing names) are normalised with a warning.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import enum
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, BinaryIO
 
 from lxml import etree
 
@@ -15,47 +35,375 @@ from tierci.errors import TierciError
 from tierci.results import TestCounts
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
-__all__ = ["JUnitError", "count_outcomes"]
+__all__ = [
+    "CaseResult",
+    "JUnitError",
+    "Outcome",
+    "ReportReader",
+    "ReportSummary",
+    "count_outcomes",
+    "summarize",
+]
 
-_OUTCOME_TAGS = {"failure": "failures", "error": "errors", "skipped": "skipped"}
+SUITE_ERROR_NAME = "[suite error]"
+UNNAMED = "(unnamed)"
+_MAX_MESSAGE = 500
+_MAX_DETAILS = 4000
+_MAX_WARNINGS = 20
+_FAILURE_TAGS = frozenset({"failure", "error"})
+_FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
+_RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
+_STATUS_OUTCOMES = {
+    "failed": "failed",
+    "fail": "failed",
+    "failure": "failed",
+    "errored": "error",
+    "error": "error",
+    "disabled": "skipped",
+    "notrun": "skipped",
+    "skipped": "skipped",
+    "skip": "skipped",
+}
+
+
+class Outcome(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    FLAKY = "flaky"
 
 
 class JUnitError(TierciError):
-    """A JUnit file that cannot be read as JUnit XML."""
+    """A file that cannot be read as JUnit XML."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResult:
+    """One test's result in one report (retries already folded into ``attempts``)."""
+
+    suite: str
+    classname: str
+    name: str
+    time_s: float
+    outcome: Outcome
+    message: str = ""
+    details: str = ""
+    file: str = ""
+    attempts: int = 1
+
+    @property
+    def test_id(self) -> str:
+        """Stable identity across runs: classname and name (the suite if no classname)."""
+        return f"{self.classname or self.suite}::{self.name}"
+
+
+@dataclass
+class ReportSummary:
+    """What one report file holds, counted from its testcases."""
+
+    path: Path
+    properties: dict[str, str] = field(default_factory=dict)
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    duration_s: float = 0.0
+    timestamp: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tests(self) -> int:
+        return sum(self.counts.values())
+
+    def to_counts(self) -> TestCounts:
+        return TestCounts(
+            tests=self.tests,
+            failures=self.counts[Outcome.FAILED],
+            errors=self.counts[Outcome.ERROR],
+            skipped=self.counts[Outcome.SKIPPED],
+            flaky=self.counts[Outcome.FLAKY],
+        )
+
+
+class ReportReader:
+    """Iterate a report's testcases; afterwards ``properties``, ``timestamp`` and
+    ``warnings`` describe the file."""
+
+    def __init__(self, path: Path, *, huge_tree: bool = False) -> None:
+        self.path = path
+        self.huge_tree = huge_tree
+        self.properties: dict[str, str] = {}
+        self.timestamp = ""
+        self.warnings: list[str] = []
+        self._warning_count = 0
+
+    def __iter__(self) -> Iterator[CaseResult]:
+        pending: CaseResult | None = None
+        for case in self._cases():
+            if pending is not None and _same_test(pending, case):
+                pending = _fold_retry(pending, case)
+                continue
+            if pending is not None:
+                yield pending
+            pending = case
+        if pending is not None:
+            yield pending
+
+    def _warn(self, message: str) -> None:
+        self._warning_count += 1
+        if self._warning_count <= _MAX_WARNINGS:
+            self.warnings.append(message)
+        elif self._warning_count == _MAX_WARNINGS + 1:
+            self.warnings.append("… further warnings suppressed")
+
+    def _cases(self) -> Iterator[CaseResult]:
+        try:
+            empty = self.path.stat().st_size == 0
+        except OSError as exc:
+            raise JUnitError(
+                f"{self.path}: cannot be read ({exc.strerror})",
+                fix="check that the tier or shard that should write it ran",
+            ) from exc
+        if empty:
+            raise JUnitError(
+                f"{self.path}: empty file (0 bytes)",
+                fix="the run that should have written it crashed or was killed; re-run that "
+                "tier or shard",
+            )
+        with self.path.open("rb") as handle:
+            yield from self._parse(handle)
+
+    def _parse(self, handle: BinaryIO) -> Iterator[CaseResult]:
+        suites: list[str] = []
+        seen_root = False
+        try:
+            for event, element in etree.iterparse(
+                handle,
+                events=("start", "end"),
+                resolve_entities=False,
+                load_dtd=False,
+                no_network=True,
+                huge_tree=self.huge_tree,
+                remove_comments=True,
+                remove_pis=True,
+            ):
+                tag = element.tag
+                if event == "start":
+                    if not seen_root:
+                        if tag not in ("testsuites", "testsuite"):
+                            raise self._not_junit(str(tag))
+                        seen_root = True
+                    if tag == "testsuite":
+                        suites.append(element.get("name") or "")
+                        if not self.timestamp and element.get("timestamp"):
+                            self.timestamp = element.get("timestamp", "")
+                    continue
+                if tag == "testcase":
+                    yield self._case(element, suites[-1] if suites else "")
+                    _release(element)
+                elif tag == "testsuite":
+                    suites.pop()
+                    _release(element)
+                elif tag == "property":
+                    self._property(element)
+                elif tag in _FAILURE_TAGS and _parent_tag(element) == "testsuite":
+                    yield self._suite_error(element, suites[-1] if suites else "")
+        except etree.XMLSyntaxError as exc:
+            raise self._syntax_error(exc) from exc
+        if not seen_root:
+            raise JUnitError(
+                f"{self.path}: empty, no XML element at all",
+                fix="the run that should have written it probably crashed; re-run that "
+                "tier or shard",
+            )
+
+    def _not_junit(self, tag: str) -> JUnitError:
+        return JUnitError(
+            f"{self.path}: not a JUnit report (root element <{tag}>, expected <testsuites> "
+            "or <testsuite>)",
+            fix="point tierci at the JUnit XML your test runner writes (pytest --junitxml=...)",
+        )
+
+    def _syntax_error(self, exc: etree.XMLSyntaxError) -> JUnitError:
+        text = str(exc)
+        if "amplification" in text.lower():
+            return JUnitError(
+                f"{self.path}: refused: its entity definitions expand beyond libxml2's limit "
+                f"(an entity bomb) ({text})",
+                fix="JUnit reports never need <!ENTITY> definitions; regenerate the file with "
+                "the test runner",
+            )
+        if "huge" in text.lower():
+            return JUnitError(
+                f"{self.path}: a text node exceeds libxml2's safety limit ({text})",
+                fix="if the file is trusted, allow it with --huge-tree",
+            )
+        return JUnitError(
+            f"{self.path}: not well-formed XML ({text})",
+            fix="the run that wrote it probably crashed or was cut off; re-run that tier or "
+            "shard (a template with unescaped '<' in attributes is not XML either)",
+        )
+
+    def _property(self, element: etree._Element) -> None:
+        holder = element.getparent()
+        owner = holder.getparent() if holder is not None else None
+        if owner is None or owner.tag not in ("testsuite", "testsuites"):
+            return  # testcase-level properties describe one test, not the report
+        name = element.get("name")
+        if not name:
+            self._warn("a <property> without a name was ignored")
+            return
+        value = element.get("value")
+        self.properties.setdefault(
+            name, value if value is not None else (element.text or "").strip()
+        )
+
+    def _case(self, element: etree._Element, suite: str) -> CaseResult:
+        name = element.get("name") or ""
+        if not name:
+            self._warn(f"a testcase in suite {suite!r} has no name; called it {UNNAMED!r}")
+            name = UNNAMED
+        classname = element.get("classname") or element.get("class") or ""
+        outcome, message, details, attempts = _judge(element)
+        return CaseResult(
+            suite=suite,
+            classname=classname,
+            name=name,
+            time_s=self._time(element, name),
+            outcome=outcome,
+            message=message,
+            details=details,
+            file=element.get("file") or "",
+            attempts=attempts,
+        )
+
+    def _suite_error(self, element: etree._Element, suite: str) -> CaseResult:
+        outcome = Outcome.ERROR if element.tag == "error" else Outcome.FAILED
+        message, details = _message_and_details(element)
+        self._warn(f"suite {suite!r} reports an <{element.tag!s}> outside any testcase")
+        return CaseResult(
+            suite=suite,
+            classname=suite,
+            name=SUITE_ERROR_NAME,
+            time_s=0.0,
+            outcome=outcome,
+            message=message,
+            details=details,
+        )
+
+    def _time(self, element: etree._Element, name: str) -> float:
+        raw = element.get("time") or element.get("duration")
+        if raw is None or raw == "":
+            return 0.0
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            self._warn(f"testcase {name!r}: time {raw!r} is not a number; used 0")
+            return 0.0
+        if not math.isfinite(value) or value < 0:
+            self._warn(f"testcase {name!r}: time {raw!r} is negative or not finite; used 0")
+            return 0.0
+        return value
+
+
+def _judge(element: etree._Element) -> tuple[Outcome, str, str, int]:
+    """Outcome, message, details and attempts of one testcase element."""
+    result: etree._Element | None = None
+    outcome = Outcome.PASSED
+    flaky = reruns = 0
+    for child in element:
+        tag = child.tag
+        if tag == "error":
+            outcome, result = Outcome.ERROR, child
+        elif tag == "failure":
+            if outcome is not Outcome.ERROR:
+                outcome, result = Outcome.FAILED, child
+        elif tag in _FLAKY_TAGS:
+            flaky += 1
+            if result is None:
+                result = child
+        elif tag in _RERUN_TAGS:
+            reruns += 1
+        elif tag == "skipped" and outcome is Outcome.PASSED:
+            outcome = Outcome.SKIPPED
+            result = result if result is not None else child
+    if outcome is Outcome.PASSED and flaky:
+        outcome = Outcome.FLAKY
+    elif outcome is Outcome.PASSED and result is None:
+        status = (element.get("status") or "").strip().lower()
+        outcome = Outcome(_STATUS_OUTCOMES.get(status, "passed"))
+    if outcome is Outcome.PASSED:
+        return outcome, "", "", 1
+    message, details = _message_and_details(result) if result is not None else ("", "")
+    if not message and outcome is Outcome.SKIPPED and element.get("status"):
+        message = element.get("status", "")
+    return outcome, message, details, 1 + flaky + reruns
+
+
+def _message_and_details(element: etree._Element) -> tuple[str, str]:
+    text = "".join(element.itertext()).strip()
+    message = (element.get("message") or "").strip() or text.split("\n", 1)[0]
+    return message[:_MAX_MESSAGE], text[:_MAX_DETAILS]
+
+
+def _same_test(first: CaseResult, second: CaseResult) -> bool:
+    return (
+        first.name == second.name
+        and first.classname == second.classname
+        and first.suite == second.suite
+        # Nameless cases and suite errors are distinct events, never retries of each other.
+        and first.name not in (SUITE_ERROR_NAME, UNNAMED)
+    )
+
+
+def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
+    """Consecutive reports of one test are attempts: passed after a failure is flaky."""
+    failed_before = earlier.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.FLAKY)
+    outcome = later.outcome
+    if outcome is Outcome.PASSED and failed_before:
+        outcome = Outcome.FLAKY
+    source = later if later.outcome is not Outcome.PASSED else earlier
+    return CaseResult(
+        suite=later.suite,
+        classname=later.classname,
+        name=later.name,
+        time_s=earlier.time_s + later.time_s,
+        outcome=outcome,
+        message=source.message,
+        details=source.details,
+        file=later.file or earlier.file,
+        attempts=earlier.attempts + later.attempts,
+    )
+
+
+def _parent_tag(element: etree._Element) -> str:
+    parent = element.getparent()
+    return str(parent.tag) if parent is not None else ""
+
+
+def _release(element: etree._Element) -> None:
+    """Free a processed element and the siblings before it: memory stays flat."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def summarize(path: Path, *, huge_tree: bool = False) -> ReportSummary:
+    """Count one report's outcomes and collect its properties, streaming."""
+    reader = ReportReader(path, huge_tree=huge_tree)
+    summary = ReportSummary(path=path)
+    for case in reader:
+        summary.counts[case.outcome] += 1
+        summary.duration_s += case.time_s
+    summary.properties = reader.properties
+    summary.timestamp = reader.timestamp
+    summary.warnings = reader.warnings
+    return summary
 
 
 def count_outcomes(path: Path) -> TestCounts:
-    """Count a report's testcases by outcome, streaming, in bounded memory."""
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    seen_root = False
-    try:
-        for _, element in etree.iterparse(
-            str(path),
-            events=("end",),
-            resolve_entities=False,
-            load_dtd=False,
-            no_network=True,
-            huge_tree=False,
-        ):
-            seen_root = seen_root or element.tag in ("testsuites", "testsuite")
-            if element.tag == "testcase":
-                totals["tests"] += 1
-                outcome = next(
-                    (_OUTCOME_TAGS[c.tag] for c in element if c.tag in _OUTCOME_TAGS), None
-                )
-                if outcome:
-                    totals[outcome] += 1
-                element.clear(keep_tail=False)
-    except etree.XMLSyntaxError as exc:
-        raise JUnitError(
-            f"{path}: not well-formed XML ({exc})",
-            fix="the run that wrote it probably crashed; re-run that tier or shard",
-        ) from exc
-    if not seen_root:
-        raise JUnitError(
-            f"{path}: not a JUnit report (no <testsuites> or <testsuite> element)",
-            fix="point tierci at the JUnit XML your test runner writes (pytest --junitxml)",
-        )
-    return TestCounts(**totals)
+    """Outcome counts of one report (a convenience over :func:`summarize`)."""
+    return summarize(path).to_counts()

@@ -26,10 +26,11 @@ class TestCounts:
     failures: int = 0
     errors: int = 0
     skipped: int = 0
+    flaky: int = 0
 
     @property
     def passed(self) -> int:
-        return self.tests - self.failures - self.errors - self.skipped
+        return self.tests - self.failures - self.errors - self.skipped - self.flaky
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -38,6 +39,7 @@ class TestCounts:
             "failures": self.failures,
             "errors": self.errors,
             "skipped": self.skipped,
+            "flaky": self.flaky,
         }
 
 

@@ -1,0 +1,229 @@
+"""Every corpus dialect, with counts written from reading the files (see SOURCES.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierci.junit import SUITE_ERROR_NAME, JUnitError, Outcome, ReportReader, summarize
+
+CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
+
+# Each file maps to its (tests, passed, failed, error, skipped, flaky).
+EXPECTED = {
+    "bazel/suite-logs.xml": (1, 0, 0, 1, 0, 0),
+    "encoding/cyrillic-names.xml": (1, 1, 0, 0, 0, 0),  # declares tests=2
+    "encoding/unsupported-unicode-non-bmp.xml": (7, 1, 2, 2, 2, 0),
+    "encoding/with-xml-entities.xml": (4, 0, 1, 1, 2, 0),
+    "generic/minimal-attributes.xml": (4, 1, 1, 1, 1, 0),
+    "generic/multiresult-skipped-failure-error.xml": (4, 1, 1, 1, 1, 0),  # jp5: 2 fail, 3 skip
+    "generic/no-attributes.xml": (4, 1, 1, 1, 1, 0),
+    "generic/no-cases-but-tests.xml": (0, 0, 0, 0, 0, 0),  # declares tests=6
+    "generic/retries-as-duplicate-testcases.xml": (3, 2, 0, 0, 0, 1),
+    "gotestsum/junitxml-report.xml": (60, 42, 13, 0, 5, 0),
+    "jenkins/bad-duration-duplicate-names.xml": (1, 1, 0, 0, 0, 0),
+    "jenkins/dup-suite-TestSuite_b.xml": (1, 1, 0, 0, 0, 0),
+    "jenkins/dup-suite-TestSuite_b_duplicate.xml": (1, 1, 0, 0, 0, 0),
+    "jenkins/huge-1.3MB.xml": (7580, 5130, 19, 0, 2430, 1),
+    "jenkins/nested-testsuites-error-in-suite.xml": (3, 2, 0, 1, 0, 0),  # declares 186
+    "jenkins/properties-multiline.xml": (2, 1, 1, 0, 0, 0),
+    "jenkins/various-timestamps.xml": (12, 12, 0, 0, 0, 0),
+    "jest-junit/jest-junit.xml": (6, 1, 4, 0, 1, 0),
+    "nextest/cargo-nextest-basic.xml": (3, 2, 1, 0, 0, 0),
+    "nextest/quick-junit-basic_report.xml": (8, 2, 3, 1, 1, 1),
+    "phpunit/nested-testsuite-in-testsuite.xml": (5, 5, 0, 0, 0, 0),
+    "phpunit/nested-testsuite-root.xml": (5, 5, 0, 0, 0, 0),
+    "phpunit/phpunit-empty-testsuites.xml": (0, 0, 0, 0, 0, 0),
+    "phpunit/phpunit.xml": (12, 10, 2, 0, 0, 0),
+    "pytest/legacy-binary-names-skips-attr.xml": (1, 1, 0, 0, 0, 0),  # declares 3121
+    "pytest/shard1-junit.spark.integration.1.xml": (35, 33, 0, 0, 2, 0),
+    "pytest/shard2-junit.spark.integration.2.xml": (35, 33, 0, 0, 2, 0),
+    "pytest/xunit1-horovod-junit.fail.xml": (5, 3, 1, 0, 1, 0),
+    "pytest/xunit2-report.xml": (3, 1, 2, 0, 0, 0),
+    "surefire/TEST-io.olamy.AlwaysFailTest.xml": (1, 0, 1, 0, 0, 0),  # declares 4/4
+    "surefire/TEST-io.olamy.FlakyTest.xml": (1, 0, 0, 0, 0, 1),  # declares 3 tests, 2 failures
+    "tst-cpp/disabled-status-attr.xml": (31, 6, 19, 1, 5, 0),  # jp5: disabled = passed
+}
+
+REJECTED = {
+    "malformed/empty-zero-bytes.xml": "empty file (0 bytes)",
+    "malformed/truncated-corrupt-xml.xml": "not well-formed XML",
+    "malformed/non-junit-root.xml": "not a JUnit report (root element <suites>",
+    "security/testXxe-xxe.xml": "not a JUnit report (root element <r>",
+    "web-test-runner/expectedRetries-noninteger-time.xml": "not well-formed XML",
+}
+
+
+def test_the_corpus_is_fully_covered():
+    on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.xml")}
+    assert on_disk == set(EXPECTED) | set(REJECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_counts(name):
+    tests, passed, failed, error, skipped, flaky = EXPECTED[name]
+    summary = summarize(CORPUS / name)
+    assert summary.tests == tests
+    assert summary.counts == {
+        Outcome.PASSED: passed,
+        Outcome.FAILED: failed,
+        Outcome.ERROR: error,
+        Outcome.SKIPPED: skipped,
+        Outcome.FLAKY: flaky,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(REJECTED))
+def test_rejected_files_are_named_errors_with_a_fix(name):
+    path = CORPUS / name
+    with pytest.raises(JUnitError) as caught:
+        summarize(path)
+    assert REJECTED[name] in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert caught.value.fix
+
+
+def cases(name):
+    return {case.test_id: case for case in ReportReader(CORPUS / name)}
+
+
+def test_surefire_reruns_become_attempts():
+    (flaky,) = cases("surefire/TEST-io.olamy.FlakyTest.xml").values()
+    assert (flaky.outcome, flaky.attempts) == (Outcome.FLAKY, 3)
+    (always,) = cases("surefire/TEST-io.olamy.AlwaysFailTest.xml").values()
+    assert (always.outcome, always.attempts) == (Outcome.FAILED, 4)
+
+
+def test_nextest_flaky_but_configured_to_fail_is_a_failure():
+    by_name = {c.name: c for c in cases("nextest/quick-junit-basic_report.xml").values()}
+    assert by_name["testcase4"].outcome is Outcome.FLAKY
+    assert by_name["testcase7"].outcome is Outcome.FAILED
+    assert "configured to fail when flaky" in by_name["testcase7"].message
+    assert by_name["testcase5"].attempts == 3
+
+
+def test_consecutive_duplicates_are_retries_but_other_classnames_are_not():
+    found = cases("generic/retries-as-duplicate-testcases.xml")
+    retried = found["test_foo.TestFoo::test_foo"]
+    assert (retried.outcome, retried.attempts) == (Outcome.FLAKY, 3)
+    assert retried.message == "it broke"  # the last failing attempt's message
+    assert found["test_bar.TestBar::test_foo"].outcome is Outcome.PASSED
+
+
+def test_suite_level_error_is_counted_not_dropped():
+    error = next(
+        c
+        for c in ReportReader(CORPUS / "jenkins/nested-testsuites-error-in-suite.xml")
+        if c.outcome is Outcome.ERROR
+    )
+    assert error.name == SUITE_ERROR_NAME
+    assert error.suite == "test.3rdlevel"
+    assert error.message == "bla bla"
+
+
+def test_negative_and_odd_times_are_normalised_with_a_warning():
+    reader = ReportReader(CORPUS / "jenkins/bad-duration-duplicate-names.xml")
+    (case,) = list(reader)
+    assert case.time_s == 100.0
+    assert case.attempts == 2
+    assert any("-345345" in w for w in reader.warnings)
+
+
+def test_warnings_are_bounded():
+    reader = ReportReader(CORPUS / "jenkins/huge-1.3MB.xml")
+    assert sum(1 for _ in reader) == 7580
+    assert len(reader.warnings) == 21
+    assert reader.warnings[-1] == "… further warnings suppressed"
+
+
+def test_properties_only_at_report_level_and_text_values():
+    summary = summarize(CORPUS / "jenkins/properties-multiline.xml")
+    assert summary.properties["prop1"] == "value1"
+    assert summary.properties["multiline"].split() == [
+        "Config",
+        "line",
+        "1",
+        "Config",
+        "line",
+        "2",
+        "Config",
+        "line",
+        "3",
+    ]
+    assert "description" not in summary.properties  # a testcase's property
+    assert summarize(CORPUS / "gotestsum/junitxml-report.xml").properties["go.version"]
+
+
+def test_entities_and_non_bmp_text_survive():
+    names = {c.name for c in ReportReader(CORPUS / "encoding/with-xml-entities.xml")}
+    assert any("&" in n or '"' in n or "<" in n for n in names)
+    messages = " ".join(
+        c.message + c.name
+        for c in ReportReader(CORPUS / "encoding/unsupported-unicode-non-bmp.xml")
+    )
+    assert "𒍺" in messages or "𡓿" in messages
+
+
+def test_status_attributes_and_bazel_duration():
+    tst = [
+        c
+        for c in ReportReader(CORPUS / "tst-cpp/disabled-status-attr.xml")
+        if c.outcome is Outcome.SKIPPED
+    ]
+    assert {c.message for c in tst} == {"disabled"}
+    (bazel,) = list(ReportReader(CORPUS / "bazel/suite-logs.xml"))
+    assert bazel.message == "exited with error code 1"
+
+
+def test_timestamp_and_duration_of_a_report():
+    summary = summarize(CORPUS / "pytest/shard1-junit.spark.integration.1.xml")
+    assert summary.timestamp
+    assert summary.duration_s == pytest.approx(162.933, abs=0.01)
+
+
+# --- hostile and broken inputs -------------------------------------------------------
+
+
+def test_local_external_entity_is_not_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET", encoding="utf-8")
+    report = tmp_path / "r.xml"
+    report.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<testsuite><testcase name="a"><failure message="m">before &x; after</failure>'
+        "</testcase></testsuite>",
+        encoding="utf-8",
+    )
+    (case,) = list(ReportReader(report))
+    assert "TOP-SECRET" not in case.details
+    assert case.outcome is Outcome.FAILED
+
+
+def test_entity_bomb_is_not_expanded(tmp_path):
+    levels = ['<!ENTITY a0 "lollollollollollollollollollol">']
+    levels += [f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)]
+    report = tmp_path / "bomb.xml"
+    report.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE t [{"".join(levels)}]>'
+        '<testsuite><testcase name="a"><failure message="m">&a9;</failure></testcase></testsuite>',
+        encoding="utf-8",
+    )
+    with pytest.raises(JUnitError, match="entity bomb") as caught:
+        list(ReportReader(report))
+    assert str(report) in str(caught.value)
+
+
+def test_invalid_utf8_is_a_named_error(tmp_path):
+    report = tmp_path / "bad.xml"
+    report.write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8"?><testsuite><testcase name="\xff\xfe"/></testsuite>'
+    )
+    with pytest.raises(JUnitError, match="not well-formed XML") as caught:
+        summarize(report)
+    assert str(report) in str(caught.value)
+
+
+def test_missing_file_is_a_named_error(tmp_path):
+    with pytest.raises(JUnitError, match="cannot be read"):
+        summarize(tmp_path / "nope.xml")
