@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from tierci import __version__, locks
 from tierci.config import load_config
-from tierci.console import print_error, print_summary
+from tierci.console import print_error, print_reports, print_summary
 from tierci.errors import StaleLockError, TierciError
 from tierci.invoke_tasks import DEFAULT_PIPELINE
+from tierci.merge import collect_inputs, merge_reports, parse_expectation
 from tierci.pipeline import failed_tiers, run_pipeline
 
 if TYPE_CHECKING:
@@ -30,6 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("config", help="print the resolved [tool.tierci] configuration as JSON")
     lock = commands.add_parser("lock", help="report stale lock files (compile with `nox -s lock`)")
     lock.add_argument("--check", action="store_true", help="exit 3 if any lock is stale")
+    junit = commands.add_parser("junit", help="JUnit XML: merge reports of every tier and shard")
+    junit_commands = junit.add_subparsers(dest="junit_command", required=True)
+    merge = junit_commands.add_parser("merge", help="merge reports into one JUnit file")
+    merge.add_argument("out", type=Path, help="the merged JUnit file to write")
+    merge.add_argument("inputs", type=Path, nargs="+", help="report files or folders of *.xml")
+    merge.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="TIER[:SHARDS]",
+        help="a report that must be there (unit:4 = shards 1/4..4/4); repeatable",
+    )
+    merge.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
     run = commands.add_parser("pipeline", help="run tiers as nox sessions and summarise them")
     run.add_argument("tiers", nargs="*", default=list(DEFAULT_PIPELINE))
     run.add_argument(
@@ -50,12 +64,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             for entry in stale:
                 print(f"stale: {entry.spec.lock} ({entry.reason})")  # noqa: T201
             return StaleLockError.return_code if stale else 0
+        if arguments.command == "junit":
+            return _merge(arguments)
         results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
         print_summary(results)
         return 1 if failed_tiers(results) else 0
     except TierciError as exc:
         print_error(str(exc))
         return exc.return_code
+
+
+def _merge(arguments: argparse.Namespace) -> int:
+    expect = [parse_expectation(text) for text in arguments.expect]
+    inputs = collect_inputs(arguments.inputs)
+    first: Path = arguments.inputs[0]
+    # Where a missing report should have been: the folder being merged.
+    junit_dir = first if first.is_dir() else first.parent
+    entries = merge_reports(
+        inputs, arguments.out, expect=expect, junit_dir=junit_dir, huge_tree=arguments.huge_tree
+    )
+    print_reports(entries, title=f"merged into {arguments.out}")
+    # Test failures are the report's business; a hole in the reports is the pipeline's.
+    return 1 if any(entry.problem for entry in entries) else 0
 
 
 if __name__ == "__main__":

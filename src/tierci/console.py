@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tierci.junit import Outcome
 from tierci.results import Status
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tierci.merge import ReportEntry
     from tierci.results import TierResult
 
-__all__ = ["print_error", "print_summary"]
+__all__ = ["print_error", "print_reports", "print_summary"]
 
 _STYLE = {
     Status.PASSED: "bold green",
@@ -84,3 +86,33 @@ def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipelin
 
 def print_error(message: str) -> None:
     _console(stderr=True).print(Text.assemble(("error: ", "bold red"), message))
+
+
+def print_reports(entries: Sequence[ReportEntry], *, title: str = "JUnit reports") -> None:
+    """One row per report: what it held, or why it could not count."""
+    table = Table(title=title, title_justify="left")
+    for column in ("report", "tier", "shard", "status", "tests", "failed", "errors", "flaky"):
+        table.add_column(column)
+    problems = []
+    for entry in entries:
+        summary = entry.summary
+        numbers = (
+            [
+                str(summary.tests),
+                str(summary.counts[Outcome.FAILED]),
+                str(summary.counts[Outcome.ERROR]),
+                str(summary.counts[Outcome.FLAKY]),
+            ]
+            if summary
+            else ["-"] * 4
+        )
+        style = "green" if entry.status.value == "ok" and not entry.problem else "bold red"
+        table.add_row(
+            entry.path.name, entry.tier, entry.shard, f"[{style}]{entry.status.value}[/]", *numbers
+        )
+        if entry.problem:
+            problems.append(entry.problem)
+    console = _console()
+    console.print(table)
+    for problem in problems:
+        console.print(Text.assemble(("problem: ", "bold red"), problem))

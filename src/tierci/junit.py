@@ -35,7 +35,7 @@ from tierci.errors import TierciError
 from tierci.results import TestCounts
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 __all__ = [
@@ -266,6 +266,9 @@ class ReportReader:
             name = UNNAMED
         classname = element.get("classname") or element.get("class") or ""
         outcome, message, details, attempts = _judge(element)
+        declared = element.get("attempts")  # written by tierci's own merge
+        if declared and declared.isdigit():
+            attempts = max(attempts, int(declared))
         return CaseResult(
             suite=suite,
             classname=classname,
@@ -391,13 +394,22 @@ def _release(element: etree._Element) -> None:
             del parent[0]
 
 
-def summarize(path: Path, *, huge_tree: bool = False) -> ReportSummary:
-    """Count one report's outcomes and collect its properties, streaming."""
+def summarize(
+    path: Path,
+    *,
+    huge_tree: bool = False,
+    on_case: Callable[[CaseResult], object] | None = None,
+) -> ReportSummary:
+    """Count one report's outcomes and collect its properties, streaming; ``on_case``
+    sees every case on the way (to write or store it in the same single pass)."""
     reader = ReportReader(path, huge_tree=huge_tree)
     summary = ReportSummary(path=path)
+    counts = summary.counts
     for case in reader:
-        summary.counts[case.outcome] += 1
+        counts[case.outcome] += 1
         summary.duration_s += case.time_s
+        if on_case is not None:
+            on_case(case)
     summary.properties = reader.properties
     summary.timestamp = reader.timestamp
     summary.warnings = reader.warnings

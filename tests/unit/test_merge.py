@@ -1,0 +1,151 @@
+"""Merging reports of tiers and shards, and holes in them, into one JUnit file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import junitparser
+import pytest
+from lxml import etree
+
+from tierci.cli import main
+from tierci.errors import ConfigError
+from tierci.junit import Outcome, ReportReader, summarize
+from tierci.merge import (
+    EntryStatus,
+    Expectation,
+    collect_inputs,
+    judge_reports,
+    merge_reports,
+    parse_expectation,
+)
+
+CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
+
+
+@pytest.fixture
+def reports(tmp_path) -> Path:
+    """A CI run's JUnit folder: two unit shards, a flaky lint report, a corrupt shard."""
+    folder = tmp_path / "junit"
+    folder.mkdir()
+    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of4.xml")
+    shutil.copy(CORPUS / "pytest/shard2-junit.spark.integration.2.xml", folder / "unit-2of4.xml")
+    shutil.copy(CORPUS / "malformed/truncated-corrupt-xml.xml", folder / "unit-4of4.xml")
+    shutil.copy(CORPUS / "surefire/TEST-io.olamy.FlakyTest.xml", folder / "lint.xml")
+    return folder
+
+
+def test_expectations():
+    assert parse_expectation("unit:4").slots() == [("unit", f"{i}/4") for i in range(1, 5)]
+    assert parse_expectation("lint") == Expectation(tier="lint")
+    for bad in ("unit:x", ":3", "unit:0"):
+        with pytest.raises(ConfigError, match="--expect"):
+            parse_expectation(bad)
+
+
+def test_every_hole_is_an_entry_and_nothing_else_is_lost(reports):
+    entries = judge_reports(
+        collect_inputs([reports]), expect=[parse_expectation("unit:4"), Expectation(tier="heavy")]
+    )
+    by_slot = {(e.tier, e.shard): e for e in entries}
+    assert by_slot[("unit", "1/4")].status is EntryStatus.OK
+    assert by_slot[("unit", "2/4")].summary.tests == 35
+    assert by_slot[("unit", "4/4")].status is EntryStatus.ERROR
+    assert "unit-4of4.xml: not well-formed XML" in by_slot[("unit", "4/4")].problem
+    missing = by_slot[("unit", "3/4")]
+    assert missing.status is EntryStatus.MISSING
+    assert str(reports / "unit-3of4.xml") in missing.problem
+    assert by_slot[("heavy", "")].status is EntryStatus.MISSING
+    assert by_slot[("lint", "")].summary.counts[Outcome.FLAKY] == 1
+
+
+def test_an_expected_report_that_ran_nothing_is_a_problem(tmp_path):
+    empty = tmp_path / "device.xml"
+    shutil.copy(CORPUS / "generic/no-cases-but-tests.xml", empty)
+    (entry,) = judge_reports([empty], expect=[Expectation(tier="device")])
+    assert entry.status is EntryStatus.EMPTY
+    assert "ran no tests" in entry.problem
+    (unexpected,) = judge_reports([empty])
+    assert unexpected.problem == ""
+
+
+def test_properties_name_the_slot_over_the_file_name(tmp_path):
+    report = tmp_path / "whatever.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest"><properties><property name="tier" value="unit"/>'
+        '<property name="shard" value="3/4"/></properties><testcase name="t"/></testsuite>'
+        "</testsuites>"
+    )
+    (entry,) = judge_reports([report], expect=[parse_expectation("unit:4")])[:1]
+    assert (entry.tier, entry.shard) == ("unit", "3/4")
+
+
+def test_merged_file_has_a_suite_per_report_and_failing_cases_for_holes(reports, tmp_path):
+    out = tmp_path / "merged.xml"
+    entries = merge_reports(collect_inputs([reports]), out, expect=[parse_expectation("unit:4")])
+    assert len(entries) == 5
+    tree = etree.parse(str(out))
+    suites = {s.get("name"): s for s in tree.iterfind("testsuite")}
+    assert set(suites) == {
+        "lint",
+        "unit shard 1/4",
+        "unit shard 2/4",
+        "unit shard 3/4",
+        "unit shard 4/4",
+    }
+    assert suites["unit shard 1/4"].get("tests") == "35"
+    assert suites["unit shard 1/4"].get("skipped") == "2"
+    assert suites["unit shard 3/4"].find("testcase").get("name") == "[missing report]"
+    assert suites["unit shard 4/4"].find("testcase/error") is not None
+    assert tree.getroot().get("tests") == "73"
+    assert tree.getroot().get("errors") == "2"
+    # Properties survive: the lint report's come through unchanged.
+    props = {p.get("name"): p.get("value") for p in suites["lint"].iterfind("properties/property")}
+    assert props["java.specification.version"] == "17"
+
+
+def test_merged_file_reads_back_the_same(reports, tmp_path):
+    out = tmp_path / "merged.xml"
+    merge_reports(collect_inputs([reports]), out)
+    merged = summarize(out)
+    assert merged.tests == 1 + 35 + 35 + 1  # the corrupt shard is one error case
+    assert merged.counts[Outcome.FLAKY] == 1
+    assert merged.counts[Outcome.SKIPPED] == 4
+    assert merged.counts[Outcome.ERROR] == 1
+    flaky = next(c for c in ReportReader(out) if c.outcome is Outcome.FLAKY)
+    assert flaky.attempts == 3  # carried as an attribute and as flakyFailure
+
+
+def test_merged_file_is_valid_for_junitparser(reports, tmp_path):
+    out = tmp_path / "merged.xml"
+    merge_reports(collect_inputs([reports]), out, expect=[parse_expectation("unit:4")])
+    xml = junitparser.JUnitXml.fromfile(str(out))
+    suites = list(xml)
+    assert len(suites) == 5
+    assert sum(suite.tests for suite in suites) == 73
+
+
+def test_every_corpus_file_merges_into_valid_xml(tmp_path):
+    inputs = sorted(CORPUS.rglob("*.xml"))
+    out = tmp_path / "all.xml"
+    entries = merge_reports(inputs, out)
+    readable = [e for e in entries if e.summary is not None]
+    merged = summarize(out)
+    expected_tests = sum(e.summary.tests for e in readable) + (len(entries) - len(readable))
+    assert merged.tests == expected_tests
+    assert len(entries) - len(readable) == 5  # the five rejected corpus files
+
+
+def test_cli_merge_exit_code_flags_holes_not_test_failures(reports, tmp_path, capsys):
+    out = tmp_path / "m.xml"
+    assert (
+        main(
+            ["junit", "merge", str(out), str(reports / "unit-1of4.xml"), str(reports / "lint.xml")]
+        )
+        == 0
+    )
+    assert main(["junit", "merge", str(out), str(reports), "--expect", "unit:4"]) == 1
+    printed = capsys.readouterr().out
+    assert "no report for unit shard 3/4" in printed
+    assert "unit-4of4.xml" in printed
