@@ -54,3 +54,10 @@ def device(session: nox.Session) -> None:
 def lock(session: nox.Session) -> None:
     """Compile requirements/*.in to hashed locks; `-- --check` fails on stale ones."""
     noxlib.lock(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks side by side with their baselines (`-- --files 200` for a quick run)."""
+    noxlib.sync(session, "unit")
+    session.run("python", "benchmarks/junit_merge.py", *session.posargs)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, NamedTuple
 
 from lxml import etree
 
@@ -50,6 +50,7 @@ __all__ = [
 
 SUITE_ERROR_NAME = "[suite error]"
 UNNAMED = "(unnamed)"
+_NEVER_RETRIES = frozenset({SUITE_ERROR_NAME, UNNAMED})
 _MAX_MESSAGE = 500
 _MAX_DETAILS = 4000
 _MAX_WARNINGS = 20
@@ -81,9 +82,11 @@ class JUnitError(TierciError):
     """A file that cannot be read as JUnit XML."""
 
 
-@dataclass(frozen=True, slots=True)
-class CaseResult:
-    """One test's result in one report (retries already folded into ``attempts``)."""
+class CaseResult(NamedTuple):
+    """One test's result in one report (retries already folded into ``attempts``).
+
+    A NamedTuple, not a dataclass: a large merge creates one per testcase.
+    """
 
     suite: str
     classname: str
@@ -137,18 +140,68 @@ class ReportReader:
         self.timestamp = ""
         self.warnings: list[str] = []
         self._warning_count = 0
+        self._root_checked = False
 
     def __iter__(self) -> Iterator[CaseResult]:
-        pending: CaseResult | None = None
-        for case in self._cases():
-            if pending is not None and _same_test(pending, case):
-                pending = _fold_retry(pending, case)
-                continue
+        """Cases in file order, consecutive duplicates folded into attempts.
+
+        One flat loop on purpose: a large merge runs it once per testcase, and every
+        extra generator layer or call shows in the benchmark.
+        """
+        self._check_readable()
+        with self.path.open("rb") as handle:
+            events = etree.iterparse(
+                handle,
+                # Only end events of the elements that matter: everything else is built
+                # by libxml2 in C and never costs a Python iteration.
+                events=("end",),
+                tag=("testcase", "testsuite", "property", "error", "failure"),
+                resolve_entities=False,
+                load_dtd=False,
+                no_network=True,
+                huge_tree=self.huge_tree,
+                remove_comments=True,
+                remove_pis=True,
+            )
+            pending: CaseResult | None = None
+            suite_element: etree._Element | None = None
+            suite = ""
+            try:
+                for _, element in events:
+                    tag = element.tag
+                    if tag == "testcase":
+                        parent = element.getparent()
+                        if parent is not suite_element:
+                            suite_element, suite = parent, self._suite_name(parent)
+                        case = self._case(element, suite)
+                        _release(element)
+                        if pending is None:
+                            pending = case
+                        elif (
+                            case.name == pending.name
+                            and case.classname == pending.classname
+                            and case.suite == pending.suite
+                            and case.name not in _NEVER_RETRIES  # distinct events
+                        ):
+                            pending = _fold_retry(pending, case)
+                        else:
+                            yield pending
+                            pending = case
+                    elif tag == "testsuite":
+                        self._check_root(element)
+                        _release(element)
+                    elif tag == "property":
+                        self._property(element)
+                    elif _parent_tag(element) == "testsuite":  # <error>/<failure> of a suite
+                        if pending is not None:
+                            yield pending
+                            pending = None
+                        yield self._suite_error(element)
+            except etree.XMLSyntaxError as exc:
+                raise self._syntax_error(exc) from exc
+            self._check_root(events.root)
             if pending is not None:
                 yield pending
-            pending = case
-        if pending is not None:
-            yield pending
 
     def _warn(self, message: str) -> None:
         self._warning_count += 1
@@ -157,7 +210,7 @@ class ReportReader:
         elif self._warning_count == _MAX_WARNINGS + 1:
             self.warnings.append("… further warnings suppressed")
 
-    def _cases(self) -> Iterator[CaseResult]:
+    def _check_readable(self) -> None:
         try:
             empty = self.path.stat().st_size == 0
         except OSError as exc:
@@ -171,52 +224,23 @@ class ReportReader:
                 fix="the run that should have written it crashed or was killed; re-run that "
                 "tier or shard",
             )
-        with self.path.open("rb") as handle:
-            yield from self._parse(handle)
 
-    def _parse(self, handle: BinaryIO) -> Iterator[CaseResult]:
-        suites: list[str] = []
-        seen_root = False
-        try:
-            for event, element in etree.iterparse(
-                handle,
-                events=("start", "end"),
-                resolve_entities=False,
-                load_dtd=False,
-                no_network=True,
-                huge_tree=self.huge_tree,
-                remove_comments=True,
-                remove_pis=True,
-            ):
-                tag = element.tag
-                if event == "start":
-                    if not seen_root:
-                        if tag not in ("testsuites", "testsuite"):
-                            raise self._not_junit(str(tag))
-                        seen_root = True
-                    if tag == "testsuite":
-                        suites.append(element.get("name") or "")
-                        if not self.timestamp and element.get("timestamp"):
-                            self.timestamp = element.get("timestamp", "")
-                    continue
-                if tag == "testcase":
-                    yield self._case(element, suites[-1] if suites else "")
-                    _release(element)
-                elif tag == "testsuite":
-                    suites.pop()
-                    _release(element)
-                elif tag == "property":
-                    self._property(element)
-                elif tag in _FAILURE_TAGS and _parent_tag(element) == "testsuite":
-                    yield self._suite_error(element, suites[-1] if suites else "")
-        except etree.XMLSyntaxError as exc:
-            raise self._syntax_error(exc) from exc
-        if not seen_root:
-            raise JUnitError(
-                f"{self.path}: empty, no XML element at all",
-                fix="the run that should have written it probably crashed; re-run that "
-                "tier or shard",
-            )
+    def _check_root(self, element: etree._Element | None) -> None:
+        if self._root_checked:
+            return
+        root = element.getroottree().getroot() if element is not None else None
+        if root is None or root.tag not in ("testsuites", "testsuite"):
+            raise self._not_junit(str(root.tag) if root is not None else "none")
+        self._root_checked = True
+
+    def _suite_name(self, parent: etree._Element | None) -> str:
+        """The enclosing suite's name; the first suite timestamp seen is kept."""
+        self._check_root(parent)
+        if parent is None or parent.tag != "testsuite":
+            return ""
+        if not self.timestamp:
+            self.timestamp = parent.get("timestamp") or ""
+        return parent.get("name") or ""
 
     def _not_junit(self, tag: str) -> JUnitError:
         return JUnitError(
@@ -260,51 +284,45 @@ class ReportReader:
         )
 
     def _case(self, element: etree._Element, suite: str) -> CaseResult:
-        name = element.get("name") or ""
+        get = element.get
+        name = get("name") or ""
         if not name:
             self._warn(f"a testcase in suite {suite!r} has no name; called it {UNNAMED!r}")
             name = UNNAMED
-        classname = element.get("classname") or element.get("class") or ""
+        classname = get("classname") or get("class") or ""
+        raw_time = get("time")
+        if raw_time is None:
+            raw_time = get("duration")  # Bazel
+        time_s = self._time(raw_time, name) if raw_time else 0.0
+        if not len(element) and get("status") is None and get("attempts") is None:
+            return CaseResult(
+                suite, classname, name, time_s, Outcome.PASSED, "", "", get("file") or ""
+            )
         outcome, message, details, attempts = _judge(element)
-        declared = element.get("attempts")  # written by tierci's own merge
+        declared = get("attempts")  # written by tierci's own merge
         if declared and declared.isdigit():
             attempts = max(attempts, int(declared))
         return CaseResult(
-            suite=suite,
-            classname=classname,
-            name=name,
-            time_s=self._time(element, name),
-            outcome=outcome,
-            message=message,
-            details=details,
-            file=element.get("file") or "",
-            attempts=attempts,
+            suite, classname, name, time_s, outcome, message, details, get("file") or "", attempts
         )
 
-    def _suite_error(self, element: etree._Element, suite: str) -> CaseResult:
+    def _suite_error(self, element: etree._Element) -> CaseResult:
+        suite = self._suite_name(element.getparent())
         outcome = Outcome.ERROR if element.tag == "error" else Outcome.FAILED
         message, details = _message_and_details(element)
         self._warn(f"suite {suite!r} reports an <{element.tag!s}> outside any testcase")
-        return CaseResult(
-            suite=suite,
-            classname=suite,
-            name=SUITE_ERROR_NAME,
-            time_s=0.0,
-            outcome=outcome,
-            message=message,
-            details=details,
-        )
+        return CaseResult(suite, suite, SUITE_ERROR_NAME, 0.0, outcome, message, details)
 
-    def _time(self, element: etree._Element, name: str) -> float:
-        raw = element.get("time") or element.get("duration")
-        if raw is None or raw == "":
-            return 0.0
+    def _time(self, raw: str, name: str) -> float:
         try:
-            value = float(raw.replace(",", ""))
+            value = float(raw)
         except ValueError:
-            self._warn(f"testcase {name!r}: time {raw!r} is not a number; used 0")
-            return 0.0
-        if not math.isfinite(value) or value < 0:
+            try:
+                value = float(raw.replace(",", ""))  # "1,234.5"
+            except ValueError:
+                self._warn(f"testcase {name!r}: time {raw!r} is not a number; used 0")
+                return 0.0
+        if not 0.0 <= value < math.inf:  # also false for NaN
             self._warn(f"testcase {name!r}: time {raw!r} is negative or not finite; used 0")
             return 0.0
         return value
@@ -348,16 +366,6 @@ def _message_and_details(element: etree._Element) -> tuple[str, str]:
     text = "".join(element.itertext()).strip()
     message = (element.get("message") or "").strip() or text.split("\n", 1)[0]
     return message[:_MAX_MESSAGE], text[:_MAX_DETAILS]
-
-
-def _same_test(first: CaseResult, second: CaseResult) -> bool:
-    return (
-        first.name == second.name
-        and first.classname == second.classname
-        and first.suite == second.suite
-        # Nameless cases and suite errors are distinct events, never retries of each other.
-        and first.name not in (SUITE_ERROR_NAME, UNNAMED)
-    )
 
 
 def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
@@ -405,11 +413,13 @@ def summarize(
     reader = ReportReader(path, huge_tree=huge_tree)
     summary = ReportSummary(path=path)
     counts = summary.counts
+    duration = 0.0
     for case in reader:
         counts[case.outcome] += 1
-        summary.duration_s += case.time_s
+        duration += case.time_s
         if on_case is not None:
             on_case(case)
+    summary.duration_s = duration
     summary.properties = reader.properties
     summary.timestamp = reader.timestamp
     summary.warnings = reader.warnings

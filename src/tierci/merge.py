@@ -45,6 +45,7 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Characters XML 1.0 cannot carry at all; test output (ANSI escapes, NULs) has them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NEEDS_ESCAPE = re.compile('[&<>"\n\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 
 
 class EntryStatus(enum.StrEnum):
@@ -218,23 +219,45 @@ def _spool() -> IO[str]:
     return tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, mode="w+", encoding="utf-8")
 
 
+_BATCH = 4096  # testcases serialised before one write to the spool
+
+
+class _CaseBuffer:
+    """Serialised testcases, handed to a spool in batches: one write per case through
+    SpooledTemporaryFile's Python-level wrapper costs more than the serialising."""
+
+    def __init__(self, spool: IO[str]) -> None:
+        self.spool = spool
+        self.parts: list[str] = []
+        self.counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+
+    def __call__(self, case: CaseResult) -> None:
+        parts = self.parts
+        parts.append(_case_xml(case, self.counts))
+        if len(parts) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.spool.write("".join(self.parts))
+        self.parts.clear()
+
+
 def _merge_one(path: Path, out: IO[str], totals: dict[str, int], *, huge_tree: bool) -> ReportEntry:
-    counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
-    with _spool() as cases:
-        write = cases.write
-        entry = read_entry(
-            path, huge_tree=huge_tree, on_case=lambda case: write(_case_xml(case, counts))
-        )
-        if entry.summary is None:  # unreadable: what was written before the break is dropped
+    with _spool() as spool:
+        buffer = _CaseBuffer(spool)
+        entry = read_entry(path, huge_tree=huge_tree, on_case=buffer)
+        if entry.summary is None:  # unreadable: what was read before the break is dropped
             _write_problem_suite(entry, out, totals)
             return entry
-        cases.seek(0)
-        seconds = entry.summary.duration_s
+        buffer.flush()
+        spool.seek(0)
+        counts = buffer.counts
         out.write(
-            f'  <testsuite name="{_attr(entry.label)}"{_counts_attributes(counts, seconds)}>\n'
+            f'  <testsuite name="{_attr(entry.label)}"'
+            f"{_counts_attributes(counts, entry.summary.duration_s)}>\n"
         )
         _write_properties(out, entry.summary.properties)
-        shutil.copyfileobj(cases, out, 1024 * 1024)
+        shutil.copyfileobj(spool, out, 1024 * 1024)
         out.write("  </testsuite>\n")
     for key, value in counts.items():
         totals[key] += value
@@ -272,33 +295,32 @@ def _write_properties(out: IO[str], properties: dict[str, str]) -> None:
     out.write("    </properties>\n")
 
 
+_RESULT_ELEMENT = {
+    Outcome.FAILED: ("failure", "failures"),
+    Outcome.ERROR: ("error", "errors"),
+    Outcome.SKIPPED: ("skipped", "skipped"),
+    Outcome.FLAKY: ("flakyFailure", ""),  # Surefire's spelling: failed, then passed on rerun
+}
+
+
 def _case_xml(case: CaseResult, counts: dict[str, int]) -> str:
-    classname = _attr(case.classname or case.suite)
+    suite, classname, name, time_s, outcome, message, details, file, attempts = case
     head = (
-        f'    <testcase classname="{classname}" name="{_attr(case.name)}" time="{case.time_s:.6f}"'
+        f'    <testcase classname="{_attr(classname or suite)}" name="{_attr(name)}" '
+        f'time="{time_s:.6f}"'
     )
-    if case.file:
-        head += f' file="{_attr(case.file)}"'
-    if case.attempts > 1:
-        head += f' attempts="{case.attempts}"'
+    if file:
+        head += f' file="{_attr(file)}"'
+    if attempts > 1:
+        head += f' attempts="{attempts}"'
     counts["tests"] += 1
-    outcome = case.outcome
     if outcome is Outcome.PASSED:
         return head + "/>\n"
-    element = {
-        Outcome.FAILED: "failure",
-        Outcome.ERROR: "error",
-        Outcome.SKIPPED: "skipped",
-        Outcome.FLAKY: "flakyFailure",  # Surefire's spelling: failed, then passed on rerun
-    }[outcome]
-    if outcome is Outcome.FAILED:
-        counts["failures"] += 1
-    elif outcome is Outcome.ERROR:
-        counts["errors"] += 1
-    elif outcome is Outcome.SKIPPED:
-        counts["skipped"] += 1
+    element, counter = _RESULT_ELEMENT[outcome]
+    if counter:
+        counts[counter] += 1
     return (
-        f'{head}>\n      <{element} message="{_attr(case.message)}">{_text(case.details)}'
+        f'{head}>\n      <{element} message="{_attr(message)}">{_text(details)}'
         f"</{element}>\n    </testcase>\n"
     )
 
@@ -311,8 +333,13 @@ def _counts_attributes(counts: dict[str, int], seconds: float) -> str:
 
 
 def _attr(value: str) -> str:
+    # Most names need no escaping: a C-level search is far cheaper than a translate.
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
     return _NOT_XML.sub("\ufffd", value).translate(_ESCAPES)
 
 
 def _text(value: str) -> str:
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
     return _NOT_XML.sub("\ufffd", value).translate(_TEXT_ESCAPES)
