@@ -13,12 +13,16 @@ from tierci import __version__, locks
 from tierci.config import load_config
 from tierci.console import print_error, print_reports, print_summary
 from tierci.errors import StaleLockError, TierciError
+from tierci.history import RunContext, open_history
 from tierci.invoke_tasks import DEFAULT_PIPELINE
-from tierci.merge import collect_inputs, merge_reports, parse_expectation
+from tierci.merge import add_missing, collect_inputs, merge_reports, parse_expectation
 from tierci.pipeline import failed_tiers, run_pipeline
+from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from tierci.config import TierciConfig
 
 __all__ = ["main"]
 
@@ -44,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
         help="a report that must be there (unit:4 = shards 1/4..4/4); repeatable",
     )
     merge.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
+    report = commands.add_parser("report", help="run history and the HUD")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    ingest = report_commands.add_parser("ingest", help="store JUnit reports of one commit")
+    ingest.add_argument("inputs", type=Path, nargs="+", help="report files or folders of *.xml")
+    ingest.add_argument("--db", type=Path, default=Path("build/tierci/history.sqlite"))
+    ingest.add_argument("--commit", help="the commit tested (default: from CI or git)")
+    ingest.add_argument("--branch", default="", help="its branch")
+    ingest.add_argument("--job", default="", help="the CI job that produced the reports")
+    ingest.add_argument("--ref-time", default="", help="ISO time ordering this commit in the HUD")
+    ingest.add_argument("--expect", action="append", default=[], metavar="TIER[:SHARDS]")
+    ingest.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
     run = commands.add_parser("pipeline", help="run tiers as nox sessions and summarise them")
     run.add_argument("tiers", nargs="*", default=list(DEFAULT_PIPELINE))
     run.add_argument(
@@ -66,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return StaleLockError.return_code if stale else 0
         if arguments.command == "junit":
             return _merge(arguments)
+        if arguments.command == "report":
+            return _ingest(arguments, config)
         results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
         print_summary(results)
         return 1 if failed_tiers(results) else 0
@@ -85,6 +102,30 @@ def _merge(arguments: argparse.Namespace) -> int:
     )
     print_reports(entries, title=f"merged into {arguments.out}")
     # Test failures are the report's business; a hole in the reports is the pipeline's.
+    return 1 if any(entry.problem for entry in entries) else 0
+
+
+def _ingest(arguments: argparse.Namespace, config: TierciConfig) -> int:
+    inputs = collect_inputs(arguments.inputs)
+    first: Path = arguments.inputs[0]
+    holes = add_missing(
+        [],
+        [parse_expectation(t) for t in arguments.expect],
+        first if first.is_dir() else first.parent,
+    )
+    context = RunContext(
+        commit=arguments.commit or commit_sha(config.root),
+        branch=arguments.branch or current_branch(config.root),
+        job=arguments.job or ci_job(),
+        host=host_name(),
+        ref_time=arguments.ref_time or commit_time(arguments.commit, config.root),
+    )
+    with open_history(arguments.db) as history:
+        entries = history.ingest(inputs, context, huge_tree=arguments.huge_tree)
+        present = {(e.tier, e.shard) for e in entries}
+        missing = [hole for hole in holes if (hole.tier, hole.shard) not in present]
+        entries += history.ingest([], context, extra_entries=missing)
+    print_reports(entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
     return 1 if any(entry.problem for entry in entries) else 0
 
 

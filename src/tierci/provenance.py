@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -15,31 +16,65 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["commit_sha", "platform_tag", "python_version"]
+__all__ = [
+    "ci_job",
+    "commit_sha",
+    "commit_time",
+    "current_branch",
+    "host_name",
+    "platform_tag",
+    "python_version",
+]
 
 # In order of trust: the CI system's own statement of what it is testing.
 _COMMIT_VARIABLES = ("TIERCI_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
 
 
-def commit_sha(cwd: Path | None = None) -> str:
-    """The commit under test, or ``"unknown"`` outside a git checkout."""
-    for variable in _COMMIT_VARIABLES:
-        value = os.environ.get(variable, "").strip()
-        if value:
-            return value
+_BRANCH_VARIABLES = (
+    "TIERCI_BRANCH",
+    "GITHUB_HEAD_REF",
+    "GITHUB_REF_NAME",
+    "BRANCH_NAME",
+    "GIT_BRANCH",
+)
+_JOB_VARIABLES = ("TIERCI_JOB", "GITHUB_JOB", "JOB_NAME", "CI_JOB_NAME")
+
+
+def _first_variable(names: tuple[str, ...]) -> str:
+    return next((os.environ[n].strip() for n in names if os.environ.get(n, "").strip()), "")
+
+
+def _git(cwd: Path | None, *args: str) -> str:
     try:
         completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=10,
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=10
         )
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    sha = completed.stdout.strip()
-    return sha if completed.returncode == 0 and sha else "unknown"
+        return ""
+    return completed.stdout.strip() if completed.returncode == 0 else ""
+
+
+def commit_sha(cwd: Path | None = None) -> str:
+    """The commit under test, or ``"unknown"`` outside a git checkout."""
+    return _first_variable(_COMMIT_VARIABLES) or _git(cwd, "rev-parse", "HEAD") or "unknown"
+
+
+def current_branch(cwd: Path | None = None) -> str:
+    branch = _first_variable(_BRANCH_VARIABLES) or _git(cwd, "rev-parse", "--abbrev-ref", "HEAD")
+    return "" if branch == "HEAD" else branch
+
+
+def commit_time(sha: str | None, cwd: Path | None = None) -> str:
+    """The commit's committer time (ISO 8601), or empty when git does not know it."""
+    return _git(cwd, "show", "-s", "--format=%cI", sha or "HEAD")
+
+
+def ci_job() -> str:
+    return _first_variable(_JOB_VARIABLES) or "local"
+
+
+def host_name() -> str:
+    return socket.gethostname()
 
 
 def python_version() -> str:

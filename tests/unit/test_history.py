@@ -1,0 +1,117 @@
+"""The run history: what is stored, holes included, and concurrent writers."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tierci.cli import main
+from tierci.errors import TierciError
+from tierci.history import RunContext, open_history
+from tierci.merge import Expectation, add_missing
+
+CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
+
+
+def test_reports_and_their_outcomes_are_stored(tmp_path):
+    db = tmp_path / "h.sqlite"
+    reports = [
+        CORPUS / "pytest/xunit2-report.xml",
+        CORPUS / "surefire/TEST-io.olamy.FlakyTest.xml",
+        CORPUS / "malformed/truncated-corrupt-xml.xml",
+    ]
+    with open_history(db) as history:
+        entries = history.ingest(reports, RunContext(commit="abc", branch="main", job="ci"))
+        assert [e.status.value for e in entries] == ["ok", "ok", "error"]
+        assert history.count_runs() == 3
+    connection = sqlite3.connect(db)
+    runs = connection.execute(
+        "SELECT tier, status, tests, failed, flaky, commit_sha, branch, problem FROM runs ORDER BY id"
+    ).fetchall()
+    assert runs[0][:6] == ("xunit2-report", "ok", 3, 2, 0, "abc")
+    assert runs[1][4] == 1
+    assert runs[2][1] == "error"
+    assert "not well-formed XML" in runs[2][7]
+    outcomes = connection.execute(
+        "SELECT test_id, outcome, attempts FROM outcomes WHERE outcome != 'passed' ORDER BY test_id"
+    ).fetchall()
+    assert ("io.olamy.FlakyTest::testApp", "flaky", 3) in outcomes
+    assert sum(1 for row in outcomes if row[1] == "failed") == 2
+    # The broken report keeps no partial outcomes.
+    assert connection.execute("SELECT count(*) FROM outcomes WHERE run_id = 3").fetchone() == (0,)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_missing_shards_are_runs_too(tmp_path):
+    holes = add_missing([], [Expectation(tier="unit", shards=2)], tmp_path)
+    with open_history(tmp_path / "h.sqlite") as history:
+        history.ingest([], RunContext(commit="abc"), extra_entries=holes)
+        statuses = history.connection.execute("SELECT tier, shard, status FROM runs").fetchall()
+    assert sorted(statuses) == [("unit", "1/2", "missing"), ("unit", "2/2", "missing")]
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "h.sqlite"
+    bogus.write_text("this is not sqlite " * 100)
+    with pytest.raises(TierciError, match="cannot be used as a tierci history database"):
+        open_history(bogus)
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from tierci.history import RunContext, open_history
+db, report, worker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+with open_history(db) as history:
+    for run in range(50):
+        history.ingest([report], RunContext(commit=f"c{run}", job=f"worker-{worker}"))
+"""
+
+
+def test_eight_concurrent_writers_lose_nothing(tmp_path):
+    db = tmp_path / "h.sqlite"
+    report = tmp_path / "unit.xml"
+    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", report)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(report), str(n)])
+        for n in range(8)
+    ]
+    assert [w.wait(timeout=300) for w in writers] == [0] * 8
+    connection = sqlite3.connect(db)
+    assert connection.execute("SELECT count(*) FROM runs").fetchone() == (400,)
+    assert connection.execute("SELECT count(*) FROM outcomes").fetchone() == (400 * 35,)
+    per_worker = connection.execute("SELECT job, count(*) FROM runs GROUP BY job").fetchall()
+    assert sorted(per_worker) == [(f"worker-{n}", 50) for n in range(8)]
+
+
+def test_cli_ingest_with_expectations(tmp_path, capsys):
+    folder = tmp_path / "junit"
+    folder.mkdir()
+    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of2.xml")
+    db = tmp_path / "h.sqlite"
+    code = main(
+        [
+            "report",
+            "ingest",
+            str(folder),
+            "--db",
+            str(db),
+            "--commit",
+            "deadbeef",
+            "--expect",
+            "unit:2",
+        ]
+    )
+    assert code == 1  # shard 2/2 never reported
+    assert "no report for unit shard 2/2" in capsys.readouterr().out
+    rows = (
+        sqlite3.connect(db)
+        .execute("SELECT shard, status, commit_sha FROM runs ORDER BY shard")
+        .fetchall()
+    )
+    assert rows == [("1/2", "ok", "deadbeef"), ("2/2", "missing", "deadbeef")]
