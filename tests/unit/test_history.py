@@ -31,7 +31,8 @@ def test_reports_and_their_outcomes_are_stored(tmp_path):
         assert history.count_runs() == 3
     connection = sqlite3.connect(db)
     runs = connection.execute(
-        "SELECT tier, status, tests, failed, flaky, commit_sha, branch, problem FROM runs ORDER BY id"
+        "SELECT tier, status, tests, failed, flaky, commit_sha, branch, problem "
+        "FROM runs ORDER BY id"
     ).fetchall()
     assert runs[0][:6] == ("xunit2-report", "ok", 3, 2, 0, "abc")
     assert runs[1][4] == 1
