@@ -14,13 +14,14 @@ from tierci.config import load_config
 from tierci.console import print_error, print_reports, print_summary
 from tierci.errors import StaleLockError, TierciError
 from tierci.history import RunContext, open_history
+from tierci.hud import build_hud, write_hud
 from tierci.invoke_tasks import DEFAULT_PIPELINE
 from tierci.merge import add_missing, collect_inputs, merge_reports, parse_expectation
 from tierci.pipeline import failed_tiers, run_pipeline
 from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from tierci.config import TierciConfig
 
@@ -59,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--ref-time", default="", help="ISO time ordering this commit in the HUD")
     ingest.add_argument("--expect", action="append", default=[], metavar="TIER[:SHARDS]")
     ingest.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
+    hud = report_commands.add_parser("hud", help="render the HUD from the history")
+    hud.add_argument("--db", type=Path, default=Path("build/tierci/history.sqlite"))
+    hud.add_argument("--out", type=Path, default=Path("build/hud"))
+    hud.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=("html", "markdown", "json"),
+        help="repeatable; default html (markdown also goes to $GITHUB_STEP_SUMMARY)",
+    )
+    hud.add_argument("--commits", type=int, default=30, help="newest commits shown")
     run = commands.add_parser("pipeline", help="run tiers as nox sessions and summarise them")
     run.add_argument("tiers", nargs="*", default=list(DEFAULT_PIPELINE))
     run.add_argument(
@@ -69,29 +81,35 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
+    command = arguments.command
+    if command in ("junit", "report"):
+        command = f"{command} {getattr(arguments, command + '_command')}"
     try:
-        config = load_config(arguments.project)
-        if arguments.command == "config":
-            print(json.dumps(asdict(config), indent=2, default=str))  # noqa: T201 - the output
-            return 0
-        if arguments.command == "lock":
-            stale = locks.find_stale(locks.lock_specs(config), config.pyproject)
-            for entry in stale:
-                print(f"stale: {entry.spec.lock} ({entry.reason})")  # noqa: T201
-            return StaleLockError.return_code if stale else 0
-        if arguments.command == "junit":
-            return _merge(arguments)
-        if arguments.command == "report":
-            return _ingest(arguments, config)
-        results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
-        print_summary(results)
-        return 1 if failed_tiers(results) else 0
+        return _COMMANDS[command](arguments, load_config(arguments.project))
     except TierciError as exc:
         print_error(str(exc))
         return exc.return_code
 
 
-def _merge(arguments: argparse.Namespace) -> int:
+def _config(_: argparse.Namespace, config: TierciConfig) -> int:
+    print(json.dumps(asdict(config), indent=2, default=str))  # noqa: T201 - the output
+    return 0
+
+
+def _lock(_: argparse.Namespace, config: TierciConfig) -> int:
+    stale = locks.find_stale(locks.lock_specs(config), config.pyproject)
+    for entry in stale:
+        print(f"stale: {entry.spec.lock} ({entry.reason})")  # noqa: T201 - the output
+    return StaleLockError.return_code if stale else 0
+
+
+def _pipeline(arguments: argparse.Namespace, config: TierciConfig) -> int:
+    results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
+    print_summary(results)
+    return 1 if failed_tiers(results) else 0
+
+
+def _merge(arguments: argparse.Namespace, _: TierciConfig) -> int:
     expect = [parse_expectation(text) for text in arguments.expect]
     inputs = collect_inputs(arguments.inputs)
     first: Path = arguments.inputs[0]
@@ -127,6 +145,29 @@ def _ingest(arguments: argparse.Namespace, config: TierciConfig) -> int:
         entries += history.ingest([], context, extra_entries=missing)
     print_reports(entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
     return 1 if any(entry.problem for entry in entries) else 0
+
+
+def _hud(arguments: argparse.Namespace, _: TierciConfig) -> int:
+    if not arguments.db.is_file():
+        raise TierciError(
+            f"no history at {arguments.db}",
+            fix="ingest reports first: tierci report ingest build/junit --db ...",
+        )
+    with open_history(arguments.db) as history:
+        model = build_hud(history.connection, max_commits=arguments.commits)
+    for path in write_hud(model, arguments.out, arguments.formats or ["html"]):
+        print(f"HUD written: {path}")  # noqa: T201 - the command's output
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, TierciConfig], int]] = {
+    "config": _config,
+    "lock": _lock,
+    "pipeline": _pipeline,
+    "junit merge": _merge,
+    "report ingest": _ingest,
+    "report hud": _hud,
+}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,16 @@
+"""The HUD: a static, offline page (and Markdown and JSON) of commits x tiers."""
+
+from __future__ import annotations
+
+from tierci.hud.model import GateTargets, Hud, build_hud
+from tierci.hud.render import render_html, render_json, render_markdown, write_hud
+
+__all__ = [
+    "GateTargets",
+    "Hud",
+    "build_hud",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "write_hud",
+]

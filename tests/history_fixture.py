@@ -1,0 +1,67 @@
+"""A realistic run history, built through real JUnit files and real ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tierci.history import RunContext, open_history
+from tierci.merge import Expectation, add_missing
+
+COMMITS = ["a" * 40, "b" * 40, "c" * 40, "d" * 40]  # oldest first
+
+
+def _report(path: Path, tier: str, shard: str, cases: list[tuple[str, str, float]]) -> Path:
+    """cases: (name, outcome, seconds) with outcome passed|failed|flaky|skipped."""
+    body = []
+    for name, outcome, seconds in cases:
+        head = f'<testcase classname="tests.test_{tier}" name="{name}" time="{seconds}"'
+        if outcome == "failed":
+            body.append(
+                f'{head}><failure message="assert 1 == 2 in {name}">trace</failure></testcase>'
+            )
+        elif outcome == "flaky":
+            body.append(f'{head}><flakyFailure message="timeout">t</flakyFailure></testcase>')
+        elif outcome == "skipped":
+            body.append(f'{head}><skipped message="no GPU"/></testcase>')
+        else:
+            body.append(f"{head}/>")
+    path.write_text(
+        f'<testsuites><testsuite name="pytest"><properties><property name="tier" value="{tier}"/>'
+        f'<property name="shard" value="{shard}"/></properties>{"".join(body)}</testsuite></testsuites>',
+        encoding="utf-8",
+    )
+    return path
+
+
+def build_history(folder: Path) -> Path:
+    """Four commits: green, a failure in unit shard 2, a flaky test, a missing shard."""
+    db = folder / "history.sqlite"
+    for index, sha in enumerate(COMMITS):
+        junit = folder / f"junit-{index}"
+        junit.mkdir()
+        unit_1 = [(f"test_a{n}", "passed", 0.5 + index) for n in range(6)]
+        unit_2 = [(f"test_b{n}", "passed", 0.25) for n in range(5)]
+        if index == 1:
+            unit_2[0] = ("test_b0", "failed", 0.25)
+        if index in (2, 3):
+            unit_1[3] = ("test_a3", "flaky", 0.5)
+        reports = [_report(junit / "unit-1of2.xml", "unit", "1/2", unit_1)]
+        if index != 3:  # the newest commit's shard 2 never reported
+            reports.append(_report(junit / "unit-2of2.xml", "unit", "2/2", unit_2))
+        reports.append(
+            _report(junit / "heavy.xml", "heavy", "", [("test_torch", "passed", 30.0 + index)])
+        )
+        reports.append(_report(junit / "device.xml", "device", "", [("test_cuda", "skipped", 0.0)]))
+        context = RunContext(
+            commit=sha, branch="main", job="ci", ref_time=f"2026-11-2{index}T10:00:00+00:00"
+        )
+        holes = add_missing([], [Expectation(tier="unit", shards=2)], junit)
+        present = {("unit", "1/2")} | ({("unit", "2/2")} if index != 3 else set())
+        with open_history(db) as history:
+            history.ingest(reports, context)
+            history.ingest(
+                [],
+                context,
+                extra_entries=[h for h in holes if (h.tier, h.shard) not in present],
+            )
+    return db

@@ -1,0 +1,129 @@
+"""The HUD model and its Markdown/JSON renderings, from a real history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tierci.cli import main
+from tierci.history import RunContext, open_history
+from tierci.hud import build_hud, render_json, render_markdown, write_hud
+from tierci.hud.render import svg_polyline
+
+from ..history_fixture import COMMITS, build_history
+
+
+@pytest.fixture
+def hud(tmp_path):
+    with open_history(build_history(tmp_path)) as history:
+        return build_hud(history.connection)
+
+
+def test_rows_are_commits_newest_first_and_columns_tiers(hud):
+    assert [row.sha for row in hud.commits] == list(reversed(COMMITS))
+    assert hud.tiers == ("unit", "heavy", "device")
+
+
+def test_cell_statuses(hud):
+    status = {
+        (row.sha[0], tier): cell.status for row in hud.commits for tier, cell in row.cells.items()
+    }
+    assert status[("a", "unit")] == "passed"
+    assert status[("b", "unit")] == "failed"
+    assert status[("c", "unit")] == "flaky"
+    assert status[("d", "unit")] == "missing"  # shard 2/2 never reported
+    assert status[("a", "device")] == "skipped"
+    assert status[("d", "heavy")] == "passed"
+
+
+def test_failed_cell_lists_its_failures(hud):
+    cell = next(row for row in hud.commits if row.sha == COMMITS[1]).cells["unit"]
+    (failure,) = cell.failures
+    assert failure.test_id == "tests.test_unit::test_b0"
+    assert failure.shard == "2/2"
+    assert "assert 1 == 2" in failure.message
+    missing = hud.commits[0].cells["unit"]
+    assert any("no report for unit shard 2/2" in p for p in missing.problems)
+
+
+def test_flaky_tests_and_their_rate(hud):
+    (flaky,) = hud.flaky
+    assert flaky.test_id == "tests.test_unit::test_a3"
+    assert (flaky.flaky_runs, flaky.runs) == (2, 4)
+    assert flaky.rate == 0.5
+
+
+def test_gates(hud):
+    gates = {gate.name: gate for gate in hud.gates}
+    assert not gates["flaky tests"].passed  # 1 of 13 tests is flaky: over 5%
+    assert gates["flaky tests"].value.startswith("7.7%")
+    assert not gates["every expected report arrived (latest commit)"].passed
+    assert gates["pass rate (latest commit)"].passed
+    assert gates["time to signal: heavy"].value == "32 s median"
+
+
+def test_duration_trend_is_oldest_first(hud):
+    heavy = [point.seconds for point in hud.durations["heavy"]]
+    assert heavy == [30.0, 31.0, 32.0, 33.0]
+    points = svg_polyline(hud.durations["heavy"]).split()
+    assert len(points) == 4
+    assert float(points[-1].split(",")[1]) < float(points[0].split(",")[1])  # higher = longer
+
+
+def test_rollout_scope(hud):
+    stages = {stage.tier: stage for stage in hud.rollout}
+    assert stages["unit"].tests_run == 6  # shard 2 missing on the latest commit
+    assert stages["unit"].tests_known == 11
+    assert stages["unit"].scope == "100%"
+
+
+def test_markdown_summary(hud):
+    text = render_markdown(hud)
+    assert "Latest commit `dddddddddddd` on `main`" in text
+    assert "| unit | missing |" in text
+    assert "no report for unit shard 2/2" in text
+    assert "| flaky tests |" in text
+    assert "`tests.test_unit::test_a3`" in text
+
+
+def test_json_is_the_whole_model(hud):
+    data = json.loads(render_json(hud))
+    assert data["tiers"] == ["unit", "heavy", "device"]
+    assert data["commits"][0]["cells"]["unit"]["status"] == "missing"
+
+
+def test_cli_writes_every_format_and_the_step_summary(tmp_path, monkeypatch, capsys):
+    db = build_history(tmp_path)
+    summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    out = tmp_path / "hud"
+    args = ["report", "hud", "--db", str(db), "--out", str(out)]
+    assert main([*args, "--format", "html", "--format", "markdown", "--format", "json"]) == 0
+    assert (out / "index.html").is_file()
+    assert (out / "hud.json").is_file()
+    assert summary.read_text().startswith("## tierci HUD")
+    assert "HUD written:" in capsys.readouterr().out
+
+
+def test_cli_without_history_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", "hud", "--db", str(tmp_path / "none.sqlite")]) == 1
+    assert "tierci report ingest" in capsys.readouterr().err
+
+
+def test_html_escapes_hostile_test_names(tmp_path):
+    db = build_history(tmp_path)
+    report = tmp_path / "evil.xml"
+    report.write_text(
+        '<testsuite><testcase classname="x" name="&lt;script&gt;alert(1)&lt;/script&gt;">'
+        '<failure message="&lt;img src=x onerror=alert(2)&gt;"/></testcase></testsuite>',
+        encoding="utf-8",
+    )
+    with open_history(db) as history:
+        history.ingest([report], RunContext(commit="e" * 40, ref_time="2026-12-01T00:00:00+00:00"))
+        model = build_hud(history.connection)
+    (path,) = write_hud(model, tmp_path / "hud", ["html"])
+    page = path.read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page.lower()
+    assert "<img" not in page.lower()
