@@ -27,7 +27,8 @@ def _report(path: Path, tier: str, shard: str, cases: list[tuple[str, str, float
             body.append(f"{head}/>")
     path.write_text(
         f'<testsuites><testsuite name="pytest"><properties><property name="tier" value="{tier}"/>'
-        f'<property name="shard" value="{shard}"/></properties>{"".join(body)}</testsuite></testsuites>',
+        f'<property name="shard" value="{shard}"/></properties>{"".join(body)}'
+        "</testsuite></testsuites>",
         encoding="utf-8",
     )
     return path
