@@ -140,10 +140,15 @@ def _ingest(arguments: argparse.Namespace, config: TierciConfig) -> int:
     )
     with open_history(arguments.db) as history:
         entries = history.ingest(inputs, context, huge_tree=arguments.huge_tree)
+        repeated = history.already_ingested
         present = {(e.tier, e.shard) for e in entries}
         missing = [hole for hole in holes if (hole.tier, hole.shard) not in present]
         entries += history.ingest([], context, extra_entries=missing)
     print_reports(entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
+    if repeated:
+        print(  # noqa: T201 - the command's output
+            f"{len(repeated)} report(s) already in the history for this commit: not stored again"
+        )
     return 1 if any(entry.problem for entry in entries) else 0
 
 

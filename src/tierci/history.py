@@ -9,6 +9,7 @@ must show them.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS runs (
     status TEXT NOT NULL,            -- ok | missing | error | empty
     problem TEXT NOT NULL DEFAULT '',
     report TEXT NOT NULL DEFAULT '',
+    report_digest TEXT NOT NULL DEFAULT '',  -- sha256 of the file: ingesting twice is a no-op
     scope TEXT NOT NULL DEFAULT '',
     tests INTEGER NOT NULL DEFAULT 0,
     passed INTEGER NOT NULL DEFAULT 0,
@@ -54,6 +56,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_commit ON runs (commit_sha, tier);
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (ref_time);
+CREATE INDEX IF NOT EXISTS runs_by_digest ON runs (commit_sha, report_digest);
 CREATE TABLE IF NOT EXISTS outcomes (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     test_id TEXT NOT NULL,
@@ -85,6 +88,8 @@ class History:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
+        #: Reports the last ingest left out because this commit already has them.
+        self.already_ingested: list[Path] = []
 
     def close(self) -> None:
         self.connection.close()
@@ -103,17 +108,40 @@ class History:
         extra_entries: Sequence[ReportEntry] = (),
         huge_tree: bool = False,
     ) -> list[ReportEntry]:
-        """Store each report (one transaction each) and each extra entry (holes)."""
+        """Store each report (one transaction each) and each extra entry (holes).
+
+        A report whose exact bytes this commit already has is not stored again."""
         entries = []
+        self.already_ingested = []
         for path in reports:
-            entries.append(self._ingest_report(path, context, huge_tree=huge_tree))
+            digest = _file_digest(path)
+            if digest and self._has_report(context.commit, digest):
+                self.already_ingested.append(path)
+                entries.append(read_entry(path, huge_tree=huge_tree))  # shown, not stored
+                continue
+            entries.append(self._ingest_report(path, context, digest, huge_tree=huge_tree))
         for entry in extra_entries:
-            with self._transaction() as cursor:
-                self._insert_run(cursor, entry, context)
+            # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
+            digest = f"{entry.status.value}:{entry.tier}:{entry.shard}"
+            if not self._has_report(context.commit, digest):
+                with self._transaction() as cursor:
+                    run_id = self._insert_run(cursor, entry, context)
+                    cursor.execute(
+                        "UPDATE runs SET report_digest = ? WHERE id = ?", (digest, run_id)
+                    )
             entries.append(entry)
         return entries
 
-    def _ingest_report(self, path: Path, context: RunContext, *, huge_tree: bool) -> ReportEntry:
+    def _has_report(self, commit: str, digest: str) -> bool:
+        found = self.connection.execute(
+            "SELECT 1 FROM runs WHERE commit_sha = ? AND report_digest = ? LIMIT 1",
+            (commit, digest),
+        ).fetchone()
+        return found is not None
+
+    def _ingest_report(
+        self, path: Path, context: RunContext, digest: str, *, huge_tree: bool
+    ) -> ReportEntry:
         """Outcomes stream into the open transaction in batches (memory stays bounded);
         the run row gets its final counts at the end, atomically with its outcomes."""
         with self._transaction() as cursor:
@@ -133,6 +161,7 @@ class History:
                 cursor.execute("DELETE FROM outcomes WHERE run_id = ?", (run_id,))
             _insert_outcomes(cursor, batch)
             self._update_run(cursor, run_id, entry, context)
+            cursor.execute("UPDATE runs SET report_digest = ? WHERE id = ?", (digest, run_id))
         return entry
 
     def _insert_run(
@@ -212,6 +241,18 @@ def _insert_outcomes(
         batch,
     )
     batch.clear()
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of the file's bytes; empty when it cannot be read (it is a hole then)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return ""
+    return digest.hexdigest()
 
 
 def _now() -> str:

@@ -4,6 +4,8 @@
 - ``--tier NAME`` selects the tier's marker expression from ``[tool.tierci]``;
 - ``--shard i/n`` keeps one deterministic share of the selected tests;
 - ``--tier-env NAME`` runs the tests marked ``env(NAME)`` (and only those);
+- ``--scope PCT`` keeps a stable PCT% subset of the selected tests (staged rollout:
+  stage 1 runs 5%, stage 2 25%, …; a test in the 5% stays in the 25%);
 - every JUnit report gets the properties ``tier``, ``shard``, ``env``, ``commit``,
   ``python`` and ``platform``;
 - a tier that selects no tests fails, unless the tier sets ``allow_empty = true``.
@@ -20,7 +22,7 @@ from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsu
 from tierci.config import load_config
 from tierci.errors import TierciError
 from tierci.provenance import commit_sha, platform_tag, python_version
-from tierci.sharding import Shard, parse_shard, select_shard
+from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_shard
 
 if TYPE_CHECKING:
     from tierci.config import TierConfig
@@ -35,6 +37,7 @@ MARKERS = {
 }
 
 _tier_key = pytest.StashKey["TierConfig"]()
+_scope_key = pytest.StashKey[float]()
 _shard_key = pytest.StashKey[Shard]()
 
 
@@ -53,6 +56,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only shard I of N of the selected tests (deterministic split)",
     )
     group.addoption(
+        "--scope",
+        metavar="PCT",
+        default=None,
+        help="run a stable PCT%% subset of the selected tests (staged rollout), e.g. 25",
+    )
+    group.addoption(
         "--tier-env",
         metavar="NAME",
         default=None,
@@ -68,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         if shard_text:
             config.stash[_shard_key] = parse_shard(shard_text)
+        scope_text: str | None = config.getoption("scope")
+        if scope_text:
+            config.stash[_scope_key] = parse_scope(scope_text)
         if tier_name:
             tier = load_config(config.rootpath).tier(tier_name)
             config.stash[_tier_key] = tier
@@ -100,6 +112,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     properties = {
         "tier": tier.name if tier else "",
         "shard": str(shard) if shard else "",
+        "scope": f"{config.stash.get(_scope_key, 100.0):g}%",
         "env": config.getoption("tier_env") or "",
         "commit": commit_sha(Path(config.rootpath)),
         "python": python_version(),
@@ -113,6 +126,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     active_env: str | None = config.getoption("tier_env")
     kept = [item for item in items if _env_of(item) == active_env]
+    scope = config.stash.get(_scope_key, None)
+    if scope is not None:
+        kept = [item for item in kept if in_scope(item.nodeid, scope)]
     shard = config.stash.get(_shard_key, None)
     if shard is not None:
         kept = select_shard(kept, shard)

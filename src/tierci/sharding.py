@@ -6,6 +6,7 @@ collection together run each test once.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -15,7 +16,7 @@ from tierci.errors import ConfigError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Shard", "parse_shard", "select_shard"]
+__all__ = ["Shard", "in_scope", "parse_scope", "parse_shard", "select_shard"]
 
 _T = TypeVar("_T")
 _SHARD_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -53,3 +54,27 @@ def select_shard(items: Sequence[_T], shard: Shard) -> list[_T]:
     return [
         item for position, item in enumerate(items) if position % shard.count == shard.index - 1
     ]
+
+
+def parse_scope(text: str) -> float:
+    """``"25"`` or ``"25%"`` → 25.0, a percentage in (0, 100]."""
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 100:  # noqa: PLR2004 - a percentage
+        raise ConfigError(
+            f"--scope {text!r} is not a percentage in (0, 100]", fix="write e.g. --scope 25"
+        )
+    return value
+
+
+def in_scope(test_id: str, percent: float) -> bool:
+    """Whether a test belongs to the first ``percent``% of all tests.
+
+    The position comes from a hash of the test's id, stable across machines and runs
+    (Python's own ``hash`` is salted per process), so scopes nest: a test in the 5%
+    stage is also in the 25% stage.
+    """
+    position = int.from_bytes(hashlib.sha256(test_id.encode()).digest()[:4], "big") / 2**32
+    return position * 100 < percent

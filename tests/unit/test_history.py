@@ -76,12 +76,16 @@ with open_history(db) as history:
 
 def test_eight_concurrent_writers_lose_nothing(tmp_path):
     db = tmp_path / "h.sqlite"
-    report = tmp_path / "unit.xml"
-    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", report)
-    writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(report), str(n)])
-        for n in range(8)
-    ]
+    original = (CORPUS / "pytest/shard1-junit.spark.integration.1.xml").read_text()
+    writers = []
+    for n in range(8):
+        # Each worker its own report, as each CI job has (identical bytes would be
+        # recognised as the same report ingested twice).
+        report = tmp_path / f"unit-{n}.xml"
+        report.write_text(f"{original}\n<!-- worker {n} -->\n")
+        writers.append(
+            subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(report), str(n)])
+        )
     assert [w.wait(timeout=300) for w in writers] == [0] * 8
     connection = sqlite3.connect(db)
     assert connection.execute("SELECT count(*) FROM runs").fetchone() == (400,)
@@ -116,3 +120,31 @@ def test_cli_ingest_with_expectations(tmp_path, capsys):
         .fetchall()
     )
     assert rows == [("1/2", "ok", "deadbeef"), ("2/2", "missing", "deadbeef")]
+
+
+def test_ingesting_the_same_reports_twice_stores_them_once(tmp_path, capsys):
+    folder = tmp_path / "junit"
+    folder.mkdir()
+    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of2.xml")
+    db = tmp_path / "h.sqlite"
+    args = [
+        "report",
+        "ingest",
+        str(folder),
+        "--db",
+        str(db),
+        "--commit",
+        "c1",
+        "--expect",
+        "unit:2",
+    ]
+    assert main(args) == 1
+    assert main(args) == 1  # the hole is still a hole, but nothing is stored twice
+    assert "1 report(s) already in the history" in capsys.readouterr().out
+    connection = sqlite3.connect(db)
+    assert connection.execute("SELECT shard, status FROM runs ORDER BY shard").fetchall() == [
+        ("1/2", "ok"),
+        ("2/2", "missing"),
+    ]
+    assert main([*args[:-4], "--commit", "c2"]) == 0  # another commit: stored again
+    assert connection.execute("SELECT count(*) FROM runs").fetchone() == (3,)

@@ -137,3 +137,17 @@ def test_bad_options_are_usage_errors(project, args, message):
 def test_markers_are_registered_for_strict_markers(project):
     result = project.runpytest("--strict-markers", "--tier=unit")
     assert result.ret == 0
+
+
+def test_scope_keeps_a_stable_subset_and_is_recorded(project):
+    project.makepyfile(test_many="\n".join(f"def test_{n}(): pass" for n in range(60)))
+    first = selected(project.runpytest("-v", "--tier=unit", "--scope=25"))
+    second = selected(project.runpytest("-v", "--tier=unit", "--scope=25"))
+    assert first == second
+    assert 5 < len(first) < 30
+    report = project.path / "scope.xml"
+    project.runpytest("--tier=unit", "--scope=25", f"--junitxml={report}")
+    properties = {
+        p.get("name"): p.get("value") for p in etree.parse(str(report)).iterfind(".//property")
+    }
+    assert properties["scope"] == "25%"
