@@ -56,6 +56,12 @@ def lock(session: nox.Session) -> None:
     noxlib.lock(session)
 
 
+@nox.session(venv_backend="none")
+def report(session: nox.Session) -> None:
+    """Ingest build/junit/*.xml of this commit into the history, render the HUD to build/hud/."""
+    noxlib.report(session)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks side by side with their baselines (`-- --files 200` for a quick run)."""

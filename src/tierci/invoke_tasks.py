@@ -69,20 +69,25 @@ def _nox_task(name: str, description: str) -> Task[Callable[..., None]]:
     return Task(body, name=name)
 
 
-def _ci_task(root: Path, tiers: Sequence[str]) -> Task[Callable[..., None]]:
+def _ci_task(
+    root: Path, tiers: Sequence[str], sessions: dict[str, str]
+) -> Task[Callable[..., None]]:
     def ci(c: Context) -> None:
         from tierci.console import print_summary  # noqa: PLC0415 - only this task needs rich
         from tierci.pipeline import failed_tiers, run_pipeline  # noqa: PLC0415
 
         results = run_pipeline(load_config(root), tiers)
         print_summary(results)
+        if "report" in sessions:
+            # Always, after a failure too: the HUD is where the failure is read.
+            c.run(shlex.join([sys.executable, "-m", "nox", "--session", "report"]), warn=True)
         failed = failed_tiers(results)
         if failed:
             raise Exit(f"tierci: failed tier(s): {', '.join(failed)}", code=1)
 
     ci.__doc__ = (
         f"Run the local pipeline ({' → '.join(tiers)}), stopping at the first failure, "
-        "and print a per-tier summary."
+        "print a per-tier summary, then render the HUD (nox -s report)."
     )
     return Task(ci, name="ci")
 
@@ -91,7 +96,8 @@ def nox_collection(root: Path | str, *, pipeline: Sequence[str] = DEFAULT_PIPELI
     """A task per nox session in ``root``'s noxfile, plus ``ci``."""
     root = Path(root)
     collection = Collection()
-    for name, description in nox_sessions(root).items():
+    sessions = nox_sessions(root)
+    for name, description in sessions.items():
         collection.add_task(_nox_task(name, description))
-    collection.add_task(_ci_task(root, pipeline))
+    collection.add_task(_ci_task(root, pipeline, sessions))
     return collection

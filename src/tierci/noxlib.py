@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from tierci import dist, locks
 from tierci.config import load_config
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
+from tierci.history import RunContext, open_history
+from tierci.hud import build_hud, write_hud
+from tierci.merge import add_missing, collect_inputs, parse_expectation
+from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 from tierci.uvbin import find_uv
 
 if TYPE_CHECKING:
@@ -33,7 +37,21 @@ if TYPE_CHECKING:
 
     from tierci.config import TierciConfig
 
-__all__ = ["lint", "lock", "packaging", "run_pytest", "run_tests", "sync", "sync_lock"]
+__all__ = [
+    "HISTORY",
+    "HUD_DIR",
+    "lint",
+    "lock",
+    "packaging",
+    "report",
+    "run_pytest",
+    "run_tests",
+    "sync",
+    "sync_lock",
+]
+
+HISTORY = Path("build/tierci/history.sqlite")
+HUD_DIR = Path("build/hud")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -243,3 +261,56 @@ def lock(session: nox.Session) -> None:
     ]
     locks.compile_locks(specs, config.pyproject, python=_venv_python(session), upgrade=upgrades)
     session.log(f"compiled {len(specs)} lock files")
+
+
+@_reported
+def report(session: nox.Session) -> Path:
+    """Ingest this commit's JUnit reports into the history and render the HUD.
+
+    Runs in nox's own interpreter (declare the session with ``venv_backend="none"``).
+    ``-- --expect unit:4 --expect lint`` names reports that must be there; a missing or
+    unreadable one fails the session after the HUD, which shows it, is written.
+    """
+    config = _config(session)
+    expect = [
+        parse_expectation(session.posargs[i + 1])
+        for i, arg in enumerate(session.posargs[:-1])
+        if arg == "--expect"
+    ]
+    inputs = collect_inputs([config.junit_dir]) if config.junit_dir.is_dir() else []
+    if not inputs and not expect:
+        raise TierciError(
+            f"no JUnit reports in {config.junit_dir}",
+            fix="run a test tier first (nox -s unit), or name expected ones with -- --expect",
+        )
+    context = RunContext(
+        commit=commit_sha(config.root),
+        branch=current_branch(config.root),
+        job=ci_job(),
+        host=host_name(),
+        ref_time=commit_time(None, config.root),
+    )
+    with open_history(config.root / HISTORY) as history:
+        entries = history.ingest(inputs, context)
+        present = {(e.tier, e.shard) for e in entries}
+        holes = [
+            hole
+            for hole in add_missing([], expect, config.junit_dir)
+            if (hole.tier, hole.shard) not in present
+        ]
+        entries += history.ingest([], context, extra_entries=holes)
+        model = build_hud(history.connection)
+    written = write_hud(model, config.root / HUD_DIR, ["html", "markdown", "json"])
+    for entry in entries:
+        summary = entry.summary
+        counts = f"{summary.tests} tests" if summary else entry.status.value
+        session.log(f"{entry.label}: {counts}{' - ' + entry.problem if entry.problem else ''}")
+    index = written[0]
+    session.log(f"HUD: {index}")
+    problems = [entry.problem for entry in entries if entry.problem]
+    if problems:
+        raise TierciError(
+            f"{len(problems)} report(s) missing or unreadable (the HUD at {index} shows them)",
+            fix="re-run the tiers or shards named above",
+        )
+    return index

@@ -88,7 +88,7 @@ def test_a_package_installed_by_hand_is_removed_on_the_next_run(sample_project):
 def test_invoke_lists_every_nox_session(sample_project):
     listed = inv("--list", cwd=sample_project)
     assert listed.returncode == 0, listed
-    for name in ["unit", "heavy", "device", "ci"]:
+    for name in ["unit", "heavy", "device", "report", "ci"]:
         assert f"  {name} " in listed.output, listed
     assert "Unit tests of the sample. (nox -s unit)" in listed.output
 
@@ -113,6 +113,15 @@ def test_inv_ci_runs_the_pipeline_and_summarises(sample_project):
     assert [(r["tier"], r["status"]) for r in results] == [("unit", "passed"), ("heavy", "passed")]
     assert results[0]["counts"]["passed"] == 2
     assert results[1]["counts"]["tests"] == 1
+    # The main job ends with the HUD.
+    assert "HUD: " in ran.output
+    hud = json.loads((sample_project / "build" / "hud" / "hud.json").read_text())
+    row = hud["commits"][0]
+    assert row["sha"] == head_commit(sample_project)
+    assert {tier: cell["status"] for tier, cell in row["cells"].items()} == {
+        "unit": "passed",
+        "heavy": "passed",
+    }
 
 
 def test_inv_ci_stops_at_the_first_failure(sample_project):
@@ -135,3 +144,17 @@ def test_this_repository_has_an_invoke_task_for_every_nox_session():
     assert listed.returncode == 0, listed
     for name in defined:
         assert f"  {name} " in listed.output, listed
+
+
+def test_report_session_fails_on_an_expected_hole_but_still_renders_it(sample_project):
+    assert nox("-s", "unit", cwd=sample_project).returncode == 0
+    ran = nox("-s", "report", "--", "--expect", "unit", "--expect", "heavy", cwd=sample_project)
+    assert ran.returncode != 0, ran
+    assert "no report for heavy" in ran.output
+    hud = json.loads((sample_project / "build" / "hud" / "hud.json").read_text())
+    assert hud["commits"][0]["cells"]["heavy"]["status"] == "missing"
+    assert (sample_project / "build" / "hud" / "index.html").is_file()
+    again = nox("-s", "report", cwd=sample_project)  # same reports: nothing stored twice
+    assert again.returncode == 0, again
+    hud = json.loads((sample_project / "build" / "hud" / "hud.json").read_text())
+    assert hud["commits"][0]["cells"]["unit"]["runs"] == 1
