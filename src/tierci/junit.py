@@ -142,7 +142,7 @@ class ReportReader:
         self._warning_count = 0
         self._root_checked = False
 
-    def __iter__(self) -> Iterator[CaseResult]:
+    def __iter__(self) -> Iterator[CaseResult]:  # noqa: PLR0912 - flat on purpose, see below
         """Cases in file order, consecutive duplicates folded into attempts.
 
         One flat loop on purpose: a large merge runs it once per testcase, and every
@@ -174,7 +174,11 @@ class ReportReader:
                         if parent is not suite_element:
                             suite_element, suite = parent, self._suite_name(parent)
                         case = self._case(element, suite)
-                        _release(element)
+                        # _release, inlined: this line runs once per testcase.
+                        element.clear(keep_tail=False)
+                        if parent is not None:
+                            while element.getprevious() is not None:
+                                del parent[0]
                         if pending is None:
                             pending = case
                         elif (
@@ -293,7 +297,12 @@ class ReportReader:
         raw_time = get("time")
         if raw_time is None:
             raw_time = get("duration")  # Bazel
-        time_s = self._time(raw_time, name) if raw_time else 0.0
+        try:  # the common case, without a call: a plain, sane number
+            time_s = float(raw_time) if raw_time else 0.0
+            if not 0.0 <= time_s < math.inf:
+                time_s = self._time(raw_time or "", name)
+        except ValueError:
+            time_s = self._time(raw_time or "", name)
         if not len(element) and get("status") is None and get("attempts") is None:
             return CaseResult(
                 suite, classname, name, time_s, Outcome.PASSED, "", "", get("file") or ""
