@@ -16,9 +16,8 @@ from tierci.errors import StaleLockError, TierciError
 from tierci.history import RunContext, open_history
 from tierci.hud import build_hud, write_hud
 from tierci.invoke_tasks import DEFAULT_PIPELINE
-from tierci.merge import add_missing, collect_inputs, merge_reports, parse_expectation
+from tierci.merge import collect_inputs, merge_reports, parse_expectation
 from tierci.pipeline import failed_tiers, run_pipeline
-from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -124,26 +123,23 @@ def _merge(arguments: argparse.Namespace, _: TierciConfig) -> int:
 
 
 def _ingest(arguments: argparse.Namespace, config: TierciConfig) -> int:
-    inputs = collect_inputs(arguments.inputs)
     first: Path = arguments.inputs[0]
-    holes = add_missing(
-        [],
-        [parse_expectation(t) for t in arguments.expect],
-        first if first.is_dir() else first.parent,
-    )
-    context = RunContext(
-        commit=arguments.commit or commit_sha(config.root),
-        branch=arguments.branch or current_branch(config.root),
-        job=arguments.job or ci_job(),
-        host=host_name(),
-        ref_time=arguments.ref_time or commit_time(arguments.commit, config.root),
+    context = RunContext.detect(
+        config.root,
+        commit=arguments.commit or "",
+        branch=arguments.branch,
+        job=arguments.job,
+        ref_time=arguments.ref_time,
     )
     with open_history(arguments.db) as history:
-        entries = history.ingest(inputs, context, huge_tree=arguments.huge_tree)
+        entries = history.ingest(
+            collect_inputs(arguments.inputs),
+            context,
+            expect=[parse_expectation(text) for text in arguments.expect],
+            junit_dir=first if first.is_dir() else first.parent,
+            huge_tree=arguments.huge_tree,
+        )
         repeated = history.already_ingested
-        present = {(e.tier, e.shard) for e in entries}
-        missing = [hole for hole in holes if (hole.tier, hole.shard) not in present]
-        entries += history.ingest([], context, extra_entries=missing)
     print_reports(entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
     if repeated:
         print(  # noqa: T201 - the command's output

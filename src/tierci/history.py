@@ -13,18 +13,19 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierci.errors import TierciError
-from tierci.merge import EntryStatus, read_entry
+from tierci.merge import EntryStatus, add_missing, read_entry
+from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 from tierci.results import TestCounts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from tierci.junit import CaseResult
-    from tierci.merge import ReportEntry
+    from tierci.merge import Expectation, ReportEntry
 
 __all__ = ["History", "RunContext", "open_history"]
 
@@ -81,6 +82,25 @@ class RunContext:
     host: str = ""
     ref_time: str = ""  # ISO 8601; empty: now
 
+    @classmethod
+    def detect(
+        cls,
+        root: Path,
+        *,
+        commit: str = "",
+        branch: str = "",
+        job: str = "",
+        ref_time: str = "",
+    ) -> RunContext:
+        """What is given, else what CI variables or git say about ``root``."""
+        return cls(
+            commit=commit or commit_sha(root),
+            branch=branch or current_branch(root),
+            job=job or ci_job(),
+            host=host_name(),
+            ref_time=ref_time or commit_time(commit or None, root),
+        )
+
 
 class History:
     """A connection to one history database."""
@@ -105,12 +125,24 @@ class History:
         reports: Sequence[Path],
         context: RunContext,
         *,
-        extra_entries: Sequence[ReportEntry] = (),
+        expect: Sequence[Expectation] = (),
+        junit_dir: Path | None = None,
         huge_tree: bool = False,
     ) -> list[ReportEntry]:
-        """Store each report (one transaction each) and each extra entry (holes).
+        """Store each report (one transaction each), then a ``missing`` run for every
+        expected tier/shard that has no report (looked for in ``junit_dir``).
 
         A report whose exact bytes this commit already has is not stored again."""
+        entries = self._ingest_reports(reports, context, huge_tree=huge_tree)
+        present = {(entry.tier, entry.shard) for entry in entries}
+        folder = junit_dir or (reports[0].parent if reports else Path())
+        holes = [h for h in add_missing([], expect, folder) if (h.tier, h.shard) not in present]
+        self._store_holes(holes, context)
+        return add_missing(entries, expect, folder)
+
+    def _ingest_reports(
+        self, reports: Sequence[Path], context: RunContext, *, huge_tree: bool
+    ) -> list[ReportEntry]:
         entries = []
         self.already_ingested = []
         for path in reports:
@@ -120,17 +152,17 @@ class History:
                 entries.append(read_entry(path, huge_tree=huge_tree))  # shown, not stored
                 continue
             entries.append(self._ingest_report(path, context, digest, huge_tree=huge_tree))
-        for entry in extra_entries:
+        return entries
+
+    def _store_holes(self, holes: Sequence[ReportEntry], context: RunContext) -> None:
+        for entry in holes:
             # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
             digest = f"{entry.status.value}:{entry.tier}:{entry.shard}"
-            if not self._has_report(context.commit, digest):
-                with self._transaction() as cursor:
-                    run_id = self._insert_run(cursor, entry, context)
-                    cursor.execute(
-                        "UPDATE runs SET report_digest = ? WHERE id = ?", (digest, run_id)
-                    )
-            entries.append(entry)
-        return entries
+            if self._has_report(context.commit, digest):
+                continue
+            with self._transaction() as cursor:
+                run_id = self._insert_run(cursor, entry, context)
+                cursor.execute("UPDATE runs SET report_digest = ? WHERE id = ?", (digest, run_id))
 
     def _has_report(self, commit: str, digest: str) -> bool:
         found = self.connection.execute(

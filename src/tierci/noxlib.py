@@ -26,8 +26,7 @@ from tierci.config import load_config
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
 from tierci.history import RunContext, open_history
 from tierci.hud import build_hud, write_hud
-from tierci.merge import add_missing, collect_inputs, parse_expectation
-from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
+from tierci.merge import collect_inputs, parse_expectation
 from tierci.uvbin import find_uv
 
 if TYPE_CHECKING:
@@ -283,22 +282,10 @@ def report(session: nox.Session) -> Path:
             f"no JUnit reports in {config.junit_dir}",
             fix="run a test tier first (nox -s unit), or name expected ones with -- --expect",
         )
-    context = RunContext(
-        commit=commit_sha(config.root),
-        branch=current_branch(config.root),
-        job=ci_job(),
-        host=host_name(),
-        ref_time=commit_time(None, config.root),
-    )
     with open_history(config.root / HISTORY) as history:
-        entries = history.ingest(inputs, context)
-        present = {(e.tier, e.shard) for e in entries}
-        holes = [
-            hole
-            for hole in add_missing([], expect, config.junit_dir)
-            if (hole.tier, hole.shard) not in present
-        ]
-        entries += history.ingest([], context, extra_entries=holes)
+        entries = history.ingest(
+            inputs, RunContext.detect(config.root), expect=expect, junit_dir=config.junit_dir
+        )
         model = build_hud(history.connection)
     written = write_hud(model, config.root / HUD_DIR, ["html", "markdown", "json"])
     for entry in entries:

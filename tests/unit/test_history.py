@@ -13,7 +13,7 @@ import pytest
 from tierci.cli import main
 from tierci.errors import TierciError
 from tierci.history import RunContext, open_history
-from tierci.merge import Expectation, add_missing
+from tierci.merge import Expectation
 
 CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
 
@@ -49,10 +49,16 @@ def test_reports_and_their_outcomes_are_stored(tmp_path):
 
 
 def test_missing_shards_are_runs_too(tmp_path):
-    holes = add_missing([], [Expectation(tier="unit", shards=2)], tmp_path)
     with open_history(tmp_path / "h.sqlite") as history:
-        history.ingest([], RunContext(commit="abc"), extra_entries=holes)
+        entries = history.ingest(
+            [],
+            RunContext(commit="abc"),
+            expect=[Expectation(tier="unit", shards=2)],
+            junit_dir=tmp_path,
+        )
         statuses = history.connection.execute("SELECT tier, shard, status FROM runs").fetchall()
+    problems = [entry.problem.split(":")[0] for entry in entries]
+    assert problems == ["no report for unit shard 1/2", "no report for unit shard 2/2"]
     assert sorted(statuses) == [("unit", "1/2", "missing"), ("unit", "2/2", "missing")]
 
 
