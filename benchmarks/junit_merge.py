@@ -1,6 +1,6 @@
 """JUnit merge benchmark: tierci vs junitparser vs a bare lxml iterparse loop.
 
-Generates FILES reports x CASES testcases (default 2,000 x 500 = 1M testcases, ~130 MB),
+Generates FILES reports x CASES testcases (default 2,000 x 500 = 1M testcases, ~110 MB),
 then runs each contender in its own process and reports wall time and peak RSS side by
 side, with ratios against the named baselines:
 
@@ -8,7 +8,9 @@ side, with ratios against the named baselines:
 - a bare ``lxml.etree.iterparse`` count loop (the practical limit of parsing in Python).
 
 Targets (issue 3): ≥10x faster than junitparser merge, peak RSS < 200 MB, within 1.5x of
-the bare iterparse loop.
+the bare iterparse loop. "tierci, one process" is the same merge with its worker pool
+off (jobs=1): what one core does. CPU seconds include the workers, and peak RSS is the
+largest process, so the pool's gain is visible for what it costs.
 
     python benchmarks/junit_merge.py [--files 2000] [--cases 500] [--skip-junitparser]
 """
@@ -35,6 +37,9 @@ tests = sum(e.summary.tests for e in entries if e.summary)
 failed = sum(e.summary.counts["failed"] for e in entries if e.summary)
 print(f"tierci: {len(entries)} reports, {tests} tests, {failed} failed")
 """
+
+# The same with the worker pool off: what one core does.
+TIERCI_ONE_PROCESS = TIERCI.replace("Path(sys.argv[2]))", "Path(sys.argv[2]), jobs=1)")
 
 JUNITPARSER = """
 import sys, glob
@@ -65,9 +70,10 @@ print(f"bare iterparse: {tests} tests, {failed} failed")
 
 
 FAILURE_RATE, SKIP_RATE = 0.01, 0.04
-BARE_NAME, TIERCI_NAME, JUNITPARSER_NAME = (
+BARE_NAME, TIERCI_NAME, TIERCI_ONE_NAME, JUNITPARSER_NAME = (
     "bare lxml iterparse",
     "tierci merge+summary",
+    "tierci, one process",
     "junitparser merge",
 )
 TIMESTAMP = "2026-11-23T10:00:00"
@@ -111,7 +117,8 @@ def generate(folder: Path, files: int, cases: int) -> int:
 @dataclass
 class Measured:
     wall_s: float
-    peak_rss_mb: float
+    cpu_s: float  # user + system, the process and every worker it waited for
+    peak_rss_mb: float  # the largest of the process and its workers
     output: str
     timed_out: bool = False
 
@@ -133,14 +140,21 @@ def measure(script: str, *args: str, timeout_s: float | None = None) -> Measured
     timed_out = bool(timeout_s) and wall >= (timeout_s or 0)
     if status != 0 and not timed_out:
         raise SystemExit(f"contender failed (status {status}): {output}")
-    return Measured(wall, usage.ru_maxrss / 1024, output or "killed at the time limit", timed_out)
+    return Measured(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        output or "killed at the time limit",
+        timed_out,
+    )
 
 
 def report(results: dict[str, Measured]) -> None:
     bare = results[BARE_NAME].wall_s
     junitparser = results.get(JUNITPARSER_NAME)
     print(
-        f"\n{'contender':24s} {'wall s':>9s} {'peak RSS MB':>12s} {'x bare':>8s} {'jp / this':>10s}"
+        f"\n{'contender':24s} {'wall s':>9s} {'cpu s':>7s} {'peak RSS MB':>12s} "
+        f"{'x bare':>8s} {'jp / this':>10s}"
     )
     for name, result in results.items():
         wall = f"{'>=' if result.timed_out else ''}{result.wall_s:.2f}"
@@ -149,8 +163,8 @@ def report(results: dict[str, Measured]) -> None:
             bound = ">=" if junitparser.timed_out and not result.timed_out else ""
             speedup = f"{bound}{junitparser.wall_s / result.wall_s:.1f}"
         print(
-            f"{name:24s} {wall:>9s} {result.peak_rss_mb:12.0f} {result.wall_s / bare:8.2f} "
-            f"{speedup:>10s}  {result.output}"
+            f"{name:24s} {wall:>9s} {result.cpu_s:7.2f} {result.peak_rss_mb:12.0f} "
+            f"{result.wall_s / bare:8.2f} {speedup:>10s}  {result.output}"
         )
 
 
@@ -177,6 +191,9 @@ def main() -> None:
         results = {
             BARE_NAME: measure(BARE, str(folder)),
             TIERCI_NAME: measure(TIERCI, str(folder), str(Path(scratch) / "tierci.xml")),
+            TIERCI_ONE_NAME: measure(
+                TIERCI_ONE_PROCESS, str(folder), str(Path(scratch) / "tierci1.xml")
+            ),
         }
         if not options.skip_junitparser:
             results[JUNITPARSER_NAME] = measure(

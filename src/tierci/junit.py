@@ -44,7 +44,11 @@ __all__ = [
     "Outcome",
     "ReportReader",
     "ReportSummary",
+    "WarningLog",
     "count_outcomes",
+    "judge_testcase",
+    "parse_time",
+    "report_property",
     "summarize",
 ]
 
@@ -138,8 +142,8 @@ class ReportReader:
         self.huge_tree = huge_tree
         self.properties: dict[str, str] = {}
         self.timestamp = ""
-        self.warnings: list[str] = []
-        self._warning_count = 0
+        self._warnings = WarningLog()
+        self.warnings = self._warnings.messages
         self._root_checked = False
 
     def __iter__(self) -> Iterator[CaseResult]:  # noqa: PLR0912 - flat on purpose, see below
@@ -208,11 +212,7 @@ class ReportReader:
                 yield pending
 
     def _warn(self, message: str) -> None:
-        self._warning_count += 1
-        if self._warning_count <= _MAX_WARNINGS:
-            self.warnings.append(message)
-        elif self._warning_count == _MAX_WARNINGS + 1:
-            self.warnings.append("… further warnings suppressed")
+        self._warnings.add(message)
 
     def _check_readable(self) -> None:
         try:
@@ -274,18 +274,14 @@ class ReportReader:
         )
 
     def _property(self, element: etree._Element) -> None:
-        holder = element.getparent()
-        owner = holder.getparent() if holder is not None else None
-        if owner is None or owner.tag not in ("testsuite", "testsuites"):
-            return  # testcase-level properties describe one test, not the report
-        name = element.get("name")
+        found = report_property(element)
+        if found is None:
+            return
+        name, value = found
         if not name:
             self._warn("a <property> without a name was ignored")
             return
-        value = element.get("value")
-        self.properties.setdefault(
-            name, value if value is not None else (element.text or "").strip()
-        )
+        self.properties.setdefault(name, value)
 
     def _case(self, element: etree._Element, suite: str) -> CaseResult:
         get = element.get
@@ -307,7 +303,7 @@ class ReportReader:
             return CaseResult(
                 suite, classname, name, time_s, Outcome.PASSED, "", "", get("file") or ""
             )
-        outcome, message, details, attempts = _judge(element)
+        outcome, message, details, attempts = judge_testcase(element)
         declared = get("attempts")  # written by tierci's own merge
         if declared and declared.isdigit():
             attempts = max(attempts, int(declared))
@@ -323,22 +319,55 @@ class ReportReader:
         return CaseResult(suite, suite, SUITE_ERROR_NAME, 0.0, outcome, message, details)
 
     def _time(self, raw: str, name: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            try:
-                value = float(raw.replace(",", ""))  # "1,234.5"
-            except ValueError:
-                self._warn(f"testcase {name!r}: time {raw!r} is not a number; used 0")
-                return 0.0
-        if not 0.0 <= value < math.inf:  # also false for NaN
-            self._warn(f"testcase {name!r}: time {raw!r} is negative or not finite; used 0")
+        value = parse_time(raw)
+        if value is None:
+            self._warn(f"testcase {name!r}: time {raw!r} is not a sane duration; used 0")
             return 0.0
         return value
 
 
-def _judge(element: etree._Element) -> tuple[Outcome, str, str, int]:
-    """Outcome, message, details and attempts of one testcase element."""
+def parse_time(raw: str) -> float | None:
+    """Seconds from a ``time``/``duration`` attribute ("1,234.5" too); None when the value
+    is not a number, negative, infinite or NaN."""
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            return None
+    return value if 0.0 <= value < math.inf else None  # the comparison is false for NaN
+
+
+class WarningLog:
+    """A report's warnings, capped: a file with 7,000 odd times gets 20 and a note."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self._count = 0
+
+    def add(self, message: str) -> None:
+        self._count += 1
+        if self._count <= _MAX_WARNINGS:
+            self.messages.append(message)
+        elif self._count == _MAX_WARNINGS + 1:
+            self.messages.append("… further warnings suppressed")
+
+
+def report_property(element: etree._Element) -> tuple[str, str] | None:
+    """``(name, value)`` of a report-level ``<property>`` (a value may be element text);
+    None for a testcase's own properties, which describe one test, not the report."""
+    holder = element.getparent()
+    owner = holder.getparent() if holder is not None else None
+    if owner is None or owner.tag not in ("testsuite", "testsuites"):
+        return None
+    value = element.get("value")
+    return element.get("name") or "", value if value is not None else (element.text or "").strip()
+
+
+def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
+    """Outcome, message, details and attempts of one testcase element, by the rules in
+    this module's docstring (shared by the streaming and the whole-document reader)."""
     result: etree._Element | None = None
     outcome = Outcome.PASSED
     flaky = reruns = 0
@@ -373,7 +402,7 @@ def _judge(element: etree._Element) -> tuple[Outcome, str, str, int]:
 
 def _message_and_details(element: etree._Element) -> tuple[str, str]:
     text = "".join(element.itertext()).strip()
-    message = (element.get("message") or "").strip() or text.split("\n", 1)[0]
+    message = (element.get("message") or "").strip() or text.split("\n", 1)[0].strip()
     return message[:_MAX_MESSAGE], text[:_MAX_DETAILS]
 
 

@@ -12,7 +12,12 @@ linear in the input.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import enum
+import functools
+import io
+import os
 import re
 import shutil
 import tempfile
@@ -21,12 +26,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from tierci.errors import ConfigError
-from tierci.junit import CaseResult, JUnitError, Outcome, summarize
+from tierci.junit import CaseResult, JUnitError, Outcome, ReportSummary, summarize
+from tierci.junit_whole import WHOLE_DOCUMENT_MAX_BYTES, read_whole
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
-
-    from tierci.junit import ReportSummary
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
 __all__ = [
     "EntryStatus",
@@ -114,13 +118,18 @@ def read_entry(
     path: Path, *, huge_tree: bool = False, on_case: Callable[[CaseResult], object] | None = None
 ) -> ReportEntry:
     """One report judged: ``ok``, ``empty`` or ``error`` (never an exception)."""
-    tier, shard = _slot_from_name(path)
     try:
         summary = summarize(path, huge_tree=huge_tree, on_case=on_case)
     except JUnitError as exc:
+        tier, shard = _slot_from_name(path)
         return ReportEntry(
             path=path, tier=tier, shard=shard, status=EntryStatus.ERROR, problem=str(exc)
         )
+    return _entry(path, summary)
+
+
+def _entry(path: Path, summary: ReportSummary) -> ReportEntry:
+    tier, shard = _slot_from_name(path)
     # The tier plugin's properties are the truth; the file name is the fallback.
     if summary.properties.get("tier"):
         tier, shard = summary.properties["tier"], summary.properties.get("shard", "")
@@ -184,8 +193,15 @@ def merge_reports(
     expect: Sequence[Expectation] = (),
     junit_dir: Path | None = None,
     huge_tree: bool = False,
+    whole_document_max_bytes: int = WHOLE_DOCUMENT_MAX_BYTES,
+    jobs: int | None = None,
 ) -> list[ReportEntry]:
-    """Judge and merge in one streaming pass over each input.
+    """Judge and merge every input, in input order.
+
+    Reports up to ``whole_document_max_bytes`` are parsed whole and serialised in C
+    (:mod:`tierci.junit_whole`), on ``jobs`` worker processes when there are many
+    (default: the CPUs this process may use); larger reports, and those that need the
+    sequential view, are streamed, the large ones here in bounded memory.
 
     The output has one ``<testsuite>`` per report and a failing ``[missing report]`` /
     ``[unreadable report]`` case for each report that could not contribute, so a
@@ -195,9 +211,21 @@ def merge_reports(
     total_time = 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
     entries: list[ReportEntry] = []
-    with _spool() as body:
-        for path in inputs:
-            entry = _merge_one(path, body, totals, huge_tree=huge_tree)
+    is_small = [_size(path) <= whole_document_max_bytes for path in inputs]
+    small = [path for path, fits in zip(inputs, is_small, strict=True) if fits]
+    render = functools.partial(
+        _render_small, huge_tree=huge_tree, whole_max_bytes=whole_document_max_bytes
+    )
+    with _spool() as body, _mapper(jobs, len(small)) as mapper:
+        rendered = mapper(render, small)
+        for path, fits in zip(inputs, is_small, strict=True):
+            if fits:
+                entry, text, counts = next(rendered)
+                body.write(text)
+                for key, value in counts.items():
+                    totals[key] += value
+            else:
+                entry = _merge_streaming(path, body, totals, huge_tree=huge_tree)
             total_time += entry.summary.duration_s if entry.summary else 0.0
             entries.append(entry)
         for entry in add_missing(entries, expect, junit_dir or _default_dir(inputs)):
@@ -212,6 +240,56 @@ def merge_reports(
             shutil.copyfileobj(body, handle, 1024 * 1024)
             handle.write("</testsuites>\n")
     return entries
+
+
+_Rendered = tuple[ReportEntry, str, dict[str, int]]
+_MIN_FILES_PER_WORKER = 8  # below this, starting workers costs more than it saves
+
+
+@contextlib.contextmanager
+def _mapper(
+    jobs: int | None, tasks: int
+) -> Iterator[Callable[[Callable[[Path], _Rendered], Sequence[Path]], Iterator[_Rendered]]]:
+    """``map`` in order: over worker processes when it pays, else in this process."""
+    workers = jobs if jobs is not None else _usable_cpus()
+    workers = min(workers, tasks // _MIN_FILES_PER_WORKER)
+    if workers <= 1:
+        yield map
+        return
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        yield lambda function, items: pool.map(function, items, chunksize=8)
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # unreadable: the small path reports it
+
+
+def _render_small(path: Path, *, huge_tree: bool, whole_max_bytes: int) -> _Rendered:
+    """One report's suite as text (it fits in memory by size), its entry and counts."""
+    whole = read_whole(path, huge_tree=huge_tree, max_bytes=whole_max_bytes)
+    if whole is None:
+        with io.StringIO() as text:
+            totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+            entry = _merge_streaming(path, text, totals, huge_tree=huge_tree)
+            return entry, text.getvalue(), totals
+    entry = _entry(path, whole.summary)
+    counts = {
+        "tests": whole.summary.tests,
+        "failures": whole.summary.counts[Outcome.FAILED],
+        "errors": whole.summary.counts[Outcome.ERROR],
+        "skipped": whole.summary.counts[Outcome.SKIPPED],
+    }
+    return entry, whole.suite_xml(entry.label, counts, whole.summary.properties), counts
 
 
 def _spool() -> IO[str]:
@@ -242,7 +320,10 @@ class _CaseBuffer:
         self.parts.clear()
 
 
-def _merge_one(path: Path, out: IO[str], totals: dict[str, int], *, huge_tree: bool) -> ReportEntry:
+def _merge_streaming(
+    path: Path, out: IO[str], totals: dict[str, int], *, huge_tree: bool
+) -> ReportEntry:
+    """Read ``path`` case by case and write its suite to ``out``: memory stays bounded."""
     with _spool() as spool:
         buffer = _CaseBuffer(spool)
         entry = read_entry(path, huge_tree=huge_tree, on_case=buffer)

@@ -1,0 +1,79 @@
+"""The whole-document fast path gives the streaming reader's results, on every corpus file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tierci.junit import ReportReader, summarize
+from tierci.junit_whole import read_whole
+from tierci.merge import merge_reports
+
+CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
+CORPUS_FILES = sorted(CORPUS.rglob("*.xml"))
+# Files whose semantics need the sequential view (or that are unreadable): streamed.
+DECLINED = {
+    "generic/retries-as-duplicate-testcases.xml",  # consecutive duplicates are retries
+    "jenkins/bad-duration-duplicate-names.xml",
+    "jenkins/nested-testsuites-error-in-suite.xml",  # an <error> outside any testcase
+    "malformed/empty-zero-bytes.xml",
+    "malformed/non-junit-root.xml",
+    "malformed/truncated-corrupt-xml.xml",
+    "security/testXxe-xxe.xml",
+    "web-test-runner/expectedRetries-noninteger-time.xml",
+}
+
+
+def name(path: Path) -> str:
+    return str(path.relative_to(CORPUS))
+
+
+def test_the_fast_path_declines_exactly_the_sequential_and_broken_files():
+    declined = {name(path) for path in CORPUS_FILES if read_whole(path) is None}
+    assert declined == DECLINED
+
+
+@pytest.mark.parametrize("path", [p for p in CORPUS_FILES if name(p) not in DECLINED], ids=name)
+def test_same_summary_as_the_streaming_reader(path):
+    whole = read_whole(path)
+    assert whole is not None
+    streamed = summarize(path)
+    assert whole.summary.counts == streamed.counts
+    assert whole.summary.duration_s == pytest.approx(streamed.duration_s)
+    assert whole.summary.properties == streamed.properties
+    assert whole.summary.timestamp == streamed.timestamp
+    assert bool(whole.summary.warnings) == bool(streamed.warnings)
+
+
+def read_back(path: Path) -> list[tuple[str, str, int, float, str]]:
+    return [
+        (case.test_id, case.outcome.value, case.attempts, round(case.time_s, 3), case.message)
+        for case in ReportReader(path)
+    ]
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=name)
+def test_same_merged_content_as_the_streaming_writer(path, tmp_path):
+    fast, slow = tmp_path / "fast.xml", tmp_path / "slow.xml"
+    fast_entries = merge_reports([path], fast)
+    slow_entries = merge_reports([path], slow, whole_document_max_bytes=0)
+    assert [e.status for e in fast_entries] == [e.status for e in slow_entries]
+    assert read_back(fast) == read_back(slow)
+    assert summarize(fast).counts == summarize(slow).counts
+
+
+def test_worker_processes_write_exactly_what_one_process_writes(tmp_path):
+    inputs = []
+    for index, path in enumerate(CORPUS_FILES * 2):  # enough files for a pool of two
+        copy = tmp_path / f"r{index:03d}-{path.name}"
+        shutil.copy(path, copy)
+        inputs.append(copy)
+    pooled, single = tmp_path / "pooled.xml", tmp_path / "single.xml"
+    pooled_entries = merge_reports(inputs, pooled, jobs=2)
+    single_entries = merge_reports(inputs, single, jobs=1)
+    assert pooled.read_bytes() == single.read_bytes()
+    assert [(e.path, e.status, e.problem) for e in pooled_entries] == [
+        (e.path, e.status, e.problem) for e in single_entries
+    ]
