@@ -27,6 +27,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from lxml import etree
@@ -47,6 +48,7 @@ __all__ = [
     "WarningLog",
     "count_outcomes",
     "judge_testcase",
+    "normalize_timestamp",
     "parse_time",
     "report_property",
     "summarize",
@@ -211,7 +213,8 @@ class ReportReader:
             if pending is not None:
                 yield pending
 
-    def _warn(self, message: str) -> None:
+    def warn(self, message: str) -> None:
+        """Add a warning about this report (capped, like the reader's own)."""
         self._warnings.add(message)
 
     def _check_readable(self) -> None:
@@ -279,7 +282,7 @@ class ReportReader:
             return
         name, value = found
         if not name:
-            self._warn("a <property> without a name was ignored")
+            self.warn("a <property> without a name was ignored")
             return
         self.properties.setdefault(name, value)
 
@@ -287,7 +290,7 @@ class ReportReader:
         get = element.get
         name = get("name") or ""
         if not name:
-            self._warn(f"a testcase in suite {suite!r} has no name; called it {UNNAMED!r}")
+            self.warn(f"a testcase in suite {suite!r} has no name; called it {UNNAMED!r}")
             name = UNNAMED
         classname = get("classname") or get("class") or ""
         raw_time = get("time")
@@ -315,13 +318,13 @@ class ReportReader:
         suite = self._suite_name(element.getparent())
         outcome = Outcome.ERROR if element.tag == "error" else Outcome.FAILED
         message, details = _message_and_details(element)
-        self._warn(f"suite {suite!r} reports an <{element.tag!s}> outside any testcase")
+        self.warn(f"suite {suite!r} reports an <{element.tag!s}> outside any testcase")
         return CaseResult(suite, suite, SUITE_ERROR_NAME, 0.0, outcome, message, details)
 
     def _time(self, raw: str, name: str) -> float:
         value = parse_time(raw)
         if value is None:
-            self._warn(f"testcase {name!r}: time {raw!r} is not a sane duration; used 0")
+            self.warn(f"testcase {name!r}: time {raw!r} is not a sane duration; used 0")
             return 0.0
         return value
 
@@ -337,6 +340,32 @@ def parse_time(raw: str) -> float | None:
         except ValueError:
             return None
     return value if 0.0 <= value < math.inf else None  # the comparison is false for NaN
+
+
+def normalize_timestamp(raw: str) -> tuple[str, str]:
+    """``(ISO 8601 in UTC, warning)`` from any timestamp a JUnit writer uses; an empty
+    string for what cannot be a real time. The warning is empty when nothing was assumed.
+
+    Seen in the wild: no zone, ``Z``, ``±hh:mm``, fractions of any length, a date only,
+    a space instead of ``T``, ``T 12:40``, and gotestsum's ``0001-01-01`` placeholder.
+    """
+    text = raw.strip().replace("T ", "T")
+    if len(text) > 10 and text[10] == " ":  # noqa: PLR2004 - after YYYY-MM-DD
+        text = f"{text[:10]}T{text[11:]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return "", f"timestamp {raw!r} is not a date and time; ignored"
+    if moment.year <= 1:
+        return "", f"timestamp {raw!r} is a placeholder, not a time; ignored"
+    warning = ""
+    if len(text) <= 10:  # noqa: PLR2004 - a date only
+        warning = f"timestamp {raw!r} has no time of day; assumed midnight UTC"
+    elif moment.tzinfo is None:
+        warning = f"timestamp {raw!r} has no time zone; assumed UTC"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(), warning
 
 
 class WarningLog:
@@ -459,7 +488,11 @@ def summarize(
             on_case(case)
     summary.duration_s = duration
     summary.properties = reader.properties
-    summary.timestamp = reader.timestamp
+    summary.timestamp, warning = (
+        normalize_timestamp(reader.timestamp) if reader.timestamp else ("", "")
+    )
+    if warning:
+        reader.warn(warning)
     summary.warnings = reader.warnings
     return summary
 

@@ -27,6 +27,7 @@ from tierci.junit import (
     ReportSummary,
     WarningLog,
     judge_testcase,
+    normalize_timestamp,
     parse_time,
     report_property,
 )
@@ -109,6 +110,10 @@ def _summarise(path: Path, root: etree._Element) -> WholeReport | None:
             warnings.add(f"a testcase has no name; called it {UNNAMED!r}")
         counts[Outcome.PASSED] -= 1
         counts[judge_testcase(case)[0]] += 1
+    if summary.timestamp:
+        summary.timestamp, warning = normalize_timestamp(summary.timestamp)
+        if warning:
+            warnings.add(warning)
     summary.warnings = warnings.messages
     return WholeReport(summary=summary, cases=cases)
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tierci.junit import SUITE_ERROR_NAME, JUnitError, Outcome, ReportReader, summarize
+from tierci.junit import (
+    SUITE_ERROR_NAME,
+    JUnitError,
+    Outcome,
+    ReportReader,
+    normalize_timestamp,
+    summarize,
+)
 
 CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
 
@@ -228,3 +235,38 @@ def test_invalid_utf8_is_a_named_error(tmp_path):
 def test_missing_file_is_a_named_error(tmp_path):
     with pytest.raises(JUnitError, match="cannot be read"):
         summarize(tmp_path / "nope.xml")
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized", "warned"),
+    [
+        ("2024-01-03T12:27:44Z", "2024-01-03T12:27:44+00:00", False),
+        ("2024-01-03T12:27:15+01:00", "2024-01-03T11:27:15+00:00", False),
+        ("2024-01-03T12:27:11.21-01:00", "2024-01-03T13:27:11.210000+00:00", False),
+        ("2024-01-03 12:27:54Z", "2024-01-03T12:27:54+00:00", False),
+        ("2024-01-03T 12:40:13", "2024-01-03T12:40:13+00:00", True),
+        ("2024-01-03T11:23:00.00", "2024-01-03T11:23:00+00:00", True),
+        ("2024-01-03", "2024-01-03T00:00:00+00:00", True),
+        ("2020-08-31T09:25:35.877542", "2020-08-31T09:25:35.877542+00:00", True),
+        ("0001-01-01T00:00:00Z", "", True),  # gotestsum's placeholder
+        ("yesterday", "", True),
+    ],
+)
+def test_timestamps_are_normalised_to_utc(raw, normalized, warned):
+    result, warning = normalize_timestamp(raw)
+    assert result == normalized
+    assert bool(warning) is warned
+
+
+def test_every_corpus_timestamp_normalises_without_a_crash():
+    import re  # noqa: PLC0415
+
+    for path in CORPUS.rglob("*.xml"):
+        for raw in re.findall(r'timestamp="([^"]*)"', path.read_text(errors="replace")):
+            result, warning = normalize_timestamp(raw)
+            assert result or warning
+
+
+def test_a_summary_carries_the_normalised_timestamp():
+    summary = summarize(CORPUS / "nextest/quick-junit-basic_report.xml")
+    assert summary.timestamp == "2021-04-01T18:52:39+00:00"  # suite time, -08:00 in the file
