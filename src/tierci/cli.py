@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a report that must be there (unit:4 = shards 1/4..4/4); repeatable",
     )
     merge.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
+    merge.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: the usable CPUs)"
+    )
     report = commands.add_parser("report", help="run history and the HUD")
     report_commands = report.add_subparsers(dest="report_command", required=True)
     ingest = report_commands.add_parser("ingest", help="store JUnit reports of one commit")
@@ -115,7 +118,12 @@ def _merge(arguments: argparse.Namespace, _: TierciConfig) -> int:
     # Where a missing report should have been: the folder being merged.
     junit_dir = first if first.is_dir() else first.parent
     entries = merge_reports(
-        inputs, arguments.out, expect=expect, junit_dir=junit_dir, huge_tree=arguments.huge_tree
+        inputs,
+        arguments.out,
+        expect=expect,
+        junit_dir=junit_dir,
+        huge_tree=arguments.huge_tree,
+        jobs=arguments.jobs,
     )
     print_reports(entries, title=f"merged into {arguments.out}")
     # Test failures are the report's business; a hole in the reports is the pipeline's.
