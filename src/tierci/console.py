@@ -64,10 +64,11 @@ def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipelin
                     counts.failures,
                     counts.errors,
                     counts.skipped,
+                    counts.flaky,
                 )
             ]
             if counts
-            else ["-"] * 5
+            else ["-"] * 6
         )
         table.add_row(
             result.tier,
