@@ -55,21 +55,7 @@ def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipelin
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for result in results:
         counts = result.counts
-        numbers = (
-            [
-                str(n)
-                for n in (
-                    counts.tests,
-                    counts.passed,
-                    counts.failures,
-                    counts.errors,
-                    counts.skipped,
-                    counts.flaky,
-                )
-            ]
-            if counts
-            else ["-"] * 6
-        )
+        numbers = [str(n) for n in counts.row()] if counts else ["-"] * 6
         table.add_row(
             result.tier,
             f"[{_STYLE[result.status]}]{result.status.value}[/]",

@@ -232,12 +232,7 @@ class History:
                 entry.problem,
                 str(entry.path),
                 properties.get("scope", ""),
-                counts.tests,
-                counts.passed,
-                counts.failures,
-                counts.errors,
-                counts.skipped,
-                counts.flaky,
+                *counts.row(),
                 run_id,
             ),
         )

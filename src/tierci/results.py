@@ -32,6 +32,10 @@ class TestCounts:
     def passed(self) -> int:
         return self.tests - self.failures - self.errors - self.skipped - self.flaky
 
+    def row(self) -> tuple[int, int, int, int, int, int]:
+        """tests, passed, failures, errors, skipped, flaky: the order tables and stores use."""
+        return (self.tests, self.passed, self.failures, self.errors, self.skipped, self.flaky)
+
     def to_dict(self) -> dict[str, int]:
         return {
             "tests": self.tests,
