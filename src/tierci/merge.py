@@ -207,7 +207,7 @@ def merge_reports(
     ``[unreadable report]`` case for each report that could not contribute, so a
     downstream tool (Jenkins' junit step) sees the hole too.
     """
-    totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    totals = _new_counts()
     total_time = 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
     entries: list[ReportEntry] = []
@@ -222,8 +222,7 @@ def merge_reports(
             if fits:
                 entry, text, counts = next(rendered)
                 body.write(text)
-                for key, value in counts.items():
-                    totals[key] += value
+                _add(totals, counts)
             else:
                 entry = _merge_streaming(path, body, totals, huge_tree=huge_tree)
             total_time += entry.summary.duration_s if entry.summary else 0.0
@@ -279,16 +278,11 @@ def _render_small(path: Path, *, huge_tree: bool, whole_max_bytes: int) -> _Rend
     whole = read_whole(path, huge_tree=huge_tree, max_bytes=whole_max_bytes)
     if whole is None:
         with io.StringIO() as text:
-            totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+            totals = _new_counts()
             entry = _merge_streaming(path, text, totals, huge_tree=huge_tree)
             return entry, text.getvalue(), totals
     entry = _entry(path, whole.summary)
-    counts = {
-        "tests": whole.summary.tests,
-        "failures": whole.summary.counts[Outcome.FAILED],
-        "errors": whole.summary.counts[Outcome.ERROR],
-        "skipped": whole.summary.counts[Outcome.SKIPPED],
-    }
+    counts = _suite_counts(whole.summary)
     return entry, whole.suite_xml(entry.label, counts, whole.summary.properties), counts
 
 
@@ -307,11 +301,10 @@ class _CaseBuffer:
     def __init__(self, spool: IO[str]) -> None:
         self.spool = spool
         self.parts: list[str] = []
-        self.counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
 
     def __call__(self, case: CaseResult) -> None:
         parts = self.parts
-        parts.append(_case_xml(case, self.counts))
+        parts.append(_case_xml(case))
         if len(parts) >= _BATCH:
             self.flush()
 
@@ -332,7 +325,7 @@ def _merge_streaming(
             return entry
         buffer.flush()
         spool.seek(0)
-        counts = buffer.counts
+        counts = _suite_counts(entry.summary)
         out.write(
             f'  <testsuite name="{_attr(entry.label)}"'
             f"{_counts_attributes(counts, entry.summary.duration_s)}>\n"
@@ -340,13 +333,12 @@ def _merge_streaming(
         _write_properties(out, entry.summary.properties)
         shutil.copyfileobj(spool, out, 1024 * 1024)
         out.write("  </testsuite>\n")
-    for key, value in counts.items():
-        totals[key] += value
+    _add(totals, counts)
     return entry
 
 
 def _write_problem_suite(entry: ReportEntry, out: IO[str], totals: dict[str, int]) -> None:
-    counts = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+    counts = {**_new_counts(), "tests": 1, "errors": 1}  # its one case below
     kind = "missing" if entry.status is EntryStatus.MISSING else "unreadable"
     case = CaseResult(
         suite=entry.label,
@@ -358,13 +350,11 @@ def _write_problem_suite(entry: ReportEntry, out: IO[str], totals: dict[str, int
         details=entry.problem,
         file=str(entry.path),
     )
-    xml = _case_xml(case, counts)
     out.write(f'  <testsuite name="{_attr(entry.label)}"{_counts_attributes(counts, 0.0)}>\n')
     _write_properties(out, {"tier": entry.tier, "shard": entry.shard})
-    out.write(xml)
+    out.write(_case_xml(case))
     out.write("  </testsuite>\n")
-    for key, value in counts.items():
-        totals[key] += value
+    _add(totals, counts)
 
 
 def _write_properties(out: IO[str], properties: dict[str, str]) -> None:
@@ -377,14 +367,14 @@ def _write_properties(out: IO[str], properties: dict[str, str]) -> None:
 
 
 _RESULT_ELEMENT = {
-    Outcome.FAILED: ("failure", "failures"),
-    Outcome.ERROR: ("error", "errors"),
-    Outcome.SKIPPED: ("skipped", "skipped"),
-    Outcome.FLAKY: ("flakyFailure", ""),  # Surefire's spelling: failed, then passed on rerun
+    Outcome.FAILED: "failure",
+    Outcome.ERROR: "error",
+    Outcome.SKIPPED: "skipped",
+    Outcome.FLAKY: "flakyFailure",  # Surefire's spelling: failed, then passed on rerun
 }
 
 
-def _case_xml(case: CaseResult, counts: dict[str, int]) -> str:
+def _case_xml(case: CaseResult) -> str:
     suite, classname, name, time_s, outcome, message, details, file, attempts = case
     head = (
         f'    <testcase classname="{_attr(classname or suite)}" name="{_attr(name)}" '
@@ -394,16 +384,32 @@ def _case_xml(case: CaseResult, counts: dict[str, int]) -> str:
         head += f' file="{_attr(file)}"'
     if attempts > 1:
         head += f' attempts="{attempts}"'
-    counts["tests"] += 1
     if outcome is Outcome.PASSED:
         return head + "/>\n"
-    element, counter = _RESULT_ELEMENT[outcome]
-    if counter:
-        counts[counter] += 1
+    element = _RESULT_ELEMENT[outcome]
     return (
         f'{head}>\n      <{element} message="{_attr(message)}">{_text(details)}'
         f"</{element}>\n    </testcase>\n"
     )
+
+
+def _new_counts() -> dict[str, int]:
+    return dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
+
+
+def _suite_counts(summary: ReportSummary) -> dict[str, int]:
+    """A report's counts as JUnit suite attributes name them (flaky counts as passed)."""
+    return {
+        "tests": summary.tests,
+        "failures": summary.counts[Outcome.FAILED],
+        "errors": summary.counts[Outcome.ERROR],
+        "skipped": summary.counts[Outcome.SKIPPED],
+    }
+
+
+def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
+    for key, value in counts.items():
+        totals[key] += value
 
 
 def _counts_attributes(counts: dict[str, int], seconds: float) -> str:
