@@ -100,10 +100,17 @@ def test_eight_concurrent_writers_lose_nothing(tmp_path):
     assert sorted(per_worker) == [(f"worker-{n}", 50) for n in range(8)]
 
 
-def test_cli_ingest_with_expectations(tmp_path, capsys):
+@pytest.fixture
+def first_of_two_shards(tmp_path) -> Path:
+    """A JUnit folder where shard 1/2 of the unit tier reported and 2/2 did not."""
     folder = tmp_path / "junit"
     folder.mkdir()
     shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of2.xml")
+    return folder
+
+
+def test_cli_ingest_with_expectations(tmp_path, capsys, first_of_two_shards):
+    folder = first_of_two_shards
     db = tmp_path / "h.sqlite"
     code = main(
         [
@@ -128,10 +135,8 @@ def test_cli_ingest_with_expectations(tmp_path, capsys):
     assert rows == [("1/2", "ok", "deadbeef"), ("2/2", "missing", "deadbeef")]
 
 
-def test_ingesting_the_same_reports_twice_stores_them_once(tmp_path, capsys):
-    folder = tmp_path / "junit"
-    folder.mkdir()
-    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of2.xml")
+def test_ingesting_the_same_reports_twice_stores_them_once(tmp_path, capsys, first_of_two_shards):
+    folder = first_of_two_shards
     db = tmp_path / "h.sqlite"
     args = [
         "report",
