@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent / "src"))
 
 from tierci import noxlib
 
+ROOT = Path(__file__).parent
+
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 # Reuse is safe: every session syncs its env to the exact lock before running.
@@ -39,9 +41,16 @@ def packaging(session: nox.Session) -> None:
 
 
 @nox.session
-def heavy(session: nox.Session) -> None:
-    """Tests marked heavy, in the heavy environment."""
-    noxlib.run_tests(session, "heavy")
+@nox.parametrize("env", noxlib.heavy_envs(ROOT))
+def heavy(session: nox.Session, env: str) -> None:
+    """Tests marked heavy (torch), offline from the wheelhouse; one run per declared env."""
+    noxlib.run_tests(session, "heavy", env=env)
+
+
+@nox.session
+def wheelhouse(session: nox.Session) -> None:
+    """Build .wheelhouse/ from the heavy locks, validate it, pack it into build/wheelhouse/."""
+    noxlib.wheelhouse_session(session)
 
 
 @nox.session

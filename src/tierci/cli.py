@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci import __version__, locks
+from tierci import __version__, cli_heavy, locks
 from tierci.config import load_config
 from tierci.console import print_error, print_reports, print_summary
 from tierci.errors import StaleLockError, TierciError
@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="repeatable; default html (markdown also goes to $GITHUB_STEP_SUMMARY)",
     )
     hud.add_argument("--commits", type=int, default=30, help="newest commits shown")
+    cli_heavy.add_commands(commands)
     run = commands.add_parser("pipeline", help="run tiers as nox sessions and summarise them")
     run.add_argument("tiers", nargs="*", default=list(DEFAULT_PIPELINE))
     run.add_argument(
@@ -84,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     command = arguments.command
-    if command in ("junit", "report"):
+    if command in ("junit", "report", "wheelhouse", "env"):
         command = f"{command} {getattr(arguments, command + '_command')}"
     try:
         return _COMMANDS[command](arguments, load_config(arguments.project))
@@ -176,6 +177,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TierciConfig], int]] = {
     "junit merge": _merge,
     "report ingest": _ingest,
     "report hud": _hud,
+    **cli_heavy.COMMANDS,
 }
 
 

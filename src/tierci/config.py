@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,11 +20,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIERS",
+    "EnvConfig",
     "TierConfig",
     "TierciConfig",
+    "WheelhouseConfig",
     "find_pyproject",
     "load_config",
     "parse_config",
+    "tier_slot",
 ]
 
 #: Marker expressions of the built-in test tiers; ``None`` means the tier runs no pytest.
@@ -37,7 +40,14 @@ _BUILTIN_MARKERS: dict[str, str | None] = {
 }
 DEFAULT_TIERS: tuple[str, ...] = tuple(_BUILTIN_MARKERS)
 
-_TOP_KEYS: dict[str, type] = {"junit_dir": str, "tiers": dict, "project_dependency_locks": list}
+_TOP_KEYS: dict[str, type] = {
+    "junit_dir": str,
+    "tiers": dict,
+    "project_dependency_locks": list,
+    "wheelhouse": dict,
+    "envs": dict,
+    "env_dir": str,
+}
 _TIER_KEYS: dict[str, type] = {
     "lock": str,
     "markers": str,
@@ -45,6 +55,17 @@ _TIER_KEYS: dict[str, type] = {
     "install_project": bool,
     "pytest_args": list,
 }
+_WHEELHOUSE_KEYS: dict[str, type] = {
+    "dir": str,
+    "locks": list,
+    "required": list,
+    "variant": str,
+    "fallback": bool,
+    "pip_args": list,
+}
+_ENV_KEYS: dict[str, type] = {"lock": str, "python": str, "post_install": list}
+#: The heavy tier's own environment; an env may not take its name.
+DEFAULT_ENV = "default"
 _TYPE_WORDS = {str: "a string", bool: "a boolean (true/false)", list: "a list", dict: "a table"}
 
 
@@ -70,6 +91,39 @@ class TierConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WheelhouseConfig:
+    """``[tool.tierci.wheelhouse]``: where heavy wheels are kept and what they must cover."""
+
+    dir: Path
+    #: The locks the wheelhouse serves; environments synced to one install from it offline.
+    locks: tuple[Path, ...]
+    #: Packages that must be in the wheelhouse as wheels (e.g. numpy, torch).
+    required: tuple[str, ...]
+    #: cpu, cu126, ... (part of the cache key); empty: read from the locks' local versions.
+    variant: str
+    #: May a package missing from the wheelhouse come from the index (always logged)?
+    fallback: bool
+    #: Extra pip arguments for ``wheelhouse build`` (``--extra-index-url ...``).
+    pip_args: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvConfig:
+    """``[tool.tierci.envs.NAME]``: an environment built on demand from its own lock."""
+
+    name: str
+    lock: Path
+    python: str | None
+    #: Commands run inside the new environment before it is marked ready.
+    post_install: tuple[tuple[str, ...], ...]
+
+
+def tier_slot(tier: str, env: str | None = None) -> str:
+    """The name a tier's run has in reports and the HUD: ``heavy``, ``heavy-legacy``."""
+    return f"{tier}-{env}" if env and env != DEFAULT_ENV else tier
+
+
+@dataclass(frozen=True, kw_only=True)
 class TierciConfig:
     """The resolved configuration of one project."""
 
@@ -80,6 +134,27 @@ class TierciConfig:
     #: Locks that no tier installs the project from but that still need its
     #: dependencies (``bootstrap``, when the project runs its own tools from source).
     project_dependency_locks: tuple[str, ...] = ()
+    #: None when the project has no ``[tool.tierci.wheelhouse]`` table.
+    wheelhouse: WheelhouseConfig | None = None
+    envs: Mapping[str, EnvConfig] = field(default_factory=dict)
+    #: Where on-demand environments live (None: the user cache folder).
+    env_dir: Path | None = None
+
+    def env(self, name: str) -> EnvConfig:
+        try:
+            return self.envs[name]
+        except KeyError:
+            known = ", ".join(sorted(self.envs)) or "none are declared"
+            raise ConfigError(
+                f"{self.pyproject}: no environment named {name!r}{_did_you_mean(name, self.envs)}",
+                fix=f"use one of: {known}; or add [tool.tierci.envs.{name}] with a lock",
+            ) from None
+
+    def uses_wheelhouse(self, lock: Path) -> bool:
+        """Whether environments synced to ``lock`` install from the wheelhouse."""
+        return self.wheelhouse is not None and lock.resolve() in {
+            p.resolve() for p in self.wheelhouse.locks
+        }
 
     def tier(self, name: str) -> TierConfig:
         try:
@@ -91,10 +166,10 @@ class TierciConfig:
                 f"or add [tool.tierci.tiers.{name}] to {self.pyproject.name}",
             ) from None
 
-    def junit_path(self, tier: str, shard: str | None = None) -> Path:
-        """``<junit_dir>/<tier>[-<i>of<n>].xml``: one file per tier and shard."""
+    def junit_path(self, tier: str, shard: str | None = None, env: str | None = None) -> Path:
+        """``<junit_dir>/<tier>[-<env>][-<i>of<n>].xml``: one file per tier, env and shard."""
         suffix = f"-{shard.replace('/', 'of')}" if shard else ""
-        return self.junit_dir / f"{tier}{suffix}.xml"
+        return self.junit_dir / f"{tier_slot(tier, env)}{suffix}.xml"
 
 
 def find_pyproject(start: Path) -> Path:
@@ -139,13 +214,79 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
                 fix=f"write it as [tool.tierci.tiers.{name}] with keys {', '.join(_TIER_KEYS)}",
             )
         tiers[name] = _parse_tier(name, entry, root=root, where=f"{where}.tiers.{name}")
+    envs = _parse_envs(table.get("envs", {}), root=root, where=f"{where}.envs")
+    wheelhouse = (
+        _parse_wheelhouse(
+            table["wheelhouse"],
+            root=root,
+            where=f"{where}.wheelhouse",
+            default_locks=[tiers["heavy"].lock, *(env.lock for env in envs.values())],
+        )
+        if "wheelhouse" in table
+        else None
+    )
     return TierciConfig(
         root=root,
         pyproject=pyproject,
         junit_dir=root / table.get("junit_dir", "build/junit"),
         tiers=tiers,
         project_dependency_locks=tuple(_strings(table, "project_dependency_locks", where=where)),
+        wheelhouse=wheelhouse,
+        envs=envs,
+        env_dir=root / table["env_dir"] if "env_dir" in table else None,
     )
+
+
+def _parse_wheelhouse(
+    entry: Mapping[str, Any], *, root: Path, where: str, default_locks: list[Path]
+) -> WheelhouseConfig:
+    _check_keys(entry, _WHEELHOUSE_KEYS, where=where)
+    locks = [root / lock for lock in _strings(entry, "locks", where=where)] or default_locks
+    return WheelhouseConfig(
+        dir=root / entry.get("dir", ".wheelhouse"),
+        locks=tuple(dict.fromkeys(locks)),
+        required=tuple(_strings(entry, "required", where=where)),
+        variant=entry.get("variant", ""),
+        fallback=entry.get("fallback", False),
+        pip_args=tuple(_strings(entry, "pip_args", where=where)),
+    )
+
+
+def _parse_envs(table: Mapping[str, Any], *, root: Path, where: str) -> dict[str, EnvConfig]:
+    envs = {}
+    for name, entry in table.items():
+        here = f"{where}.{name}"
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f"{here} must be a table", fix=f'write [tool.tierci.envs.{name}] lock = "..."'
+            )
+        _check_keys(entry, _ENV_KEYS, where=here)
+        if name == DEFAULT_ENV or not name.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(
+                f"{here}: {name!r} cannot name an environment",
+                fix=f"use letters, digits, - and _ (and not {DEFAULT_ENV!r}, the heavy tier's own)",
+            )
+        if "lock" not in entry:
+            raise ConfigError(
+                f"{here}: an environment needs a lock",
+                fix=f'add lock = "requirements/env-{name}.txt" (compiled by `nox -s lock`)',
+            )
+        commands = entry.get("post_install", [])
+        if not all(
+            isinstance(command, list) and command and all(isinstance(w, str) for w in command)
+            for command in commands
+        ):
+            raise ConfigError(
+                f"{here}: post_install must be a list of commands, each a list of strings",
+                fix='write e.g. post_install = [["python", "-m", "playwright", "install"]]',
+            )
+        envs[name] = EnvConfig(
+            name=name,
+            lock=root / entry["lock"],
+            python=entry.get("python"),
+            post_install=tuple(tuple(command) for command in commands),
+        )
+    return envs
 
 
 def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) -> TierConfig:

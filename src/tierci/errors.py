@@ -12,9 +12,11 @@ __all__ = [
     "CommandFailedError",
     "ConfigError",
     "EmptyTierError",
+    "EnvError",
     "LockError",
     "StaleLockError",
     "TierciError",
+    "WheelhouseError",
 ]
 
 
@@ -62,3 +64,15 @@ class EmptyTierError(TierciError):
     """A tier ran no tests: never green unless the tier allows it."""
 
     return_code = 5
+
+
+class WheelhouseError(TierciError):
+    """A wheelhouse is incomplete, does not match its locks, or an archive is corrupt."""
+
+    return_code = 6
+
+
+class EnvError(TierciError):
+    """An on-demand environment could not be created, found or deleted."""
+
+    return_code = 7

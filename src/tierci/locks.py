@@ -74,6 +74,12 @@ def lock_specs(config: TierciConfig, requirements_dir: Path | None = None) -> li
     tiers_by_lock: dict[Path, list[bool]] = {}
     for tier in config.tiers.values():
         tiers_by_lock.setdefault(tier.lock.resolve(), []).append(tier.install_project)
+    # heavy(env=NAME) sessions sync an env's lock and install the project like heavy does.
+    heavy = config.tiers.get("heavy")
+    for env in config.envs.values():
+        tiers_by_lock.setdefault(env.lock.resolve(), []).append(
+            heavy.install_project if heavy else True
+        )
     specs = {}
     for source in sorted(folder.glob("*.in")):
         lock = source.with_suffix(".txt")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from tierci.config import tier_slot
 from tierci.errors import ConfigError
 from tierci.junit import CaseResult, JUnitError, Outcome, ReportSummary, summarize
 from tierci.junit_whole import WHOLE_DOCUMENT_MAX_BYTES, read_whole
@@ -132,7 +133,9 @@ def _entry(path: Path, summary: ReportSummary) -> ReportEntry:
     tier, shard = _slot_from_name(path)
     # The tier plugin's properties are the truth; the file name is the fallback.
     if summary.properties.get("tier"):
-        tier, shard = summary.properties["tier"], summary.properties.get("shard", "")
+        properties = summary.properties
+        tier = tier_slot(properties["tier"], properties.get("env"))
+        shard = properties.get("shard", "")
     status = EntryStatus.OK if summary.tests else EntryStatus.EMPTY
     return ReportEntry(
         path=path, tier=tier, shard=shard, status=status, summary=summary, warnings=summary.warnings

@@ -16,13 +16,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from tierci import dist, locks
-from tierci.config import load_config
+from tierci import dist, locks, wheelhouse
+from tierci.config import DEFAULT_ENV, load_config
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
 from tierci.history import RunContext, open_history
 from tierci.hud import build_hud, write_hud
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HISTORY",
     "HUD_DIR",
+    "heavy_envs",
     "lint",
     "lock",
     "packaging",
@@ -47,6 +49,7 @@ __all__ = [
     "run_tests",
     "sync",
     "sync_lock",
+    "wheelhouse_session",
 ]
 
 HISTORY = Path("build/tierci/history.sqlite")
@@ -104,7 +107,15 @@ def sync_lock(session: nox.Session, lock: Path, *, project: Path | None = None) 
         session.log(f"environment matches {lock.name} ({fingerprint[:12]}); nothing to sync")
         return
     uv, python = find_uv(), _venv_python(session)
-    session.run(uv, "pip", "sync", "--python", python, "--require-hashes", str(lock), external=True)
+    config = _config(session)
+    if config.wheelhouse is not None and config.uses_wheelhouse(lock):
+        house = config.wheelhouse
+        allowed = house.fallback or os.environ.get("TIERCI_WHEELHOUSE_FALLBACK") == "1"
+        wheelhouse.install(house.dir, [lock], python, allow_fallback=allowed, log=session.log)
+    else:
+        session.run(
+            uv, "pip", "sync", "--python", python, "--require-hashes", str(lock), external=True
+        )
     if project is not None:
         session.run(
             uv, "pip", "install", "--python", python, "--no-deps", "-e", str(project), external=True
@@ -142,11 +153,16 @@ def _distributions(venv: Path) -> list[str]:
 
 
 @_reported
-def run_pytest(session: nox.Session, tier: str, *extra: str) -> Path:
-    """Run the tier's tests; its JUnit report lands in ``<junit_dir>/<tier>[-<shard>].xml``."""
+def run_pytest(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_ENV) -> Path:
+    """Run the tier's tests; the JUnit report is ``<junit_dir>/<tier>[-<env>][-<shard>].xml``.
+
+    ``env`` other than ``default`` runs only the tests marked ``env(NAME)``.
+    """
     config = _config(session)
     tier_config = config.tier(tier)
-    junit = config.junit_path(tier, _shard_argument(session.posargs))
+    junit = config.junit_path(tier, _shard_argument(session.posargs), env)
+    if env != DEFAULT_ENV:
+        extra = (f"--tier-env={env}", *extra)
     junit.parent.mkdir(parents=True, exist_ok=True)
     # A report left by an earlier run must never stand in for this one.
     junit.unlink(missing_ok=True)
@@ -176,10 +192,44 @@ def _shard_argument(posargs: Sequence[str]) -> str | None:
     return None
 
 
-def run_tests(session: nox.Session, tier: str, *extra: str) -> Path:
-    """Sync the tier's environment, then run its tests."""
-    sync(session, tier)
-    return run_pytest(session, tier, *extra)
+def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_ENV) -> Path:
+    """Sync the tier's environment (or the named env's lock), then run its tests."""
+    if env == DEFAULT_ENV:
+        sync(session, tier)
+    else:
+        config = _config(session)
+        project = config.root if config.tier(tier).install_project else None
+        sync_lock(session, config.env(env).lock, project=project)
+    return run_pytest(session, tier, *extra, env=env)
+
+
+def heavy_envs(root: Path) -> list[str]:
+    """``default`` plus every declared env: the parameters of ``heavy(env=...)``."""
+    return [DEFAULT_ENV, *sorted(load_config(root).envs)]
+
+
+@_reported
+def wheelhouse_session(session: nox.Session, *, lock_name: str = "wheelhouse") -> Path:
+    """Build the wheelhouse from its locks, validate it, pack it into ``build/wheelhouse/``.
+
+    The session's environment is ``requirements/<lock_name>.txt`` (pip + tierci).
+    """
+    config = _config(session)
+    if config.wheelhouse is None:
+        raise TierciError(
+            f"{config.pyproject}: no [tool.tierci.wheelhouse] table",
+            fix='add [tool.tierci.wheelhouse] with required = ["torch", ...]',
+        )
+    sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=config.root)
+    session.run("tierci", "wheelhouse", "build", *session.posargs)
+    session.run("tierci", "wheelhouse", "validate")
+    archive_out = config.root / "build" / "wheelhouse"
+    session.run("tierci", "wheelhouse", "pack", "--out", str(archive_out))
+    key = wheelhouse.cache_key(
+        list(config.wheelhouse.locks), wheelhouse.Target.host(), config.wheelhouse.variant
+    )
+    session.log(f"wheelhouse key: {key}")
+    return archive_out
 
 
 @_reported

@@ -1,0 +1,308 @@
+"""On-demand environments: built from a template's lock when first needed, then reused.
+
+Each ``[tool.tierci.envs.NAME]`` names a lock. Its environment lives under the env
+folder (``$TIERCI_ENV_DIR``, ``[tool.tierci] env_dir``, or the user cache folder) at
+``NAME/<key>``, where the key changes with the lock's content, the Python and the
+platform: a lock edit makes the old environment *stale* and the next ``ensure``
+builds a new one.
+
+``ensure`` is safe under concurrency and interruption: it takes a file lock, checks
+again (another process may have just built it), builds into ``NAME/.build-<key>``
+and renames that into place only when complete, so a killed build never leaves
+anything that looks ready. Environments are created relocatable (``uv venv
+--relocatable``) because they are built under one name and used under another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from filelock import FileLock, Timeout
+from platformdirs import user_cache_path
+
+from tierci import wheelhouse
+from tierci.errors import CommandFailedError, EnvError
+from tierci.lockfile import lock_digest
+from tierci.uvbin import find_uv
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tierci.config import EnvConfig, TierciConfig
+
+__all__ = ["EnsureResult", "EnvManager", "EnvState", "EnvStatus", "default_env_dir"]
+
+_MARKER = "tierci-env.json"
+_BUILD_PREFIX = ".build-"
+
+
+class EnvState(StrEnum):
+    NOT_INSTALLED = "not_installed"
+    INSTALLING = "installing"
+    READY = "ready"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvStatus:
+    name: str
+    state: EnvState
+    key: str
+    path: Path | None  # the ready or stale environment
+    size_bytes: int
+    note: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnsureResult:
+    name: str
+    path: Path
+    built: bool
+    seconds: float
+    from_index: tuple[str, ...] = ()
+
+    @property
+    def python(self) -> Path:
+        return _python_in(self.path)
+
+
+def default_env_dir(config: TierciConfig) -> Path:
+    override = os.environ.get("TIERCI_ENV_DIR")
+    if override:
+        return Path(override)
+    return config.env_dir or user_cache_path("tierci") / "envs"
+
+
+def _python_in(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+class EnvManager:
+    """Status, ensure, list and delete for the environments a project declares."""
+
+    def __init__(
+        self,
+        config: TierciConfig,
+        *,
+        env_dir: Path | None = None,
+        lock_timeout_s: float = 3600.0,
+        log: Callable[[str], object] = print,
+    ) -> None:
+        self.config = config
+        self.env_dir = env_dir or default_env_dir(config)
+        self.lock_timeout_s = lock_timeout_s
+        self.log = log
+
+    def key(self, env: EnvConfig) -> str:
+        python = env.python or f"{sys.version_info.major}.{sys.version_info.minor}"
+        tag = "py" + python.replace(".", "").replace(os.sep, "_")
+        return f"{tag}-{wheelhouse.Target.host().platform}-{lock_digest([env.lock])[:16]}"
+
+    def _home(self, name: str) -> Path:
+        return self.env_dir / name
+
+    def _file_lock(self, name: str, timeout: float) -> FileLock:
+        home = self._home(name)
+        home.mkdir(parents=True, exist_ok=True)
+        return FileLock(home / ".lock", timeout=timeout)
+
+    def status(self, name: str) -> EnvStatus:
+        env = self.config.env(name)
+        key = self.key(env)
+        home = self._home(name)
+        final = home / key
+        if _is_ready(final):
+            return EnvStatus(
+                name=name, state=EnvState.READY, key=key, path=final, size_bytes=_size(final)
+            )
+        if home.is_dir() and self._being_built(name):
+            return EnvStatus(
+                name=name,
+                state=EnvState.INSTALLING,
+                key=key,
+                path=None,
+                size_bytes=0,
+                note="another process is building it",
+            )
+        old = sorted(p for p in home.iterdir() if _is_ready(p)) if home.is_dir() else []
+        if old:
+            return EnvStatus(
+                name=name,
+                state=EnvState.STALE,
+                key=key,
+                path=old[-1],
+                size_bytes=sum(_size(p) for p in old),
+                note=f"{env.lock.name} changed since it was built",
+            )
+        leftovers = list(home.glob(f"{_BUILD_PREFIX}*")) if home.is_dir() else []
+        note = "an interrupted build is left over; ensure removes it" if leftovers else ""
+        return EnvStatus(
+            name=name, state=EnvState.NOT_INSTALLED, key=key, path=None, size_bytes=0, note=note
+        )
+
+    def _being_built(self, name: str) -> bool:
+        lock = self._file_lock(name, timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            return True
+        lock.release()
+        return False
+
+    def statuses(self) -> list[EnvStatus]:
+        return [self.status(name) for name in sorted(self.config.envs)]
+
+    def ensure(self, name: str) -> EnsureResult:
+        """The environment, ready: reused when its key is built, else built now (once)."""
+        env = self.config.env(name)
+        key = self.key(env)
+        final = self._home(name) / key
+        started = time.perf_counter()
+        if _is_ready(final):
+            return EnsureResult(name=name, path=final, built=False, seconds=0.0)
+        lock = self._file_lock(name, timeout=self.lock_timeout_s)
+        try:
+            with lock:
+                if _is_ready(final):  # built by another process while this one waited
+                    self.log(f"env {name}: built by another process meanwhile; reusing it")
+                    return EnsureResult(
+                        name=name, path=final, built=False, seconds=time.perf_counter() - started
+                    )
+                from_index = self._build(env, key, final)
+        except Timeout:
+            raise EnvError(
+                f"env {name}: waited {self.lock_timeout_s:.0f} s for another process building it",
+                fix=f"check `tierci env status {name}`; if nothing is building, delete "
+                f"{lock.lock_file}",
+            ) from None
+        return EnsureResult(
+            name=name,
+            path=final,
+            built=True,
+            seconds=time.perf_counter() - started,
+            from_index=from_index,
+        )
+
+    def _build(self, env: EnvConfig, key: str, final: Path) -> tuple[str, ...]:
+        home = final.parent
+        for leftover in home.glob(f"{_BUILD_PREFIX}*"):
+            self.log(f"env {env.name}: removing {leftover.name}, left by an interrupted build")
+            shutil.rmtree(leftover)
+        build = home / f"{_BUILD_PREFIX}{key}"
+        uv = find_uv()
+        python_request = env.python or sys.executable
+        self.log(f"env {env.name}: building {key} from {env.lock.name}")
+        _run(
+            [uv, "venv", "--quiet", "--relocatable", "--python", python_request, str(build)],
+            what=f"creating env {env.name}",
+        )
+        python = str(_python_in(build))
+        from_index = self._install(env, python)
+        for command in env.post_install:
+            _run(
+                list(command),
+                what=f"env {env.name} post_install {command[0]}",
+                env={
+                    **os.environ,
+                    "VIRTUAL_ENV": str(build),
+                    "PATH": f"{build / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+                },
+                cwd=build,
+            )
+        (build / _MARKER).write_text(
+            json.dumps(
+                {
+                    "name": env.name,
+                    "key": key,
+                    "lock": str(env.lock),
+                    "lock_digest": lock_digest([env.lock]),
+                    "from_index": list(from_index),
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        build.rename(final)  # the one step that makes it ready: atomic
+        for stale in home.iterdir():
+            if stale != final and not stale.name.startswith("."):
+                self.log(f"env {env.name}: removing the stale {stale.name}")
+                shutil.rmtree(stale, ignore_errors=True)
+        return from_index
+
+    def _install(self, env: EnvConfig, python: str) -> tuple[str, ...]:
+        house = self.config.wheelhouse
+        if house is not None and self.config.uses_wheelhouse(env.lock) and house.dir.is_dir():
+            report = wheelhouse.install(
+                house.dir, [env.lock], python, allow_fallback=house.fallback, log=self.log
+            )
+            return report.from_index
+        self.log(
+            f"env {env.name}: no wheelhouse serves {env.lock.name}; installing from the "
+            "index (hash-checked)"
+        )
+        _run(
+            [
+                find_uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python,
+                "--require-hashes",
+                "-r",
+                str(env.lock),
+            ],
+            what=f"installing env {env.name}",
+        )
+        return ()
+
+    def delete(self, name: str) -> int:
+        """Remove every build of ``name``; returns the bytes freed."""
+        self.config.env(name)
+        home = self._home(name)
+        if not home.is_dir():
+            return 0
+        freed = 0
+        with self._file_lock(name, timeout=self.lock_timeout_s):
+            for child in home.iterdir():
+                if child.name != ".lock":
+                    freed += _size(child)
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        return freed
+
+
+def _is_ready(path: Path) -> bool:
+    return (path / _MARKER).is_file() and _python_in(path).exists()
+
+
+def _size(path: Path) -> int:
+    """Bytes on disk under ``path``, each hard-linked file once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            stat = (Path(folder) / name).lstat()
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_size
+    return total
+
+
+def _run(
+    command: list[str], *, what: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> None:
+    completed = subprocess.run(command, check=False, env=env, cwd=cwd)
+    if completed.returncode != 0:
+        raise CommandFailedError(
+            f"{what} failed (exit {completed.returncode})", fix="read the output above"
+        )
