@@ -585,6 +585,7 @@ def install(
                     "--no-deps",
                     "--require-hashes",
                     *index_args,
+                    *(["-r"] if verb == "install" else []),
                     str(from_index),
                 ],
                 what="index fallback install",

@@ -52,7 +52,12 @@ def pack(folder: Path, out_dir: Path) -> Path:
     archive = out_dir / archive_name(manifest["key"])
     partial = archive.with_name(archive.name + ".partial")
     # Wheels are already compressed: the lightest gzip level costs little and saves time.
-    with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
+    # No time or file name in the gzip header: equal wheelhouses give equal bytes.
+    with (
+        partial.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=1, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         _add(tar, MANIFEST_NAME, (folder / MANIFEST_NAME).read_bytes())
         for filename in sorted(manifest["wheels"]):
             info = _info(filename, (folder / filename).stat().st_size)
@@ -109,7 +114,9 @@ def _extract_verified(archive: Path, staging: Path) -> dict[str, Any]:
             }
             (staging / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
             seen = set()
-            for member in tar:
+            for member in tar:  # iterating starts over, from the manifest
+                if member.offset == first.offset:
+                    continue
                 if not member.isfile() or "/" in member.name or member.name.startswith("."):
                     raise _refused(archive, f"unexpected member {member.name!r}")
                 if member.name not in expected:

@@ -120,3 +120,60 @@ def test_config_is_frozen(tmp_path):
     config = load_config(tmp_path)
     with pytest.raises(AttributeError):
         config.junit_dir = tmp_path  # type: ignore[misc]
+
+
+def test_wheelhouse_defaults_to_the_heavy_lock_and_every_env_lock(tmp_path):
+    write_pyproject(
+        tmp_path,
+        "[tool.tierci.wheelhouse]\nrequired = ['torch']\n"
+        "[tool.tierci.envs.legacy]\nlock = 'requirements/env-legacy.txt'\n",
+    )
+    config = load_config(tmp_path)
+    assert config.wheelhouse is not None
+    assert config.wheelhouse.dir == tmp_path / ".wheelhouse"
+    assert config.wheelhouse.locks == (
+        tmp_path / "requirements/heavy.txt",
+        tmp_path / "requirements/env-legacy.txt",
+    )
+    assert config.wheelhouse.required == ("torch",)
+    assert config.uses_wheelhouse(tmp_path / "requirements" / "heavy.txt")
+    assert not config.uses_wheelhouse(tmp_path / "requirements" / "unit.txt")
+    assert config.env("legacy").lock == tmp_path / "requirements/env-legacy.txt"
+
+
+def test_no_wheelhouse_table_means_no_wheelhouse(tmp_path):
+    write_pyproject(tmp_path, "[tool.tierci]\n")
+    config = load_config(tmp_path)
+    assert config.wheelhouse is None
+    assert not config.uses_wheelhouse(tmp_path / "requirements" / "heavy.txt")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[tool.tierci.envs.x]\npython = '3.12'\n", "an environment needs a lock"),
+        ("[tool.tierci.envs.default]\nlock = 'a.txt'\n", "'default' cannot name an environment"),
+        ("[tool.tierci.envs.x]\nlock = 'a.txt'\npost_install = ['echo hi']\n", "post_install"),
+        ("[tool.tierci.envs.x]\nlok = 'a.txt'\n", "did you mean 'lock'?"),
+        ("[tool.tierci.wheelhouse]\nrequire = ['torch']\n", "did you mean 'required'?"),
+        ("[tool.tierci.wheelhouse]\nfallback = 'yes'\n", "fallback must be a boolean"),
+    ],
+)
+def test_env_and_wheelhouse_mistakes_are_clear_errors(tmp_path, text, expected):
+    write_pyproject(tmp_path, text)
+    with pytest.raises(ConfigError, match=expected.replace("?", r"\?").replace("(", r"\(")):
+        load_config(tmp_path)
+
+
+def test_an_unknown_env_suggests_the_closest(tmp_path):
+    write_pyproject(tmp_path, "[tool.tierci.envs.legacy]\nlock = 'a.txt'\n")
+    with pytest.raises(ConfigError, match="did you mean 'legacy'"):
+        load_config(tmp_path).env("legacyy")
+
+
+def test_junit_paths_carry_the_env(tmp_path):
+    write_pyproject(tmp_path, "")
+    config = load_config(tmp_path)
+    assert config.junit_path("heavy", None, "legacy").name == "heavy-legacy.xml"
+    assert config.junit_path("heavy", None, "default").name == "heavy.xml"
+    assert config.junit_path("heavy", "2/3", "legacy").name == "heavy-legacy-2of3.xml"

@@ -81,6 +81,20 @@ def test_properties_name_the_slot_over_the_file_name(tmp_path):
     assert (entry.tier, entry.shard) == ("unit", "3/4")
 
 
+def test_an_env_run_is_its_own_slot(tmp_path):
+    report = tmp_path / "whatever.xml"
+    report.write_text(
+        '<testsuites><testsuite name="pytest"><properties><property name="tier" value="heavy"/>'
+        '<property name="env" value="legacy"/></properties><testcase name="t"/></testsuite>'
+        "</testsuites>"
+    )
+    entries = judge_reports([report], expect=[parse_expectation("heavy")])
+    assert [(e.tier, e.status.value) for e in entries] == [
+        ("heavy-legacy", "ok"),
+        ("heavy", "missing"),
+    ]
+
+
 def test_merged_file_has_a_suite_per_report_and_failing_cases_for_holes(reports, tmp_path):
     out = tmp_path / "merged.xml"
     entries = merge_reports(collect_inputs([reports]), out, expect=[parse_expectation("unit:4")])

@@ -1,0 +1,175 @@
+"""On-demand environments for real: uv venvs built from a real lock, two processes
+ensuring at once, a build killed mid-way, a lock change making an env stale."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import REPO, Ran, run
+from tests.integration.test_wheelhouse import NO_INDEX, SMALL_LOCKS
+
+# post_install waits while this file exists: a build that can be caught in the act.
+PAUSE_COMMAND = (
+    "import pathlib, time, sys\nwhile pathlib.Path(sys.argv[1]).exists(): time.sleep(0.05)\n"
+)
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    folder = tmp_path / "project"
+    (folder / "requirements").mkdir(parents=True)
+    shutil.copy(SMALL_LOCKS / "six-1.17.txt", folder / "requirements" / "env.txt")
+    pause = tmp_path / "pause"
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "env-user"\nversion = "1"\n\n'
+        "[tool.tierci.envs.worker]\n"
+        'lock = "requirements/env.txt"\n'
+        f'post_install = [["python", "-c", {json.dumps(PAUSE_COMMAND)}, "{pause}"]]\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+def env_vars(project: Path) -> dict[str, str]:
+    return {"TIERCI_ENV_DIR": str(project.parent / "envs")}
+
+
+def tierci(project: Path, *args: str) -> Ran:
+    command = [sys.executable, "-m", "tierci.cli", "--project", str(project), *args]
+    return run(command, project, **env_vars(project))
+
+
+def start(project: Path, *args: str) -> subprocess.Popen[str]:
+    # Its own process group, so that it can be killed whole, as a CI runner kills a job.
+    return subprocess.Popen(
+        [sys.executable, "-m", "tierci.cli", "--project", str(project), *args],
+        cwd=project,
+        env={**os.environ, **env_vars(project)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def status(project: Path) -> dict[str, object]:
+    result = tierci(project, "env", "status", "worker", "--json")
+    assert result.returncode == 0, result
+    return json.loads(result.output)[0]
+
+
+def six_version(env_path: str) -> str:
+    check = run([f"{env_path}/bin/python", "-c", "import six; print(six.__version__)"], REPO)
+    assert check.returncode == 0, check
+    return check.output.strip()
+
+
+def test_ensure_builds_once_then_reuses(project) -> None:
+    assert status(project)["state"] == "not_installed"
+    first = tierci(project, "env", "ensure", "worker")
+    assert first.returncode == 0, first
+    assert "ready (built in" in first.output
+    path = first.output.strip().splitlines()[-1]
+    assert six_version(path) == "1.17.0"  # usable after the rename: relocatable
+    second = tierci(project, "env", "ensure", "worker")
+    assert "ready (reused)" in second.output
+    assert second.output.strip().splitlines()[-1] == path
+    ready = status(project)
+    assert ready["state"] == "ready"
+    assert ready["size_bytes"] > 30_000  # six and the venv scaffolding
+
+
+def test_two_processes_ensuring_at_once_build_it_once(project) -> None:
+    both = [start(project, "env", "ensure", "worker") for _ in range(2)]
+    outputs = [process.communicate(timeout=300)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    assert sum(output.count(": building ") for output in outputs) == 1, outputs
+    paths = {output.strip().splitlines()[-1] for output in outputs}
+    assert len(paths) == 1
+    assert six_version(paths.pop()) == "1.17.0"
+
+
+def test_a_build_killed_midway_leaves_nothing_ready(project, tmp_path) -> None:
+    pause = tmp_path / "pause"
+    pause.touch()
+    builder = start(project, "env", "ensure", "worker")
+    deadline = time.monotonic() + 120
+    while status(project)["state"] != "installing":
+        assert builder.poll() is None, builder.communicate()[0]
+        assert time.monotonic() < deadline, "the build never showed as installing"
+        time.sleep(0.1)
+    os.killpg(builder.pid, signal.SIGKILL)
+    builder.communicate(timeout=30)  # reaps it and closes its pipe
+    after_kill = status(project)
+    assert after_kill["state"] == "not_installed"
+    assert "interrupted build" in str(after_kill["note"])
+    pause.unlink()
+    again = tierci(project, "env", "ensure", "worker")
+    assert again.returncode == 0, again
+    assert "left by an interrupted build" in again.output
+    home = tmp_path / "envs" / "worker"
+    assert not list(home.glob(".build-*"))
+    assert six_version(again.output.strip().splitlines()[-1]) == "1.17.0"
+
+
+def test_a_changed_lock_makes_it_stale_and_ensure_rebuilds(project, tmp_path) -> None:
+    old = tierci(project, "env", "ensure", "worker").output.strip().splitlines()[-1]
+    shutil.copy(SMALL_LOCKS / "six-1.16.txt", project / "requirements" / "env.txt")
+    stale = status(project)
+    assert stale["state"] == "stale"
+    assert stale["path"] == old
+    rebuilt = tierci(project, "env", "ensure", "worker")
+    assert rebuilt.returncode == 0, rebuilt
+    new = rebuilt.output.strip().splitlines()[-1]
+    assert new != old
+    assert not Path(old).exists()  # the stale build's disk is freed
+    assert six_version(new) == "1.16.0"
+    assert status(project)["state"] == "ready"
+
+
+def test_delete_frees_it(project) -> None:
+    assert tierci(project, "env", "ensure", "worker").returncode == 0
+    deleted = tierci(project, "env", "delete", "worker")
+    assert deleted.returncode == 0, deleted
+    assert "deleted" in deleted.output
+    assert status(project)["state"] == "not_installed"
+
+
+def test_an_unknown_env_is_a_config_error_with_a_hint(project) -> None:
+    result = tierci(project, "env", "ensure", "wroker")
+    assert result.returncode == 2, result
+    assert "did you mean 'worker'" in result.output
+
+
+def test_ensure_installs_from_the_wheelhouse_offline(tmp_path) -> None:
+    from tests.integration.test_wheelhouse import make_project  # noqa: PLC0415
+
+    project = make_project(
+        tmp_path / "p", extra='\n[tool.tierci.envs.small]\nlock = "requirements/small.txt"\n'
+    )
+    built = run(
+        [sys.executable, "-m", "tierci.cli", "--project", str(project), "wheelhouse", "build"],
+        project,
+    )
+    assert built.returncode == 0, built
+    ensured = run(
+        [sys.executable, "-m", "tierci.cli", "--project", str(project), "env", "ensure", "small"],
+        project,
+        TIERCI_ENV_DIR=str(tmp_path / "envs"),
+        UV_CACHE_DIR=str(tmp_path / "cold-uv-cache"),
+        **NO_INDEX,
+    )
+    assert ensured.returncode == 0, ensured
+    assert "installed 4 package(s) offline" in ensured.output
+    python = ensured.output.strip().splitlines()[-1] + "/bin/python"
+    check = run([python, "-c", "import docopt, six, tomli_w, iniconfig"], tmp_path)
+    assert check.returncode == 0, check

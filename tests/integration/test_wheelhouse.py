@@ -1,0 +1,233 @@
+"""A real wheelhouse from a small real lock: pip downloads from the index, docopt is
+built from its sdist, then everything is installed offline into fresh environments
+with no index reachable, and every kind of damage is refused by name."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import REPO, Ran, run
+
+SMALL_LOCKS = REPO / "tests" / "fixtures" / "small-locks"
+# Nothing is listening there: an install that tried the index would fail.
+NO_INDEX = {
+    "UV_INDEX_URL": "http://127.0.0.1:9/simple",
+    "UV_DEFAULT_INDEX": "http://127.0.0.1:9/simple",
+    "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+}
+WHEELS = {"six==1.17.0", "iniconfig==2.3.1", "tomli-w==1.2.0", "docopt==0.6.2"}
+
+
+def tierci(project: Path, *args: str, **env: str) -> Ran:
+    return run(
+        [sys.executable, "-m", "tierci.cli", "--project", str(project), *args], project, **env
+    )
+
+
+def make_project(folder: Path, *, extra: str = "") -> Path:
+    (folder / "requirements").mkdir(parents=True)
+    shutil.copy(SMALL_LOCKS / "small.txt", folder / "requirements" / "small.txt")
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "wheelhouse-user"\nversion = "1"\n\n'
+        "[tool.tierci.wheelhouse]\n"
+        'locks = ["requirements/small.txt"]\n'
+        'required = ["six", "docopt"]\n' + extra,
+        encoding="utf-8",
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """One project whose .wheelhouse was built for real; tests copy it before damaging it."""
+    project = make_project(tmp_path_factory.mktemp("built"))
+    result = tierci(project, "wheelhouse", "build")
+    assert result.returncode == 0, result
+    assert "built   docopt-0.6.2" in result.output, result
+    return project
+
+
+@pytest.fixture
+def project(built, tmp_path) -> Path:
+    copy = tmp_path / "project"
+    shutil.copytree(built, copy)
+    return copy
+
+
+def fresh_env(folder: Path) -> Path:
+    created = run([sys.executable, "-m", "uv", "venv", "--quiet", str(folder)], folder.parent)
+    assert created.returncode == 0, created
+    return folder / "bin" / "python"
+
+
+def wheel(project: Path, prefix: str) -> Path:
+    (found,) = (project / ".wheelhouse").glob(f"{prefix}-*.whl")
+    return found
+
+
+def test_build_records_each_wheel_and_where_it_came_from(built) -> None:
+    manifest = json.loads((built / ".wheelhouse" / "tierci-wheelhouse.json").read_text())
+    origins = {record["name"]: record["origin"] for record in manifest["wheels"].values()}
+    assert origins == {"six": "index", "iniconfig": "index", "tomli-w": "index", "docopt": "built"}
+    key = tierci(built, "wheelhouse", "key")
+    assert key.returncode == 0, key
+    assert manifest["key"] == key.output.strip()
+    assert key.output.startswith(f"cp{sys.version_info[0]}{sys.version_info[1]}-")
+
+
+def test_a_second_build_fetches_nothing(project) -> None:
+    again = tierci(project, "wheelhouse", "build")
+    assert again.returncode == 0, again
+    assert "4 pins, 4 already present, 0 to fetch" in again.output
+
+
+def test_the_source_built_wheel_is_reproducible(project, tmp_path) -> None:
+    first = wheel(project, "docopt").read_bytes()
+    wheel(project, "docopt").unlink()
+    rebuilt = tierci(project, "wheelhouse", "build")
+    assert rebuilt.returncode == 0, rebuilt
+    assert wheel(project, "docopt").read_bytes() == first  # SOURCE_DATE_EPOCH at work
+
+
+def test_offline_install_into_a_fresh_env_with_no_index(project, tmp_path) -> None:
+    python = fresh_env(tmp_path / "venv")
+    installed = tierci(
+        project,
+        "wheelhouse",
+        "install",
+        "--python",
+        str(python),
+        UV_CACHE_DIR=str(tmp_path / "empty-uv-cache"),
+        **NO_INDEX,
+    )
+    assert installed.returncode == 0, installed
+    assert "installed 4 package(s) offline" in installed.output
+    check = run(
+        [
+            str(python),
+            "-c",
+            "import six, docopt, tomli_w, iniconfig; print(six.__version__, docopt.__version__)",
+        ],
+        tmp_path,
+    )
+    assert check.output.strip() == "1.17.0 0.6.2", check
+
+
+def test_a_removed_wheel_fails_validation_naming_it(project, tmp_path) -> None:
+    wheel(project, "tomli_w").unlink()
+    validated = tierci(project, "wheelhouse", "validate")
+    assert validated.returncode == 6, validated
+    assert "tomli-w==1.2.0" in validated.output
+    assert "missing tomli-w==1.2.0" in validated.output  # the plain line for logs
+    installed = tierci(
+        project, "wheelhouse", "install", "--python", str(fresh_env(tmp_path / "v")), **NO_INDEX
+    )
+    assert installed.returncode == 6, installed
+    assert "tomli-w==1.2.0" in installed.output
+
+
+@pytest.mark.parametrize("prefix", ["six", "docopt"])
+def test_an_altered_wheel_is_refused(project, tmp_path, prefix) -> None:
+    with wheel(project, prefix).open("ab") as handle:
+        handle.write(b"\0")
+    validated = tierci(project, "wheelhouse", "validate")
+    assert validated.returncode == 6, validated
+    assert f"hash {prefix}==" in validated.output
+    installed = tierci(
+        project, "wheelhouse", "install", "--python", str(fresh_env(tmp_path / "v")), **NO_INDEX
+    )
+    assert installed.returncode == 6, installed
+    assert "refusing to install" in installed.output
+
+
+def test_a_required_package_no_lock_pins_is_reported(project) -> None:
+    text = (project / "pyproject.toml").read_text().replace('"docopt"]', '"docopt", "torch"]')
+    (project / "pyproject.toml").write_text(text)
+    validated = tierci(project, "wheelhouse", "validate")
+    assert validated.returncode == 6, validated
+    assert "required torch" in validated.output
+
+
+def test_fallback_is_allowed_only_when_asked_and_logged_by_name(project, tmp_path) -> None:
+    wheel(project, "iniconfig").unlink()
+    python = fresh_env(tmp_path / "venv")
+    installed = tierci(
+        project, "wheelhouse", "install", "--python", str(python), "--allow-fallback"
+    )
+    assert installed.returncode == 0, installed
+    assert "FALLBACK to the index for 1 package(s)" in installed.output
+    assert "iniconfig==2.3.1" in installed.output
+    check = run([str(python), "-c", "import iniconfig, six"], tmp_path)
+    assert check.returncode == 0, check
+
+
+def test_pack_and_unpack_round_trip(project, tmp_path) -> None:
+    packed = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "out"))
+    assert packed.returncode == 0, packed
+    archive = Path(packed.output.strip().splitlines()[-1])
+    key = tierci(project, "wheelhouse", "key").output.strip()
+    assert archive.name == f"wheelhouse-{key}.tar.gz"
+    shutil.rmtree(project / ".wheelhouse")
+    unpacked = tierci(project, "wheelhouse", "unpack", str(archive))
+    assert unpacked.returncode == 0, unpacked
+    assert "4 wheels verified" in unpacked.output
+    assert tierci(project, "wheelhouse", "validate").returncode == 0
+
+
+def test_packing_is_reproducible(project, tmp_path) -> None:
+    first = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "a"))
+    time.sleep(1.1)  # gzip headers and tar entries record whole seconds: cross one
+    second = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "b"))
+    a = Path(first.output.strip().splitlines()[-1])
+    b = Path(second.output.strip().splitlines()[-1])
+    assert a.read_bytes() == b.read_bytes()
+
+
+@pytest.fixture
+def archive(project, tmp_path) -> Path:
+    packed = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "out"))
+    assert packed.returncode == 0, packed
+    return Path(packed.output.strip().splitlines()[-1])
+
+
+def test_a_truncated_archive_is_refused_and_the_wheelhouse_kept(project, archive) -> None:
+    data = archive.read_bytes()
+    archive.write_bytes(data[: len(data) // 2])
+    before = sorted(p.name for p in (project / ".wheelhouse").iterdir())
+    unpacked = tierci(project, "wheelhouse", "unpack", str(archive))
+    assert unpacked.returncode == 6, unpacked
+    assert "refused: it is corrupt or truncated" in unpacked.output
+    assert sorted(p.name for p in (project / ".wheelhouse").iterdir()) == before
+
+
+def test_an_archive_with_a_tampered_wheel_is_refused(project, archive, tmp_path) -> None:
+    tampered = tmp_path / "tampered.tar.gz"
+    with tarfile.open(archive, "r:gz") as source, tarfile.open(tampered, "w:gz") as out:
+        for member in source:
+            data = source.extractfile(member).read()
+            if member.name.startswith("six-"):
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            member.size = len(data)
+            out.addfile(member, __import__("io").BytesIO(data))
+    unpacked = tierci(project, "wheelhouse", "unpack", str(tampered))
+    assert unpacked.returncode == 6, unpacked
+    assert "does not match its manifest hash" in unpacked.output
+
+
+def test_an_archive_for_other_locks_is_refused(project, archive) -> None:
+    lock = project / "requirements" / "small.txt"
+    lock.write_text(
+        lock.read_text().split("iniconfig==")[0] + "six==1.17.0 \\\n"
+        "    --hash=sha256:ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81\n"
+    )
+    unpacked = tierci(project, "wheelhouse", "unpack", str(archive))
+    assert unpacked.returncode == 6, unpacked
+    assert "refusing it" in unpacked.output
+    assert tierci(project, "wheelhouse", "unpack", "--any-key", str(archive)).returncode == 0

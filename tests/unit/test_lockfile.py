@@ -1,0 +1,97 @@
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from tierci.errors import LockError
+from tierci.lockfile import lock_digest, read_lock
+from tierci.wheelhouse import Target, cache_key, locked_pins, variant_of
+
+SMALL = Path(__file__).parents[1] / "fixtures" / "small-locks" / "small.txt"
+HASH_A = "sha256:" + "a" * 64
+HASH_B = "sha256:" + "b" * 64
+
+
+def write(tmp_path: Path, text: str, name: str = "x.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_reads_pins_hashes_and_continuations():
+    pins = {r.name: r for r in read_lock(SMALL)}
+    assert set(pins) == {"docopt", "iniconfig", "six", "tomli-w"}
+    assert pins["six"].version == Version("1.17.0")
+    assert len(pins["six"].hashes) == 2
+    assert pins["tomli-w"].pin == "tomli-w==1.2.0"
+
+
+def test_markers_select_per_target(tmp_path):
+    lock = write(
+        tmp_path,
+        f'tomli==2.0.1 ; python_version < "3.11" \\\n    --hash={HASH_A}\n'
+        f"six==1.17.0 --hash={HASH_B}\n",
+    )
+    assert set(locked_pins([lock], Target.for_python("3.10"))) == {"tomli==2.0.1", "six==1.17.0"}
+    assert set(locked_pins([lock], Target.for_python("3.12"))) == {"six==1.17.0"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("six>=1.0 --hash=" + HASH_A + "\n", r"x.txt:1: six is not pinned"),
+        ("\n\nsix==1.17.0\n", r"x.txt:3: six has no --hash"),
+        ("six ((1 --hash=" + HASH_A + "\n", r"x.txt:1: not a requirement line"),
+    ],
+)
+def test_bad_lines_name_the_file_and_line(tmp_path, text, expected):
+    with pytest.raises(LockError, match=expected):
+        read_lock(write(tmp_path, text))
+
+
+def test_a_missing_lock_says_how_to_make_it(tmp_path):
+    with pytest.raises(LockError, match="nox -s lock"):
+        read_lock(tmp_path / "absent.txt")
+
+
+def test_the_digest_ignores_comments_but_not_hashes(tmp_path):
+    base = write(tmp_path, f"six==1.17.0 \\\n    --hash={HASH_A}\n    # via x\n")
+    commented = write(tmp_path, f"# header\nsix==1.17.0 --hash={HASH_A}  # via y\n", "y.txt")
+    commented = commented.rename(tmp_path / "sub.txt")
+    (tmp_path / "d").mkdir()
+    moved = commented.rename(tmp_path / "d" / "x.txt")
+    assert lock_digest([base]) == lock_digest([moved])
+    rehashed = write(tmp_path, f"six==1.17.0 --hash={HASH_B}\n", "z.txt")
+    assert lock_digest([base]) != lock_digest([rehashed.rename(tmp_path / "d" / "x.txt")])
+
+
+def test_same_pin_in_two_locks_merges_hashes_two_versions_stay_two(tmp_path):
+    one = write(tmp_path, f"six==1.17.0 --hash={HASH_A}\n", "one.txt")
+    two = write(tmp_path, f"six==1.17.0 --hash={HASH_B}\nsix==1.16.0 --hash={HASH_A}\n", "two.txt")
+    pins = locked_pins([one, two], Target.host())
+    assert set(pins) == {"six==1.17.0", "six==1.16.0"}
+    assert pins["six==1.17.0"].hashes == {HASH_A, HASH_B}
+
+
+def test_the_variant_comes_from_local_versions(tmp_path):
+    cpu = write(tmp_path, f"torch==2.13.0+cpu --hash={HASH_A}\n", "cpu.txt")
+    assert variant_of([cpu]) == "cpu"
+    assert variant_of([SMALL]) == "default"
+
+
+def test_the_cache_key_changes_with_python_variant_and_lock(tmp_path):
+    host = Target.host()
+    key = cache_key([SMALL], host)
+    assert key.startswith(f"{host.python_tag}-{host.platform}-default-")
+    assert cache_key([SMALL], host) == key
+    assert cache_key([SMALL], Target.for_python("3.9")) != key
+    assert cache_key([SMALL], host, "cu126") != key
+    other = write(tmp_path, f"six==1.16.0 --hash={HASH_A}\n", "small.txt")
+    assert cache_key([other], host) != key
+
+
+def test_a_foreign_target_asks_pip_for_its_python():
+    target = Target.for_python("3.9")
+    assert target.pip_args() == ["--python-version", "3.9", "--implementation", "cp"]
+    assert any(str(tag).startswith("cp39-cp39-") for tag in target.tags)
+    assert Target.host().pip_args() == []
