@@ -71,8 +71,15 @@ def report(session: nox.Session) -> None:
     noxlib.report(session)
 
 
+BENCHMARKS = {"junit": "benchmarks/junit_merge.py", "heavy": "benchmarks/heavy_env.py"}
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks side by side with their baselines (`-- --files 200` for a quick run)."""
+    """Benchmarks beside their baselines: all, or `-- junit --files 200` / `-- heavy`."""
     noxlib.sync(session, "unit")
-    session.run("python", "benchmarks/junit_merge.py", *session.posargs)
+    chosen, arguments = list(BENCHMARKS), list(session.posargs)
+    if arguments and arguments[0] in BENCHMARKS:
+        chosen, arguments = [arguments[0]], arguments[1:]
+    for name in chosen:
+        session.run("python", BENCHMARKS[name], *arguments)
