@@ -39,6 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "heavy.txt"
 HOUSE = ROOT / ".wheelhouse"
 FIND_LINKS = os.environ.get("PIP_FIND_LINKS", "/opt/wheels")
+# In its own process, as `tierci wheelhouse install` runs: interpreter start included.
+INSTALL = """
+import sys
+from pathlib import Path
+from tierci import wheelhouse
+wheelhouse.install(Path(sys.argv[1]), [Path(sys.argv[2])], sys.argv[3], log=lambda _: None)
+"""
 
 
 def _run(command: list[str], **env: str) -> None:
@@ -63,9 +70,7 @@ def tierci_offline(scratch: Path, cache: Path) -> float:
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from tierci import wheelhouse; "
-            "wheelhouse.install(Path(sys.argv[1]), [Path(sys.argv[2])], sys.argv[3], "
-            "log=lambda _: None)",
+            INSTALL,
             str(HOUSE),
             str(LOCK),
             str(venv / "bin" / "python"),
