@@ -582,10 +582,10 @@ def install(
                     verb,
                     "--python",
                     python,
-                    "--no-deps",
                     "--require-hashes",
                     *index_args,
-                    *(["-r"] if verb == "install" else []),
+                    # sync installs exactly the file; install must not resolve beyond it
+                    *(["--no-deps", "-r"] if verb == "install" else []),
                     str(from_index),
                 ],
                 what="index fallback install",

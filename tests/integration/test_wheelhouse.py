@@ -231,3 +231,16 @@ def test_an_archive_for_other_locks_is_refused(project, archive) -> None:
     assert unpacked.returncode == 6, unpacked
     assert "refusing it" in unpacked.output
     assert tierci(project, "wheelhouse", "unpack", "--any-key", str(archive)).returncode == 0
+
+
+def test_no_wheelhouse_at_all_fails_unless_fallback_then_all_from_the_index(project, tmp_path):
+    shutil.rmtree(project / ".wheelhouse")
+    python = fresh_env(tmp_path / "venv")
+    refused = tierci(project, "wheelhouse", "install", "--python", str(python))
+    assert refused.returncode == 6, refused
+    assert "no wheelhouse at" in refused.output
+    allowed = tierci(project, "wheelhouse", "install", "--python", str(python), "--allow-fallback")
+    assert allowed.returncode == 0, allowed
+    assert "FALLBACK to the index for 4 package(s)" in allowed.output
+    check = run([str(python), "-c", "import docopt, six, tomli_w, iniconfig"], tmp_path)
+    assert check.returncode == 0, check
