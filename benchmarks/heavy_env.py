@@ -43,8 +43,8 @@ FIND_LINKS = os.environ.get("PIP_FIND_LINKS", "/opt/wheels")
 INSTALL = """
 import sys
 from pathlib import Path
-from tierci import wheelhouse
-wheelhouse.install(Path(sys.argv[1]), [Path(sys.argv[2])], sys.argv[3], log=lambda _: None)
+from tierci.wheelhouse_install import install
+install(Path(sys.argv[1]), [Path(sys.argv[2])], sys.argv[3], log=lambda _: None)
 """
 
 

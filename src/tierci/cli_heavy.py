@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tierci import wheelhouse, wheelhouse_archive
+from tierci import wheelhouse, wheelhouse_archive, wheelhouse_build, wheelhouse_install
 from tierci.envs import EnvManager
 from tierci.errors import ConfigError, WheelhouseError
 
@@ -123,7 +123,7 @@ def _build(arguments: argparse.Namespace, config: TierciConfig) -> int:
         def advance(done: int, total: int, pin: str) -> None:
             progress.update(task, completed=done, total=total, description=pin)
 
-        failures = wheelhouse.build(
+        failures = wheelhouse_build.build(
             folder,
             locks,
             target,
@@ -187,7 +187,7 @@ def _unpack(arguments: argparse.Namespace, config: TierciConfig) -> int:
 def _install(arguments: argparse.Namespace, config: TierciConfig) -> int:
     folder, locks, _target = _selection(arguments, config)
     house = config.wheelhouse
-    wheelhouse.install(
+    wheelhouse_install.install(
         folder,
         locks,
         arguments.python,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from filelock import FileLock, Timeout
 from platformdirs import user_cache_path
 
-from tierci import wheelhouse
+from tierci import wheelhouse, wheelhouse_install
 from tierci.errors import CommandFailedError, EnvError
 from tierci.lockfile import lock_digest
 from tierci.uvbin import find_uv
@@ -242,7 +242,7 @@ class EnvManager:
     def _install(self, env: EnvConfig, python: str) -> tuple[str, ...]:
         house = self.config.wheelhouse
         if house is not None and self.config.uses_wheelhouse(env.lock) and house.dir.is_dir():
-            report = wheelhouse.install(
+            report = wheelhouse_install.install(
                 house.dir, [env.lock], python, allow_fallback=house.fallback, log=self.log
             )
             return report.from_index

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from tierci import dist, locks, wheelhouse
+from tierci import dist, locks, wheelhouse, wheelhouse_install
 from tierci.config import DEFAULT_ENV, load_config
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
 from tierci.history import RunContext, open_history
@@ -111,7 +111,9 @@ def sync_lock(session: nox.Session, lock: Path, *, project: Path | None = None) 
     if config.wheelhouse is not None and config.uses_wheelhouse(lock):
         house = config.wheelhouse
         allowed = house.fallback or os.environ.get("TIERCI_WHEELHOUSE_FALLBACK") == "1"
-        wheelhouse.install(house.dir, [lock], python, allow_fallback=allowed, log=session.log)
+        wheelhouse_install.install(
+            house.dir, [lock], python, allow_fallback=allowed, log=session.log
+        )
     else:
         session.run(
             uv, "pip", "sync", "--python", python, "--require-hashes", str(lock), external=True
