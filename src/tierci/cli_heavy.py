@@ -44,6 +44,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         )
         if verb in ("build", "validate", "key"):
             parser.add_argument("--python-version", help="target CPython X.Y (default: this)")
+            parser.add_argument(
+                "--platform", help="target platform, e.g. manylinux_2_28_aarch64 (default: this)"
+            )
         if verb == "build":
             parser.add_argument("--jobs", type=int, default=4, help="parallel downloads")
         if verb == "pack":
@@ -89,7 +92,14 @@ def _selection(
     if folder is None:
         folder = _house(config).dir
     version = getattr(arguments, "python_version", None)
-    target = wheelhouse.Target.for_python(version) if version else wheelhouse.Target.host()
+    platform = getattr(arguments, "platform", None)
+    target = (
+        wheelhouse.Target.for_python(
+            version or f"{sys.version_info[0]}.{sys.version_info[1]}", platform
+        )
+        if version or platform
+        else wheelhouse.Target.host()
+    )
     return folder, locks, target
 
 

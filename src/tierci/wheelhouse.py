@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import sys
 import sysconfig
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class Target:
     tags: frozenset[Tag]
     environment: dict[str, str]
     is_host: bool
+    platforms: tuple[str, ...] = ()  # a foreign platform's tags, for pip --platform
 
     @classmethod
     def host(cls) -> Target:
@@ -79,24 +81,33 @@ class Target:
         )
 
     @classmethod
-    def for_python(cls, version: str) -> Target:
-        """CPython ``X.Y`` on this machine's platform (``--python-version``)."""
+    def for_python(cls, version: str, platform: str | None = None) -> Target:
+        """CPython ``X.Y`` on this platform or on ``platform`` (``manylinux_2_28_aarch64``)."""
         try:
             major, minor = (int(part) for part in version.split("."))
         except ValueError:
             raise WheelhouseError(
                 f"--python-version {version!r} is not MAJOR.MINOR", fix="write e.g. 3.12"
             ) from None
-        if (major, minor) == sys.version_info[:2]:
+        if (major, minor) == sys.version_info[:2] and platform is None:
             return cls.host()
         environment = _marker_environment()
         environment.update(python_version=version, python_full_version=f"{version}.0")
+        platforms = _compatible_platforms(platform) if platform else None
+        if platforms:
+            environment["platform_machine"] = platforms[-1].removeprefix("linux_")
         return cls(
             python=(major, minor),
-            platform=_host_platform(),
-            tags=frozenset([*cpython_tags((major, minor)), *compatible_tags((major, minor))]),
+            platform=platform or _host_platform(),
+            tags=frozenset(
+                [
+                    *cpython_tags((major, minor), platforms=platforms),
+                    *compatible_tags((major, minor), platforms=platforms),
+                ]
+            ),
             environment=environment,
             is_host=False,
+            platforms=tuple(platforms or ()),
         )
 
     @property
@@ -107,7 +118,28 @@ class Target:
         """pip's cross-target options; none for the host interpreter."""
         if self.is_host:
             return []
-        return ["--python-version", f"{self.python[0]}.{self.python[1]}", "--implementation", "cp"]
+        python = [
+            "--python-version",
+            f"{self.python[0]}.{self.python[1]}",
+            "--implementation",
+            "cp",
+        ]
+        return python + [arg for p in self.platforms for arg in ("--platform", p)]
+
+
+_MANYLINUX = re.compile(r"^manylinux_2_(?P<minor>\d+)_(?P<arch>\w+)$")
+
+
+def _compatible_platforms(platform: str) -> list[str]:
+    """``manylinux_2_28_aarch64`` runs wheels for glibc 2.28 down to 2.17, and linux_*."""
+    match = _MANYLINUX.match(platform)
+    if match is None:
+        return [platform]
+    arch, newest = match["arch"], int(match["minor"])
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(newest, 16, -1)]
+    if newest >= 17:  # noqa: PLR2004 - glibc 2.17 is manylinux2014
+        tags.append(f"manylinux2014_{arch}")
+    return [*tags, f"linux_{arch}"]
 
 
 def _marker_environment() -> dict[str, str]:

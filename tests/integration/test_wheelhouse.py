@@ -244,3 +244,20 @@ def test_no_wheelhouse_at_all_fails_unless_fallback_then_all_from_the_index(proj
     assert "FALLBACK to the index for 4 package(s)" in allowed.output
     check = run([str(python), "-c", "import docopt, six, tomli_w, iniconfig"], tmp_path)
     assert check.returncode == 0, check
+
+
+def test_a_foreign_target_gets_published_wheels_and_no_local_builds(tmp_path) -> None:
+    project = make_project(tmp_path / "arm")
+    built = tierci(
+        project,
+        "wheelhouse",
+        "build",
+        "--python-version",
+        "3.12",
+        "--platform",
+        "manylinux_2_28_aarch64",
+    )
+    assert built.returncode == 6, built  # docopt has no wheel, and none can be built here
+    assert "docopt==0.6.2" in built.output
+    assert "no binary wheel for the target" in built.output
+    assert len(list((project / ".wheelhouse").glob("*.whl"))) == 3

@@ -95,3 +95,15 @@ def test_a_foreign_target_asks_pip_for_its_python():
     assert target.pip_args() == ["--python-version", "3.9", "--implementation", "cp"]
     assert any(str(tag).startswith("cp39-cp39-") for tag in target.tags)
     assert Target.host().pip_args() == []
+
+
+def test_a_foreign_platform_has_its_own_tags_and_pip_platforms():
+    target = Target.for_python("3.12", "manylinux_2_28_aarch64")
+    names = {str(tag) for tag in target.tags}
+    assert "cp312-cp312-manylinux_2_17_aarch64" in names
+    assert "cp312-cp312-manylinux2014_aarch64" in names
+    assert not any("x86_64" in name for name in names)
+    assert target.environment["platform_machine"] == "aarch64"
+    arguments = target.pip_args()
+    assert arguments[arguments.index("--platform") + 1] == "manylinux_2_28_aarch64"
+    assert cache_key([SMALL], target).startswith("cp312-manylinux_2_28_aarch64-")
