@@ -72,7 +72,6 @@ def install(
             fix="rebuild it (`nox -s wheelhouse`), restore it from the CI cache, or allow "
             "the index as a fallback (fallback = true in [tool.tierci.wheelhouse])",
         )
-    uv = find_uv()
     with tempfile.TemporaryDirectory(prefix="tierci-install-") as scratch:
         offline = Path(scratch) / "wheelhouse.txt"
         offline.write_text(
@@ -87,22 +86,8 @@ def install(
         )
         verb = "sync" if exact else "install"
         if check.wheels:
-            _run(
-                [
-                    uv,
-                    "pip",
-                    verb,
-                    "--python",
-                    python,
-                    "--offline",
-                    "--no-index",
-                    "--find-links",
-                    str(folder),
-                    "--require-hashes",
-                    str(offline),
-                ],
-                what="offline install",
-            )
+            offline_only = ["--offline", "--no-index", "--find-links", str(folder)]
+            _uv_pip(verb, python, offline, offline_only, what="offline install")
             verb = "install"  # the fallback adds to what the sync made exact
         if missing:
             log(
@@ -113,30 +98,23 @@ def install(
             from_index.write_text(
                 "".join(pins[pin].requirement_line() + "\n" for pin in missing), encoding="utf-8"
             )
-            _run(
-                [
-                    uv,
-                    "pip",
-                    verb,
-                    "--python",
-                    python,
-                    "--require-hashes",
-                    *index_args,
-                    # sync installs exactly the file; install must not resolve beyond it
-                    *(["--no-deps", "-r"] if verb == "install" else []),
-                    str(from_index),
-                ],
-                what="index fallback install",
-            )
+            # --no-deps: install exactly these pins, nothing resolved beyond them.
+            no_deps = ["--no-deps"] if verb == "install" else []
+            _uv_pip(verb, python, from_index, [*index_args, *no_deps], what="index fallback")
     log(f"wheelhouse: installed {len(check.wheels)} package(s) offline from {folder}")
     return InstallReport(from_wheelhouse=len(check.wheels), from_index=tuple(missing))
 
 
-def _run(command: list[str], *, what: str) -> None:
+def _uv_pip(
+    verb: str, python: str, requirements: Path, options: Sequence[str], *, what: str
+) -> None:
+    """``uv pip sync|install`` of a hashed requirements file into ``python``'s env."""
+    files = ["-r", str(requirements)] if verb == "install" else [str(requirements)]
+    command = [find_uv(), "pip", verb, "--python", python, "--require-hashes", *options, *files]
     completed = subprocess.run(command, check=False)
     if completed.returncode != 0:
         raise CommandFailedError(
-            f"{what} failed (exit {completed.returncode}): {' '.join(command[:4])} ...",
+            f"{what} failed (exit {completed.returncode}): uv pip {verb} {requirements.name}",
             fix="read uv's message above",
         )
 
