@@ -47,6 +47,7 @@ _TOP_KEYS: dict[str, type] = {
     "wheelhouse": dict,
     "envs": dict,
     "env_dir": str,
+    "native_modules": list,
 }
 _TIER_KEYS: dict[str, type] = {
     "lock": str,
@@ -54,6 +55,7 @@ _TIER_KEYS: dict[str, type] = {
     "allow_empty": bool,
     "install_project": bool,
     "pytest_args": list,
+    "requires_device": bool,
 }
 _WHEELHOUSE_KEYS: dict[str, type] = {
     "dir": str,
@@ -79,6 +81,8 @@ class TierConfig:
     allow_empty: bool
     install_project: bool
     pytest_args: tuple[str, ...]
+    #: Fails (exit 8) where no accelerator is found, unless --allow-no-device.
+    requires_device: bool = False
 
     @property
     def lock_input(self) -> Path:
@@ -139,6 +143,8 @@ class TierciConfig:
     envs: Mapping[str, EnvConfig] = field(default_factory=dict)
     #: Where on-demand environments live (None: the user cache folder).
     env_dir: Path | None = None
+    #: Compiled modules the built wheel must contain and import (``pkg._core``).
+    native_modules: tuple[str, ...] = ()
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -234,6 +240,7 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         wheelhouse=wheelhouse,
         envs=envs,
         env_dir=root / table["env_dir"] if "env_dir" in table else None,
+        native_modules=tuple(_strings(table, "native_modules", where=where)),
     )
 
 
@@ -300,6 +307,7 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
         allow_empty=entry.get("allow_empty", False),
         install_project=entry.get("install_project", True),
         pytest_args=tuple(pytest_args),
+        requires_device=entry.get("requires_device", name == "device"),
     )
 
 

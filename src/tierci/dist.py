@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,16 @@ else:
             report["imported"].append(info.name)
         except Exception:
             report["failed"][info.name] = traceback.format_exc(limit=3)
+import importlib.machinery
+report["native"] = {}
+for name in json.loads(sys.argv[2]):
+    try:
+        path = importlib.import_module(name).__file__ or ""
+    except Exception:
+        report["native"][name] = "import failed: " + traceback.format_exc(limit=2)
+        continue
+    compiled = path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+    report["native"][name] = "" if compiled else f"imported from {path}, not a compiled module"
 print(json.dumps(report))
 """
 
@@ -69,12 +80,15 @@ def verify_wheel_imports(
     python: str = sys.executable,
     dependency_locks: Sequence[Path] = (),
     expected_modules: set[str] | None = None,
+    native_modules: Sequence[str] = (),
 ) -> WheelCheck:
     """Install ``wheel`` in a fresh venv outside the source tree and import all of it.
 
     Dependencies come from hashed locks (the wheel itself goes in with ``--no-deps``),
-    so the check needs no resolver and tests exactly the pinned set.
+    so the check needs no resolver and tests exactly the pinned set. Every module in
+    ``native_modules`` must be in the wheel as a compiled file and import as one.
     """
+    _check_native_files(wheel, native_modules)
     uv = find_uv()
     with tempfile.TemporaryDirectory(prefix="tierci-import-verify-") as scratch:
         workdir = Path(scratch)
@@ -93,11 +107,39 @@ def verify_wheel_imports(
             [uv, "pip", "install", "--quiet", "--python", venv_python, "--no-deps", str(wheel)],
             cwd=workdir,
         )
-        completed = _run([venv_python, "-I", "-c", _IMPORT_ALL, package], cwd=workdir)
+        completed = _run(
+            [venv_python, "-I", "-c", _IMPORT_ALL, package, json.dumps(list(native_modules))],
+            cwd=workdir,
+        )
         report = json.loads(completed.stdout.strip().splitlines()[-1])
         _judge(wheel, package, report, venv, expected_modules)
         return WheelCheck(
             wheel=wheel, location=str(report["location"]), imported=tuple(report["imported"])
+        )
+
+
+def _check_native_files(wheel: Path, native_modules: Sequence[str]) -> None:
+    """Each native module must be a compiled file in the wheel (``pkg/_core*.so``)."""
+    if not native_modules:
+        return
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    compiled = (".so", ".pyd")
+    absent = [
+        module
+        for module in native_modules
+        if not any(
+            name.startswith(module.replace(".", "/") + ".") and name.endswith(compiled)
+            for name in names
+        )
+    ]
+    if absent:
+        raise CommandFailedError(
+            f"{wheel.name} lacks its compiled module(s) {', '.join(absent)}: no "
+            f"{absent[0].replace('.', '/')}.*.so (or .pyd) in the wheel. Installed, it would "
+            "fail to import, or silently run a slow fallback",
+            fix="check that the build compiled the extension (a compiler, the ext_modules / "
+            "build-backend configuration) and that nothing disabled it",
         )
 
 
@@ -116,6 +158,15 @@ def _judge(
             f"{wheel.name}: {len(failed)} module(s) failed to import after install:\n{details}",
             fix="a module imports something the wheel does not ship or declare: add the "
             "file to the wheel, or the dependency to [project].dependencies",
+        )
+    native = report.get("native", {})
+    assert isinstance(native, dict)  # noqa: S101 - the shape our own script prints
+    broken = {name: why for name, why in native.items() if why}
+    if broken:
+        details = "\n".join(f"  {name}: {why}" for name, why in sorted(broken.items()))
+        raise CommandFailedError(
+            f"{wheel.name}: native module(s) did not import as compiled code:\n{details}",
+            fix="the compiled module must be built for this interpreter and platform",
         )
     location = str(report["location"])
     if not Path(location).resolve().is_relative_to(venv.resolve()):

@@ -14,6 +14,7 @@ __all__ = [
     "EmptyTierError",
     "EnvError",
     "LockError",
+    "NoDeviceError",
     "StaleLockError",
     "TierciError",
     "WheelhouseError",
@@ -76,3 +77,9 @@ class EnvError(TierciError):
     """An on-demand environment could not be created, found or deleted."""
 
     return_code = 7
+
+
+class NoDeviceError(TierciError):
+    """A tier that needs an accelerator ran where there is none (and that was not allowed)."""
+
+    return_code = 8

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from tierci import dist, locks, wheelhouse, wheelhouse_install
 from tierci.config import DEFAULT_ENV, load_config
+from tierci.device import detect_device, no_device_error
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
 from tierci.history import RunContext, open_history
 from tierci.hud import build_hud, write_hud
@@ -195,7 +196,13 @@ def _shard_argument(posargs: Sequence[str]) -> str | None:
 
 
 def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_ENV) -> Path:
-    """Sync the tier's environment (or the named env's lock), then run its tests."""
+    """Sync the tier's environment (or the named env's lock), then run its tests.
+
+    A tier that requires a device checks first: with none here (and no
+    ``-- --allow-no-device``) nox stops at once with exit code 8 and a one-line reason.
+    """
+    if _config(session).tier(tier).requires_device:
+        _require_device(session, tier)
     if env == DEFAULT_ENV:
         sync(session, tier)
     else:
@@ -203,6 +210,19 @@ def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_E
         project = config.root if config.tier(tier).install_project else None
         sync_lock(session, config.env(env).lock, project=project)
     return run_pytest(session, tier, *extra, env=env)
+
+
+def _require_device(session: nox.Session, tier: str) -> None:
+    info = detect_device()
+    if info.present:
+        session.log(f"device: {info.name} (driver {info.driver}, CUDA {info.cuda or '?'})")
+    elif "--allow-no-device" in session.posargs:
+        session.log(f"device: none ({info.reason}); allowed: {tier}'s tests report as skipped")
+    else:
+        error = no_device_error(info, tier)
+        print(f"{error.message}\n  fix: {error.fix}", file=sys.stderr)  # noqa: T201
+        # SystemExit, not session.error(): nox itself then exits with the distinct code.
+        raise SystemExit(error.return_code)
 
 
 def heavy_envs(root: Path) -> list[str]:
@@ -270,6 +290,7 @@ def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "u
         python=_venv_python(session),
         dependency_locks=[config.tier(dependencies_tier).lock],
         expected_modules=dist.source_modules(package_dir) if package_dir.is_dir() else None,
+        native_modules=config.native_modules,
     )
     session.log(
         f"import-verified {len(check.imported)} modules of {wheels[0].name} "

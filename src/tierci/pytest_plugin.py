@@ -8,7 +8,11 @@
   stage 1 runs 5%, stage 2 25%, …; a test in the 5% stays in the 25%);
 - every JUnit report gets the properties ``tier``, ``shard``, ``env``, ``commit``,
   ``python`` and ``platform``;
-- a tier that selects no tests fails, unless the tier sets ``allow_empty = true``.
+- a tier that selects no tests fails, unless the tier sets ``allow_empty = true``;
+- a tier with ``requires_device`` (the device tier) detects the accelerator, records
+  it in the report (``device``, ``device_driver``, ``device_cuda``), and where there is
+  none exits 8 with a one-line reason, unless ``--allow-no-device``: then its tests
+  are reported skipped, with the reason, and the tier shows as skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsuite_property uses
 
 from tierci.config import load_config
+from tierci.device import DeviceInfo, detect_device, no_device_error
 from tierci.errors import TierciError
 from tierci.provenance import commit_sha, platform_tag, python_version
 from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_shard
@@ -39,6 +44,7 @@ MARKERS = {
 _tier_key = pytest.StashKey["TierConfig"]()
 _scope_key = pytest.StashKey[float]()
 _shard_key = pytest.StashKey[Shard]()
+_device_key = pytest.StashKey[DeviceInfo]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,6 +73,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="run only the tests marked env(NAME); without it, env-marked tests are deselected",
     )
+    group.addoption(
+        "--allow-no-device",
+        action="store_true",
+        default=False,
+        help="a device tier on a host without a device: report its tests skipped, not exit 8",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,8 +96,18 @@ def pytest_configure(config: pytest.Config) -> None:
             tier = load_config(config.rootpath).tier(tier_name)
             config.stash[_tier_key] = tier
             _apply_tier_markers(config, tier)
+            if tier.requires_device:
+                _check_device(config, tier.name)
     except TierciError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def _check_device(config: pytest.Config, tier: str) -> None:
+    info = detect_device()
+    config.stash[_device_key] = info
+    if not info.present and not config.getoption("allow_no_device"):
+        error = no_device_error(info, tier)
+        pytest.exit(f"{error.message}\n  fix: {error.fix}", returncode=error.return_code)
 
 
 def _apply_tier_markers(config: pytest.Config, tier: TierConfig) -> None:
@@ -118,6 +140,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         "python": python_version(),
         "platform": platform_tag(),
     }
+    device = config.stash.get(_device_key, None)
+    if device is not None:
+        properties.update(device.properties())
     for name, value in properties.items():
         xml.add_global_property(name, value)
 
@@ -132,6 +157,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     shard = config.stash.get(_shard_key, None)
     if shard is not None:
         kept = select_shard(kept, shard)
+    device = config.stash.get(_device_key, None)
+    if device is not None and not device.present:
+        skip = pytest.mark.skip(reason=f"no device (allowed by --allow-no-device): {device.reason}")
+        for item in kept:
+            item.add_marker(skip)
     if len(kept) != len(items):
         kept_ids = {id(item) for item in kept}
         config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept_ids])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 from lxml import etree
 
-from .conftest import REPO, head_commit, inv, nox
+from .conftest import REPO, head_commit, inv, nox, run
 
 
 def junit_cases(path) -> tuple[dict[str, str], list[str]]:
@@ -40,9 +41,22 @@ def test_a_failing_test_fails_the_session_and_is_in_the_report(sample_project):
 
 
 def test_a_tier_with_no_tests_fails_loudly(sample_project):
-    ran = nox("-s", "device", cwd=sample_project)
+    ran = nox("-s", "device", "--", "--allow-no-device", cwd=sample_project)
     assert ran.returncode != 0, ran
     assert "tier 'device' selected no tests" in ran.output
+
+
+def test_the_device_tier_without_a_device_exits_8_in_one_line(sample_project):
+    # TIERCI_DEVICE=none: the same answer on a GPU agent as here.
+    ran = run([sys.executable, "-m", "nox", "-s", "device"], sample_project, TIERCI_DEVICE="none")
+    assert ran.returncode == 8, ran
+    reason = [line for line in ran.output.splitlines() if "needs a device" in line]
+    expected = (
+        "tierci: tier 'device' needs a device and this host has none: "
+        "TIERCI_DEVICE=none (detection turned off)"
+    )
+    assert reason == [expected], ran
+    assert not (sample_project / "build" / "junit" / "device.xml").exists()
 
 
 def test_shard_posargs_name_the_report(sample_project):

@@ -22,6 +22,31 @@ def test_legacy_env(): pass
 """
 
 
+FAKE_NVIDIA_SMI = """#!/bin/sh
+# Stands in for nvidia-smi here; the real one is exercised by tests/device on GPU hosts.
+case "$*" in
+  *--query-gpu*) echo "NVIDIA H100 80GB HBM3, 570.86.15" ;;
+  *) echo "| NVIDIA-SMI 570.86.15    Driver Version: 570.86.15    CUDA Version: 12.8 |" ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_gpu(tmp_path, monkeypatch):
+    folder = tmp_path / "fake-bin"
+    folder.mkdir()
+    smi = folder / "nvidia-smi"
+    smi.write_text(FAKE_NVIDIA_SMI)
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{__import__('os').environ['PATH']}")
+    monkeypatch.delenv("TIERCI_DEVICE", raising=False)
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setenv("TIERCI_DEVICE", "none")
+
+
 @pytest.fixture
 def project(pytester):
     pytester.makepyprojecttoml(
@@ -54,7 +79,7 @@ def selected(result):
         ("quick", ["test_e2e", "test_plain"]),
     ],
 )
-def test_tier_selects_its_marker_expression(project, tier, expected):
+def test_tier_selects_its_marker_expression(project, fake_gpu, tier, expected):
     result = project.runpytest("-v", f"--tier={tier}")
     result.assert_outcomes(passed=len(expected))
     assert selected(result) == expected
@@ -75,7 +100,7 @@ def test_env_marked_tests_run_only_in_their_env(project):
 def test_empty_tier_fails_with_a_message(pytester):
     pytester.makepyprojecttoml("[tool.tierci]\n")
     pytester.makepyfile(test_only_plain="def test_plain(): pass\n")
-    result = pytester.runpytest("--tier=device")
+    result = pytester.runpytest("--tier=device", "--allow-no-device")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["*tier 'device' selected no tests*allow_empty = true*"])
 
@@ -151,3 +176,39 @@ def test_scope_keeps_a_stable_subset_and_is_recorded(project):
         p.get("name"): p.get("value") for p in etree.parse(str(report)).iterfind(".//property")
     }
     assert properties["scope"] == "25%"
+
+
+def test_a_device_tier_without_a_device_exits_8_with_one_reason(project, no_gpu):
+    result = project.runpytest("--tier=device", "--junitxml=report.xml")
+    assert result.ret == 8
+    output = "\n".join(result.outlines + result.errlines)
+    assert "tier 'device' needs a device and this host has none: TIERCI_DEVICE=none" in output
+    assert not (project.path / "report.xml").exists()  # nothing ran, nothing to mistake for green
+
+
+def test_allowed_without_a_device_its_tests_are_skipped_visibly(project, no_gpu):
+    result = project.runpytest("-rs", "--tier=device", "--allow-no-device", "--junitxml=r.xml")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no device (allowed by --allow-no-device)*"])
+    tree = etree.parse(str(project.path / "r.xml"))
+    properties = {p.get("name"): p.get("value") for p in tree.iterfind(".//properties/property")}
+    assert properties["device"] == "none"
+    assert "TIERCI_DEVICE=none" in properties["device_reason"]
+    assert tree.find(".//testcase/skipped") is not None
+
+
+def test_a_found_device_is_recorded_in_the_report(project, fake_gpu):
+    result = project.runpytest("--tier=device", "--junitxml=r.xml")
+    result.assert_outcomes(passed=1)
+    tree = etree.parse(str(project.path / "r.xml"))
+    properties = {p.get("name"): p.get("value") for p in tree.iterfind(".//properties/property")}
+    assert properties["device"] == "NVIDIA H100 80GB HBM3"
+    assert properties["device_driver"] == "570.86.15"
+    assert properties["device_cuda"] == "12.8"
+    assert properties["device_count"] == "1"
+
+
+def test_other_tiers_never_look_for_a_device(project, no_gpu):
+    result = project.runpytest("--tier=unit")
+    result.assert_outcomes(passed=1)
