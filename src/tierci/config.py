@@ -37,6 +37,7 @@ _BUILTIN_MARKERS: dict[str, str | None] = {
     "packaging": None,
     "heavy": "heavy",
     "device": "device",
+    "wheels": None,
 }
 DEFAULT_TIERS: tuple[str, ...] = tuple(_BUILTIN_MARKERS)
 

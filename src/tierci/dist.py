@@ -15,7 +15,10 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tierci.errors import CommandFailedError
 from tierci.uvbin import find_uv
@@ -29,7 +32,7 @@ __all__ = ["WheelCheck", "source_modules", "verify_wheel_imports"]
 _IMPORT_ALL = r"""
 import importlib, json, pkgutil, sys, traceback
 package_name = sys.argv[1]
-report = {"location": None, "imported": [], "failed": {}}
+report = {"location": None, "imported": [], "failed": {}, "needs": {}}
 try:
     package = importlib.import_module(package_name)
 except Exception:
@@ -41,6 +44,9 @@ else:
         try:
             importlib.import_module(info.name)
             report["imported"].append(info.name)
+        except ModuleNotFoundError as exc:
+            needed = (exc.name or "").split(".")[0]
+            report["needs"][info.name] = [needed, traceback.format_exc(limit=3)]
         except Exception:
             report["failed"][info.name] = traceback.format_exc(limit=3)
 import importlib.machinery
@@ -62,6 +68,8 @@ class WheelCheck:
     wheel: Path
     location: str
     imported: tuple[str, ...]
+    #: Modules not imported because they need an optional extra's dependency (torch).
+    needs_extras: tuple[str, ...] = ()
 
 
 def source_modules(package_dir: Path) -> set[str]:
@@ -112,9 +120,13 @@ def verify_wheel_imports(
             cwd=workdir,
         )
         report = json.loads(completed.stdout.strip().splitlines()[-1])
-        _judge(wheel, package, report, venv, expected_modules)
+        needs_extras = _sort_missing_dependencies(wheel, report)
+        _judge(wheel, package, report, venv, (expected_modules or set()) - set(needs_extras))
         return WheelCheck(
-            wheel=wheel, location=str(report["location"]), imported=tuple(report["imported"])
+            wheel=wheel,
+            location=str(report["location"]),
+            imported=tuple(report["imported"]),
+            needs_extras=tuple(needs_extras),
         )
 
 
@@ -141,6 +153,35 @@ def _check_native_files(wheel: Path, native_modules: Sequence[str]) -> None:
             fix="check that the build compiled the extension (a compiler, the ext_modules / "
             "build-backend configuration) and that nothing disabled it",
         )
+
+
+def _sort_missing_dependencies(wheel: Path, report: dict[str, Any]) -> list[str]:
+    """A module that needs an optional extra's dependency is not a broken wheel.
+
+    ``native_ml.torch_ops`` needs torch, which only ``native-ml[torch]`` installs: it is
+    noted, not failed. A missing dependency that no extra declares is a failure.
+    """
+    optional = _optional_dependencies(wheel)
+    needs_extras = []
+    for module, (dependency, trace) in sorted(report["needs"].items()):
+        if canonicalize_name(dependency) in optional:
+            needs_extras.append(module)
+        else:
+            report["failed"][module] = trace
+    return needs_extras
+
+
+def _optional_dependencies(wheel: Path) -> set[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next((n for n in archive.namelist() if n.endswith(".dist-info/METADATA")), None)
+        text = archive.read(metadata).decode("utf-8") if metadata else ""
+    optional: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("Requires-Dist:"):
+            requirement = Requirement(line.removeprefix("Requires-Dist:").strip())
+            if requirement.marker is not None and "extra" in str(requirement.marker):
+                optional.add(canonicalize_name(requirement.name))
+    return optional
 
 
 def _judge(

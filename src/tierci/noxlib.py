@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from tierci import dist, locks, wheelhouse, wheelhouse_install
+from tierci import dist, locks, wheelhouse, wheelhouse_install, wheels
 from tierci.config import DEFAULT_ENV, load_config
 from tierci.device import detect_device, no_device_error
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
@@ -51,6 +51,7 @@ __all__ = [
     "sync",
     "sync_lock",
     "wheelhouse_session",
+    "wheels_session",
 ]
 
 HISTORY = Path("build/tierci/history.sqlite")
@@ -242,7 +243,9 @@ def wheelhouse_session(session: nox.Session, *, lock_name: str = "wheelhouse") -
             f"{config.pyproject}: no [tool.tierci.wheelhouse] table",
             fix='add [tool.tierci.wheelhouse] with required = ["torch", ...]',
         )
-    sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=config.root)
+    # The project goes in only where the lock carries its dependencies (tierci itself).
+    project = config.root if lock_name in config.project_dependency_locks else None
+    sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=project)
     session.run("tierci", "wheelhouse", "build", *session.posargs)
     session.run("tierci", "wheelhouse", "validate")
     archive_out = config.root / "build" / "wheelhouse"
@@ -296,6 +299,8 @@ def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "u
         f"import-verified {len(check.imported)} modules of {wheels[0].name} "
         f"installed outside the source tree ({check.location})"
     )
+    if check.needs_extras:
+        session.log(f"not imported, they need an optional extra: {', '.join(check.needs_extras)}")
 
 
 @_reported
@@ -374,3 +379,56 @@ def report(session: nox.Session) -> Path:
             fix="re-run the tiers or shards named above",
         )
     return index
+
+
+@_reported
+def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit") -> Path:
+    """Native wheels into ``dist/wheels/``: cibuildwheel, or the fallback where it cannot run.
+
+    Without a container engine: ``build --wheel``, ``auditwheel repair``, import
+    verification of ``[tool.tierci] native_modules``, and ``[tool.cibuildwheel]
+    test-command`` against the repaired wheel (``test_tier``'s lock for its tools).
+    """
+    config = _config(session)
+    sync(session, "wheels")
+    out = config.root / "dist" / "wheels"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    engine = wheels.container_engine()
+    if engine is not None:
+        session.log(f"container engine {engine} answers: cibuildwheel builds every target")
+        session.run(
+            "cibuildwheel", "--platform", "linux", "--output-dir", str(out), str(config.root)
+        )
+        return out
+    session.warn(
+        "no container engine answers (docker/podman `info` failed), so cibuildwheel cannot "
+        "run here. Fallback: build + auditwheel repair + import verification + the "
+        "test-command, for this interpreter only"
+    )
+    raw = config.root / "build" / "wheels-raw"
+    shutil.rmtree(raw, ignore_errors=True)
+    session.run("python", "-m", "build", "--wheel", "--installer=uv", "--outdir", str(raw),
+                str(config.root))  # fmt: skip
+    built = sorted(raw.glob("*.whl"))
+    if len(built) != 1:
+        raise CommandFailedError(f"expected one wheel in {raw}, found {len(built)}",
+                                 fix="check the build backend's configuration")  # fmt: skip
+    session.run("auditwheel", "repair", "--wheel-dir", str(out), str(built[0]))
+    repaired = sorted(out.glob("*manylinux*.whl"))
+    if len(repaired) != 1:
+        raise CommandFailedError(
+            f"auditwheel left {len(repaired)} manylinux wheels in {out}",
+            fix="read auditwheel's output above: a library the wheel links may be too new",
+        )
+    python = _venv_python(session)
+    check = dist.verify_wheel_imports(
+        repaired[0], package=package, python=python, native_modules=config.native_modules
+    )
+    session.log(f"import-verified {len(check.imported)} modules of {repaired[0].name}")
+    wheels.run_test_command(
+        repaired[0], project=config.root, python=python,
+        dependency_locks=[config.tier(test_tier).lock], log=session.log,
+    )  # fmt: skip
+    session.log(f"wheel: {repaired[0]}")
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,18 @@ def sample_project(tmp_path, tierci_wheel) -> Path:
     lock = (REPO / "requirements" / "unit.txt").read_text(encoding="utf-8")
     lock += f"tierci @ {tierci_wheel.as_uri()} \\\n    --hash=sha256:{digest}\n"
     (project / "requirements" / "unit.txt").write_text(lock, encoding="utf-8")
+    commit_all(project)
+    return project
+
+
+def head_commit(project: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def commit_all(project: Path) -> None:
+    """A git repository with everything committed: tierci reads the commit from it."""
     for command in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "add", "-A"],
@@ -87,10 +100,18 @@ def sample_project(tmp_path, tierci_wheel) -> Path:
         ],
     ):
         subprocess.run(command, cwd=project, check=True)
-    return project
 
 
-def head_commit(project: Path) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
-    ).stdout.strip()
+_TIERCI_PIN = re.compile(r"^tierci==\S+ \\\n(?:\s+--hash=\S+(?: \\)?\n)+", re.MULTILINE)
+
+
+def pin_tierci(locks: Path, wheel: Path) -> None:
+    """Point every lock's ``tierci==`` pin at ``wheel`` (until tierci is on an index).
+
+    The locks were compiled against some build of tierci; the tests must run this one.
+    """
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    line = f"tierci @ {wheel.as_uri()} \\\n    --hash=sha256:{digest}\n"
+    for lock in locks.glob("*.txt"):
+        text = lock.read_text(encoding="utf-8")
+        lock.write_text(_TIERCI_PIN.sub(lambda _: line, text), encoding="utf-8")

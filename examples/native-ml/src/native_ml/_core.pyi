@@ -1,0 +1,3 @@
+from collections.abc import Sequence
+
+def dot(a: Sequence[float], b: Sequence[float], /) -> float: ...

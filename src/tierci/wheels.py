@@ -1,0 +1,114 @@
+"""Native wheels: cibuildwheel where a container engine runs, an honest fallback elsewhere.
+
+cibuildwheel builds manylinux wheels inside containers (docker or podman) and runs the
+project's ``[tool.cibuildwheel] test-command`` against each installed wheel. Where no
+engine answers (a laptop without docker, this kind of CI host), the fallback says so
+and does what can be done for this interpreter: ``python -m build --wheel``,
+``auditwheel repair`` to a manylinux tag, import verification of every declared native
+module, and the same test-command against the repaired wheel in a fresh environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierci.errors import CommandFailedError, ConfigError
+from tierci.uvbin import find_uv
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["container_engine", "run_test_command", "test_command"]
+
+_ENGINES = ("docker", "podman")
+
+
+def container_engine() -> str | None:
+    """The engine cibuildwheel would use, if one really answers (a client alone is not)."""
+    preferred = os.environ.get("CIBW_CONTAINER_ENGINE", "").split(";")[0].strip()
+    for engine in (preferred,) if preferred else _ENGINES:
+        binary = shutil.which(engine)
+        if binary is None:
+            continue
+        try:
+            answered = subprocess.run(
+                [binary, "info"], capture_output=True, check=False, timeout=30
+            ).returncode == 0  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            answered = False
+        if answered:
+            return engine
+    return None
+
+
+def test_command(pyproject: Path) -> str:
+    """``[tool.cibuildwheel] test-command`` of the project (required: wheels are tested)."""
+    table = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    command = table.get("tool", {}).get("cibuildwheel", {}).get("test-command")
+    if not isinstance(command, str) or not command.strip():
+        raise ConfigError(
+            f"{pyproject}: [tool.cibuildwheel] has no test-command",
+            fix='add test-command = "pytest {project}/tests --tier=unit": a wheel nobody '
+            "tested is not a release candidate",
+        )
+    return command
+
+
+def run_test_command(
+    wheel: Path,
+    *,
+    project: Path,
+    python: str,
+    dependency_locks: Sequence[Path],
+    log: Callable[[str], object],
+) -> None:
+    """The project's test-command against ``wheel`` installed in a fresh environment.
+
+    As cibuildwheel does: ``{project}`` and ``{package}`` stand for the project folder,
+    and the command runs outside it, so the installed wheel is what gets imported.
+    """
+    uv = find_uv()
+    with tempfile.TemporaryDirectory(prefix="tierci-wheel-test-") as scratch:
+        workdir = Path(scratch)
+        venv = workdir / "venv"
+        _run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=workdir)
+        venv_python = str(venv / "bin" / "python")
+        for lock in dependency_locks:
+            _run([uv, "pip", "install", "--quiet", "--python", venv_python, "--require-hashes",
+                  "-r", str(lock)], cwd=workdir)  # fmt: skip
+        _run([uv, "pip", "install", "--quiet", "--python", venv_python, "--no-deps", str(wheel)],
+             cwd=workdir)  # fmt: skip
+        command = test_command(project / "pyproject.toml")
+        expanded = command.replace("{project}", str(project)).replace("{package}", str(project))
+        log(f"test-command against {wheel.name}: {expanded}")
+        environment = {
+            **os.environ,
+            "VIRTUAL_ENV": str(venv),
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        environment.pop("PYTHONPATH", None)
+        completed = subprocess.run(shlex.split(expanded), cwd=workdir, env=environment, check=False)
+        if completed.returncode != 0:
+            raise CommandFailedError(
+                f"the test-command failed against the built wheel {wheel.name} "
+                f"(exit {completed.returncode})",
+                fix="the tests pass from the source tree but not from the wheel: "
+                "something is missing from the wheel, or only works in the checkout",
+            )
+
+
+def _run(command: list[str], *, cwd: Path) -> None:
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise CommandFailedError(
+            f"{shlex.join(command[:4])} … failed (exit {completed.returncode}):\n"
+            f"{completed.stdout}{completed.stderr}",
+            fix="read the tool's output above",
+        )

@@ -1,0 +1,102 @@
+"""End to end: the reference adopter examples/native-ml, copied out and run for real.
+
+Its lint, unit, packaging and wheels tiers run as a user runs them (`nox -s ...`),
+with this checkout's tierci pinned into its locks; a deliberately broken wheel fails
+its packaging tier; its device tier on this host (no GPU) exits 8.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from tests.integration.conftest import REPO, Ran, commit_all, pin_tierci, run
+
+EXAMPLE = REPO / "examples" / "native-ml"
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def adopter(tmp_path_factory, tierci_wheel) -> Path:
+    project = tmp_path_factory.mktemp("adopter") / "native-ml"
+    shutil.copytree(
+        EXAMPLE, project, ignore=shutil.ignore_patterns(".nox", "build", "dist", ".wheelhouse")
+    )
+    pin_tierci(project / "requirements", tierci_wheel)
+    commit_all(project)
+    return project
+
+
+def nox(project: Path, *args: str, **env: str) -> Ran:
+    return run([sys.executable, "-m", "nox", *args], project, **env)
+
+
+def junit_cases(report: Path) -> dict[str, str]:
+    tree = etree.parse(str(report))
+    outcomes = {}
+    for case in tree.iterfind(".//testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        outcomes[case.get("name")] = kinds[0] if kinds else "passed"
+    return outcomes
+
+
+def test_lint(adopter) -> None:
+    ran = nox(adopter, "-s", "lint")
+    assert ran.returncode == 0, ran
+
+
+def test_unit_runs_against_the_compiled_core(adopter) -> None:
+    ran = nox(adopter, "-s", "unit")
+    assert ran.returncode == 0, ran
+    cases = junit_cases(adopter / "build" / "junit" / "unit.xml")
+    assert cases["test_the_compiled_core_is_what_runs"] == "passed"
+    assert cases["test_wheel_build_broken_wheel_is_refused_naming_the_module"] == "passed"
+    assert cases["test_wheel_build_broken_wheel_refuses_to_start_unless_opted_out"] == "passed"
+    assert not any("torch" in name or "cuda" in name for name in cases)
+    assert set(cases.values()) == {"passed"}
+
+
+def test_packaging_verifies_the_native_module(adopter) -> None:
+    ran = nox(adopter, "-s", "packaging")
+    assert ran.returncode == 0, ran
+    assert "import-verified" in ran.output
+    (wheel,) = (adopter / "dist").glob("native_ml-*.whl")
+    assert "-cp311-cp311-linux_x86_64" in wheel.name or "-cp3" in wheel.name
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("native_ml/_core.") and n.endswith(".so") for n in names)
+
+
+def test_a_wheel_without_its_core_fails_the_packaging_tier(adopter) -> None:
+    ran = nox(adopter, "-s", "packaging", NATIVE_ML_BROKEN_WHEEL="1")
+    assert ran.returncode != 0, ran
+    assert "lacks its compiled module(s) native_ml._core" in ran.output
+
+
+def test_wheels_fall_back_without_a_container_engine(adopter) -> None:
+    ran = nox(adopter, "-s", "wheels")
+    assert ran.returncode == 0, ran
+    assert "no container engine answers" in ran.output
+    assert "test-command against" in ran.output
+    (wheel,) = (adopter / "dist" / "wheels").glob("*.whl")
+    assert "manylinux" in wheel.name
+    assert any(
+        n.startswith("native_ml/_core.") and n.endswith(".so")
+        for n in zipfile.ZipFile(wheel).namelist()
+    )
+
+
+def test_the_device_tier_without_a_gpu_exits_8(adopter) -> None:
+    ran = nox(adopter, "-s", "device", TIERCI_DEVICE="none")
+    assert ran.returncode == 8, ran
+    assert "needs a device and this host has none" in ran.output
+
+
+def test_its_locks_match_their_inputs(adopter) -> None:
+    ran = nox(adopter, "-s", "lock", "--", "--check")
+    assert ran.returncode == 0, ran
+    assert "all 8 lock files match their inputs" in ran.output
