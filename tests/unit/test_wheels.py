@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import pytest
+
+from tierci import wheels
+from tierci.errors import ConfigError
+from tierci.wheels import container_engine
+
+
+def fake_binary(folder: Path, name: str, exit_code: int) -> None:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\nexit {exit_code}\n")
+    path.chmod(0o755)
+
+
+def test_a_client_without_a_daemon_is_no_engine(tmp_path, monkeypatch):
+    fake_binary(tmp_path, "docker", 1)  # what `docker info` does with no daemon
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CIBW_CONTAINER_ENGINE", raising=False)
+    assert container_engine() is None
+
+
+def test_an_answering_engine_is_used_and_the_users_choice_first(tmp_path, monkeypatch):
+    fake_binary(tmp_path, "docker", 0)
+    fake_binary(tmp_path, "podman", 0)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CIBW_CONTAINER_ENGINE", raising=False)
+    assert container_engine() == "docker"
+    monkeypatch.setenv("CIBW_CONTAINER_ENGINE", "podman; create_args: --userns=keep-id")
+    assert container_engine() == "podman"
+
+
+def test_the_test_command_is_required(tmp_path):
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.cibuildwheel]\nbuild = 'cp311-*'\n")
+    with pytest.raises(ConfigError, match="has no test-command"):
+        wheels.test_command(pyproject)
+    pyproject.write_text("[tool.cibuildwheel]\ntest-command = 'pytest {project}/tests'\n")
+    assert wheels.test_command(pyproject) == "pytest {project}/tests"
