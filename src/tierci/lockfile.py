@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from tierci.errors import LockError
@@ -35,6 +40,8 @@ class LockedRequirement:
     hashes: frozenset[str]  # "sha256:<hex>"
     marker: Marker | None
     source: Path
+    #: A direct reference (``name @ file:///…/name-1.0-py3-none-any.whl``), else None.
+    url: str | None = None
 
     @property
     def pin(self) -> str:
@@ -47,7 +54,8 @@ class LockedRequirement:
 
     def requirement_line(self, extra_hashes: Iterable[str] = ()) -> str:
         hashes = sorted(self.hashes | set(extra_hashes))
-        return " ".join([self.pin, *(f"--hash={h}" for h in hashes)])
+        what = f"{self.name} @ {self.url}" if self.url else self.pin
+        return " ".join([what, *(f"--hash={h}" for h in hashes)])
 
 
 def read_lock(path: Path) -> list[LockedRequirement]:
@@ -93,6 +101,8 @@ def _parse_line(line: str, path: Path, number: int) -> LockedRequirement:
             f"{where}: not a requirement line: {requirement_text!r} ({exc})",
             fix="regenerate the lock with `nox -s lock`",
         ) from exc
+    if requirement.url:
+        return _direct_wheel(requirement, hashes, path, where)
     specifiers = list(requirement.specifier)
     if len(specifiers) != 1 or specifiers[0].operator != "==" or "*" in specifiers[0].version:
         raise LockError(
@@ -115,6 +125,26 @@ def _parse_line(line: str, path: Path, number: int) -> LockedRequirement:
         marker=requirement.marker,
         source=path,
     )
+
+
+def _direct_wheel(
+    requirement: Requirement, hashes: frozenset[str], path: Path, where: str
+) -> LockedRequirement:
+    """``name @ URL-of-a-wheel``: pinned by the wheel's file name and its hash."""
+    filename = requirement.url.rsplit("/", 1)[-1] if requirement.url else ""
+    try:
+        name, version, _build, _tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        raise LockError(
+            f"{where}: {requirement.name} @ {requirement.url} is not a wheel file",
+            fix="a lock may point at a wheel (name-version-tags.whl); pin anything else with ==",
+        ) from None
+    if not hashes:
+        raise LockError(f"{where}: {name} has no --hash", fix="add the wheel's sha256 hash")
+    return LockedRequirement(
+        name=name, version=version, hashes=hashes, marker=requirement.marker, source=path,
+        url=requirement.url,
+    )  # fmt: skip
 
 
 def lock_digest(paths: Iterable[Path]) -> str:

@@ -104,3 +104,16 @@ def test_its_committed_locks_match_their_inputs(tmp_path) -> None:
     ran = nox(project, "-s", "lock", "--", "--check")
     assert ran.returncode == 0, ran
     assert "all 8 lock files match their inputs" in ran.output
+
+
+def test_heavy_runs_torch_from_its_wheelhouse_offline(adopter) -> None:
+    built = nox(adopter, "-s", "wheelhouse")
+    assert built.returncode == 0, built
+    ran = nox(adopter, "-s", "heavy")
+    assert ran.returncode == 0, ran
+    assert "offline from" in ran.output
+    cases = junit_cases(adopter / "build" / "junit" / "heavy.xml")
+    assert cases == {
+        "test_batched_dot_matches_the_compiled_core": "passed",
+        "test_batched_dot_refuses_mismatched_shapes": "passed",
+    }

@@ -107,3 +107,18 @@ def test_a_foreign_platform_has_its_own_tags_and_pip_platforms():
     arguments = target.pip_args()
     assert arguments[arguments.index("--platform") + 1] == "manylinux_2_28_aarch64"
     assert cache_key([SMALL], target).startswith("cp312-manylinux_2_28_aarch64-")
+
+
+def test_a_direct_wheel_reference_is_pinned_by_its_file(tmp_path):
+    url = "file:///wheels/tierci-0.1.0-py3-none-any.whl"
+    lock = write(tmp_path, f"tierci @ {url} \\\n    --hash={HASH_A}\n")
+    (pin,) = read_lock(lock)
+    assert (pin.name, str(pin.version), pin.url) == ("tierci", "0.1.0", url)
+    assert pin.pin == "tierci==0.1.0"
+    assert pin.requirement_line() == f"tierci @ {url} --hash={HASH_A}"
+
+
+def test_a_direct_reference_to_anything_but_a_wheel_is_refused(tmp_path):
+    lock = write(tmp_path, f"tierci @ file:///src/tierci.tar.gz --hash={HASH_A}\n")
+    with pytest.raises(LockError, match="is not a wheel file"):
+        read_lock(lock)
