@@ -8,6 +8,7 @@ from there by an isolated interpreter (``python -I``: no PYTHONPATH, no cwd on s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -24,9 +25,15 @@ from tierci.errors import CommandFailedError
 from tierci.uvbin import find_uv
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
-__all__ = ["WheelCheck", "source_modules", "verify_wheel_imports"]
+__all__ = [
+    "WheelCheck",
+    "installed_wheel",
+    "source_modules",
+    "venv_python_of",
+    "verify_wheel_imports",
+]
 
 # Runs inside the fresh environment: imports every module of the package and reports.
 _IMPORT_ALL = r"""
@@ -90,31 +97,15 @@ def verify_wheel_imports(
     expected_modules: set[str] | None = None,
     native_modules: Sequence[str] = (),
 ) -> WheelCheck:
-    """Install ``wheel`` in a fresh venv outside the source tree and import all of it.
+    """Install ``wheel`` (``installed_wheel``) and import all of it, from outside the tree.
 
-    Dependencies come from hashed locks (the wheel itself goes in with ``--no-deps``),
-    so the check needs no resolver and tests exactly the pinned set. Every module in
-    ``native_modules`` must be in the wheel as a compiled file and import as one.
+    Every module in ``native_modules`` must be in the wheel as a compiled file and
+    import as one.
     """
     _check_native_files(wheel, native_modules)
-    uv = find_uv()
-    with tempfile.TemporaryDirectory(prefix="tierci-import-verify-") as scratch:
-        workdir = Path(scratch)
-        venv = workdir / "venv"
-        venv_python = str(
-            venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
-        )
-        _run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=workdir)
-        for lock in dependency_locks:
-            _run(
-                [uv, "pip", "install", "--quiet", "--python", venv_python,
-                 "--require-hashes", "-r", str(lock)],
-                cwd=workdir,
-            )  # fmt: skip
-        _run(
-            [uv, "pip", "install", "--quiet", "--python", venv_python, "--no-deps", str(wheel)],
-            cwd=workdir,
-        )
+    with installed_wheel(wheel, python=python, dependency_locks=dependency_locks) as venv:
+        workdir = venv.parent
+        venv_python = str(venv_python_of(venv))
         completed = _run(
             [venv_python, "-I", "-c", _IMPORT_ALL, package, json.dumps(list(native_modules))],
             cwd=workdir,
@@ -128,6 +119,38 @@ def verify_wheel_imports(
             imported=tuple(report["imported"]),
             needs_extras=tuple(needs_extras),
         )
+
+
+def venv_python_of(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+@contextlib.contextmanager
+def installed_wheel(
+    wheel: Path, *, python: str, dependency_locks: Sequence[Path] = ()
+) -> Iterator[Path]:
+    """A fresh venv in a temporary folder outside the source tree, holding ``wheel``.
+
+    Dependencies come from hashed locks (the wheel itself goes in with ``--no-deps``),
+    so nothing is resolved and exactly the pinned set is tested. Yields the venv.
+    """
+    uv = find_uv()
+    with tempfile.TemporaryDirectory(prefix="tierci-wheel-") as scratch:
+        workdir = Path(scratch)
+        venv = workdir / "venv"
+        venv_python = str(venv_python_of(venv))
+        _run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=workdir)
+        for lock in dependency_locks:
+            _run(
+                [uv, "pip", "install", "--quiet", "--python", venv_python,
+                 "--require-hashes", "-r", str(lock)],
+                cwd=workdir,
+            )  # fmt: skip
+        _run(
+            [uv, "pip", "install", "--quiet", "--python", venv_python, "--no-deps", str(wheel)],
+            cwd=workdir,
+        )
+        yield venv
 
 
 def _check_native_files(wheel: Path, native_modules: Sequence[str]) -> None:

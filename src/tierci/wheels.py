@@ -14,16 +14,15 @@ import os
 import shlex
 import shutil
 import subprocess
-import tempfile
 import tomllib
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tierci.dist import installed_wheel
 from tierci.errors import CommandFailedError, ConfigError
-from tierci.uvbin import find_uv
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
 __all__ = ["container_engine", "run_test_command", "test_command"]
 
@@ -74,17 +73,8 @@ def run_test_command(
     As cibuildwheel does: ``{project}`` and ``{package}`` stand for the project folder,
     and the command runs outside it, so the installed wheel is what gets imported.
     """
-    uv = find_uv()
-    with tempfile.TemporaryDirectory(prefix="tierci-wheel-test-") as scratch:
-        workdir = Path(scratch)
-        venv = workdir / "venv"
-        _run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=workdir)
-        venv_python = str(venv / "bin" / "python")
-        for lock in dependency_locks:
-            _run([uv, "pip", "install", "--quiet", "--python", venv_python, "--require-hashes",
-                  "-r", str(lock)], cwd=workdir)  # fmt: skip
-        _run([uv, "pip", "install", "--quiet", "--python", venv_python, "--no-deps", str(wheel)],
-             cwd=workdir)  # fmt: skip
+    with installed_wheel(wheel, python=python, dependency_locks=dependency_locks) as venv:
+        workdir = venv.parent
         command = test_command(project / "pyproject.toml")
         expanded = command.replace("{project}", str(project)).replace("{package}", str(project))
         log(f"test-command against {wheel.name}: {expanded}")
@@ -102,13 +92,3 @@ def run_test_command(
                 fix="the tests pass from the source tree but not from the wheel: "
                 "something is missing from the wheel, or only works in the checkout",
             )
-
-
-def _run(command: list[str], *, cwd: Path) -> None:
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        raise CommandFailedError(
-            f"{shlex.join(command[:4])} … failed (exit {completed.returncode}):\n"
-            f"{completed.stdout}{completed.stderr}",
-            fix="read the tool's output above",
-        )
