@@ -2,7 +2,9 @@
 
 - registers the markers ``heavy``, ``device``, ``e2e`` and ``env(name)``;
 - ``--tier NAME`` selects the tier's marker expression from ``[tool.tierci]``;
-- ``--shard i/n`` keeps one deterministic share of the selected tests;
+- ``--shard i/n`` keeps one deterministic share of the selected tests, balanced on
+  recorded durations (``--shard-durations``: a JUnit report, a folder of them, or the
+  run history; by default ``build/tierci/history.sqlite`` when it exists);
 - ``--tier-env NAME`` runs the tests marked ``env(NAME)`` (and only those);
 - ``--scope PCT`` keeps a stable PCT% subset of the selected tests (staged rollout:
   stage 1 runs 5%, stage 2 25%, …; a test in the 5% stays in the 25%);
@@ -23,11 +25,12 @@ from typing import TYPE_CHECKING
 import pytest
 from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsuite_property uses
 
-from tierci.config import load_config
+from tierci.config import load_config, tier_slot
 from tierci.device import DeviceInfo, detect_device, no_device_error
+from tierci.durations import DEFAULT_HISTORY, junit_test_id, load_durations
 from tierci.errors import TierciError
 from tierci.provenance import commit_sha, platform_tag, python_version
-from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_shard
+from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_balanced
 
 if TYPE_CHECKING:
     from tierci.config import TierConfig
@@ -45,6 +48,7 @@ _tier_key = pytest.StashKey["TierConfig"]()
 _scope_key = pytest.StashKey[float]()
 _shard_key = pytest.StashKey[Shard]()
 _device_key = pytest.StashKey[DeviceInfo]()
+_shard_note_key = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,6 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="I/N",
         default=None,
         help="run only shard I of N of the selected tests (deterministic split)",
+    )
+    group.addoption(
+        "--shard-durations",
+        metavar="PATH",
+        default=None,
+        help="recorded durations for --shard: a JUnit report, a folder, or a history .sqlite "
+        f"(default: {DEFAULT_HISTORY} if it exists)",
     )
     group.addoption(
         "--scope",
@@ -156,7 +167,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept = [item for item in kept if in_scope(item.nodeid, scope)]
     shard = config.stash.get(_shard_key, None)
     if shard is not None:
-        kept = select_shard(kept, shard)
+        durations = _recorded_durations(config)
+        kept = select_balanced(kept, shard, durations, lambda item: junit_test_id(item.nodeid))
     device = config.stash.get(_device_key, None)
     if device is not None and not device.present:
         skip = pytest.mark.skip(reason=f"no device (allowed by --allow-no-device): {device.reason}")
@@ -166,6 +178,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept_ids = {id(item) for item in kept}
         config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept_ids])
         items[:] = kept
+
+
+def _recorded_durations(config: pytest.Config) -> dict[str, float]:
+    given: str | None = config.getoption("shard_durations")
+    path = Path(given) if given else Path(config.rootpath) / DEFAULT_HISTORY
+    if not given and not path.is_file():
+        config.stash[_shard_note_key] = "no recorded durations: round-robin"
+        return {}
+    tier = config.stash.get(_tier_key, None)
+    slot = tier_slot(tier.name, config.getoption("tier_env")) if tier else None
+    try:
+        durations = load_durations(path, tier=slot if path.suffix in (".sqlite", ".db") else None)
+    except TierciError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    config.stash[_shard_note_key] = f"balanced on {len(durations)} recorded durations from {path}"
+    return durations
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    note = config.stash.get(_shard_note_key, None)
+    shard = config.stash.get(_shard_key, None)
+    return f"tierci: shard {shard}: {note}" if note and shard else None
 
 
 def _env_of(item: pytest.Item) -> str | None:

@@ -1,7 +1,11 @@
 """Splitting one tier's tests over several CI jobs: ``--shard i/n``.
 
 Every test lands in exactly one shard, deterministically, so n jobs with the same
-collection together run each test once.
+collection (and the same recorded durations) together run each test once.
+
+With recorded durations the split is balanced: longest test first onto the least
+loaded shard (ties: the lower shard; equal durations: by test id). Tests with no
+recorded duration are dealt round-robin in collection order on top.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from typing import TYPE_CHECKING, TypeVar
 from tierci.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["Shard", "in_scope", "parse_scope", "parse_shard", "select_shard"]
+__all__ = [
+    "Shard",
+    "balanced_assignment",
+    "in_scope",
+    "parse_scope",
+    "parse_shard",
+    "select_balanced",
+    "select_shard",
+]
 
 _T = TypeVar("_T")
 _SHARD_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -54,6 +66,37 @@ def select_shard(items: Sequence[_T], shard: Shard) -> list[_T]:
     return [
         item for position, item in enumerate(items) if position % shard.count == shard.index - 1
     ]
+
+
+def balanced_assignment(
+    test_ids: Sequence[str], durations: Mapping[str, float], count: int
+) -> list[int]:
+    """The 0-based shard of each test id: longest known first onto the least loaded."""
+    shard_of = [-1] * len(test_ids)
+    loads = [0.0] * count
+    known = sorted(
+        (position for position, test in enumerate(test_ids) if test in durations),
+        key=lambda position: (-durations[test_ids[position]], test_ids[position], position),
+    )
+    for position in known:
+        target = min(range(count), key=lambda shard: (loads[shard], shard))
+        shard_of[position] = target
+        loads[target] += durations[test_ids[position]]
+    unknown = (position for position in range(len(test_ids)) if shard_of[position] < 0)
+    for dealt, position in enumerate(unknown):
+        shard_of[position] = dealt % count
+    return shard_of
+
+
+def select_balanced(
+    items: Sequence[_T],
+    shard: Shard,
+    durations: Mapping[str, float],
+    test_id: Callable[[_T], str],
+) -> list[_T]:
+    """The items of ``shard`` under ``balanced_assignment``, in collection order."""
+    shard_of = balanced_assignment([test_id(item) for item in items], durations, shard.count)
+    return [item for item, index in zip(items, shard_of, strict=True) if index == shard.index - 1]
 
 
 def parse_scope(text: str) -> float:

@@ -212,3 +212,46 @@ def test_a_found_device_is_recorded_in_the_report(project, fake_gpu):
 def test_other_tiers_never_look_for_a_device(project, no_gpu):
     result = project.runpytest("--tier=unit")
     result.assert_outcomes(passed=1)
+
+
+SLOW_AND_FAST = """
+import pytest
+
+@pytest.mark.parametrize("n", range(6))
+def test_fast(n): pass
+
+def test_slow(): pass
+"""
+
+
+def test_shards_balance_on_recorded_durations(pytester):
+    pytester.makepyprojecttoml("[tool.tierci]\n")
+    pytester.makepyfile(test_mix=SLOW_AND_FAST)
+    cases = "".join(
+        f'<testcase classname="test_mix" name="test_fast[{n}]" time="1"/>' for n in range(6)
+    )
+    pytester.path.joinpath("durations.xml").write_text(
+        f'<testsuite>{cases}<testcase classname="test_mix" name="test_slow" time="6"/></testsuite>'
+    )
+    one = pytester.runpytest("-v", "--shard=1/2", "--shard-durations=durations.xml")
+    two = pytester.runpytest("-v", "--shard=2/2", "--shard-durations=durations.xml")
+    one.stdout.fnmatch_lines(["tierci: shard 1/2: balanced on 7 recorded durations from *"])
+    assert selected(one) == ["test_slow"]  # 6 s alone: the six 1 s tests go together
+    assert selected(two) == [f"test_fast[{n}]" for n in range(6)]
+
+
+def test_without_recorded_durations_shards_are_round_robin_and_say_so(pytester):
+    pytester.makepyprojecttoml("[tool.tierci]\n")
+    pytester.makepyfile(test_mix=SLOW_AND_FAST)
+    result = pytester.runpytest("-v", "--shard=1/2")
+    result.stdout.fnmatch_lines(["tierci: shard 1/2: no recorded durations: round-robin"])
+    assert len(selected(result)) == 4
+
+
+def test_an_unreadable_durations_file_is_a_usage_error_naming_it(pytester):
+    pytester.makepyprojecttoml("[tool.tierci]\n")
+    pytester.makepyfile(test_mix=SLOW_AND_FAST)
+    pytester.path.joinpath("broken.xml").write_text("<testsuite><testcase")
+    result = pytester.runpytest("--shard=1/2", "--shard-durations=broken.xml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "cannot read durations from" in "\n".join(result.errlines)

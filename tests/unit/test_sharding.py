@@ -1,7 +1,18 @@
+from pathlib import Path
+
 import pytest
 
+from tierci.durations import junit_test_id, load_durations
 from tierci.errors import ConfigError
-from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_shard
+from tierci.sharding import (
+    Shard,
+    balanced_assignment,
+    in_scope,
+    parse_scope,
+    parse_shard,
+    select_balanced,
+    select_shard,
+)
 
 
 def test_parse():
@@ -41,3 +52,58 @@ def test_scopes_are_stable_nested_and_proportional():
     assert 150 < len(five) < 250
     assert 900 < len(quarter) < 1100
     assert {t for t in tests if in_scope(t, 100)} == set(tests)
+
+
+# --- balanced on recorded durations ---------------------------------------------------
+RECORDED = Path(__file__).parents[1] / "fixtures" / "durations" / "unit.xml"
+
+
+def shard_loads(ids, durations, count):
+    shard_of = balanced_assignment(ids, durations, count)
+    loads = [0.0] * count
+    for test, shard in zip(ids, shard_of, strict=True):
+        loads[shard] += durations.get(test, 0.0)
+    return shard_of, loads
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 6])
+def test_recorded_durations_balance_within_15_percent_of_the_mean(count):
+    durations = load_durations(RECORDED)  # a real unit-tier run of this repository
+    assert len(durations) > 250
+    ids = sorted(durations)
+    shard_of, loads = shard_loads(ids, durations, count)
+    mean = sum(loads) / count
+    assert max(loads) <= 1.15 * mean, (max(loads), mean)
+    assert len(shard_of) == len(ids)  # one shard per test
+    assert all(0 <= shard < count for shard in shard_of)
+
+
+def test_the_assignment_is_deterministic_and_order_free():
+    durations = load_durations(RECORDED)
+    ids = sorted(durations)
+    first = dict(zip(ids, balanced_assignment(ids, durations, 4), strict=True))
+    shuffled = list(reversed(ids))
+    second = dict(zip(shuffled, balanced_assignment(shuffled, durations, 4), strict=True))
+    assert first == second
+
+
+def test_unknown_tests_are_dealt_round_robin_in_collection_order():
+    durations = {"a": 10.0, "b": 1.0}
+    ids = ["new1", "a", "new2", "b", "new3"]
+    assert balanced_assignment(ids, durations, 2) == [0, 0, 1, 1, 0]
+
+
+def test_select_balanced_keeps_collection_order_and_covers_everything():
+    durations = {f"t{i}": float(i % 7) for i in range(40)}
+    items = [f"t{i}" for i in range(45)]  # five without a recorded duration
+    shards = [select_balanced(items, Shard(index=i, count=3), durations, str) for i in (1, 2, 3)]
+    assert sorted(item for shard in shards for item in shard) == sorted(items)
+    for shard in shards:
+        assert shard == [item for item in items if item in shard]
+
+
+def test_pytest_ids_match_the_junit_ids():
+    assert junit_test_id("tests/unit/test_x.py::TestA::test_b[1-2]") == (
+        "tests.unit.test_x.TestA::test_b[1-2]"
+    )
+    assert junit_test_id("tests/test_y.py::test_z") == "tests.test_y::test_z"
