@@ -60,6 +60,12 @@ def device(session: nox.Session) -> None:
 
 
 @nox.session
+def release(session: nox.Session) -> None:
+    """Build, check, upload (-- --repository-url URL), install back from the index, import."""
+    noxlib.release_session(session)
+
+
+@nox.session
 def lock(session: nox.Session) -> None:
     """Compile requirements/*.in to hashed locks; `-- --check` fails on stale ones."""
     noxlib.lock(session)

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci import __version__, cli_heavy, locks
+from tierci import __version__, cli_heavy, cli_release, locks
 from tierci.config import load_config
 from tierci.console import print_error, print_reports, print_summary
 from tierci.errors import StaleLockError, TierciError
@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     hud.add_argument("--commits", type=int, default=30, help="newest commits shown")
     cli_heavy.add_commands(commands)
+    cli_release.add_commands(commands)
     run = commands.add_parser("pipeline", help="run tiers as nox sessions and summarise them")
     run.add_argument("tiers", nargs="*", default=list(DEFAULT_PIPELINE))
     run.add_argument(
@@ -178,6 +179,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TierciConfig], int]] = {
     "report ingest": _ingest,
     "report hud": _hud,
     **cli_heavy.COMMANDS,
+    **cli_release.COMMANDS,
 }
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WheelCheck",
+    "fresh_venv",
     "installed_wheel",
     "source_modules",
     "venv_python_of",
@@ -126,20 +127,27 @@ def venv_python_of(venv: Path) -> Path:
 
 
 @contextlib.contextmanager
+def fresh_venv(python: str) -> Iterator[Path]:
+    """A new venv (uv) in a temporary folder outside any source tree; removed after."""
+    with tempfile.TemporaryDirectory(prefix="tierci-venv-") as scratch:
+        venv = Path(scratch) / "venv"
+        _run([find_uv(), "venv", "--quiet", "--python", python, str(venv)], cwd=venv.parent)
+        yield venv
+
+
+@contextlib.contextmanager
 def installed_wheel(
     wheel: Path, *, python: str, dependency_locks: Sequence[Path] = ()
 ) -> Iterator[Path]:
-    """A fresh venv in a temporary folder outside the source tree, holding ``wheel``.
+    """A ``fresh_venv`` holding ``wheel``.
 
     Dependencies come from hashed locks (the wheel itself goes in with ``--no-deps``),
     so nothing is resolved and exactly the pinned set is tested. Yields the venv.
     """
     uv = find_uv()
-    with tempfile.TemporaryDirectory(prefix="tierci-wheel-") as scratch:
-        workdir = Path(scratch)
-        venv = workdir / "venv"
+    with fresh_venv(python) as venv:
+        workdir = venv.parent
         venv_python = str(venv_python_of(venv))
-        _run([uv, "venv", "--quiet", "--python", python, str(venv)], cwd=workdir)
         for lock in dependency_locks:
             _run(
                 [uv, "pip", "install", "--quiet", "--python", venv_python,

@@ -15,6 +15,7 @@ __all__ = [
     "EnvError",
     "LockError",
     "NoDeviceError",
+    "ReleaseError",
     "StaleLockError",
     "TierciError",
     "WheelhouseError",
@@ -83,3 +84,9 @@ class NoDeviceError(TierciError):
     """A tier that needs an accelerator ran where there is none (and that was not allowed)."""
 
     return_code = 8
+
+
+class ReleaseError(TierciError):
+    """A release was refused or failed: dirty tree, version/tag mismatch, upload, install."""
+
+    return_code = 9

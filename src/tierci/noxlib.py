@@ -45,6 +45,7 @@ __all__ = [
     "lint",
     "lock",
     "packaging",
+    "release_session",
     "report",
     "run_pytest",
     "run_tests",
@@ -432,3 +433,16 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
     )  # fmt: skip
     session.log(f"wheel: {repaired[0]}")
     return out
+
+
+@_reported
+def release_session(session: nox.Session, *, lock_name: str = "release") -> None:
+    """``tierci release`` with the session's arguments, in ``requirements/<lock_name>.txt``.
+
+    Credentials reach twine through the environment (TWINE_USERNAME/TWINE_PASSWORD) or
+    its keyring; nothing here takes or prints them.
+    """
+    config = _config(session)
+    project = config.root if lock_name in config.project_dependency_locks else None
+    sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=project)
+    session.run("tierci", "release", *session.posargs)
