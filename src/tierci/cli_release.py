@@ -25,6 +25,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--tag", help="the tag released (default: CI variables, git describe)")
     parser.add_argument("--import-name", help="module to import (default: from the name)")
     parser.add_argument(
+        "--check-only", action="store_true", help="refuse/build/check only; no upload"
+    )
+    parser.add_argument(
         "--dependency-index", default=release.PYPI_SIMPLE, help="where its dependencies come from"
     )
 
@@ -37,6 +40,7 @@ def _release(arguments: argparse.Namespace, config: TierciConfig) -> int:
         index_url=arguments.index_url,
         import_name=arguments.import_name,
         dependency_index=arguments.dependency_index,
+        check_only=arguments.check_only,
     )
     return 0
 

@@ -265,6 +265,37 @@ def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *mypy_args)
+    _lint_ci_files(session, _config(session).root)
+
+
+#: Pinned: npm-groovy-lint 16+ needs Node >= 22.15; 15 runs on Node 20 with Java 17.
+NPM_GROOVY_LINT = "npm-groovy-lint@15.2.2"
+
+
+def _lint_ci_files(session: nox.Session, root: Path) -> None:
+    """The CI files are code too: workflows (zizmor, actionlint) and the Jenkinsfile."""
+    workflows = root / ".github" / "workflows"
+    if workflows.is_dir():
+        # --strict-collection: a workflow that is not valid YAML fails, is not skipped.
+        session.run("zizmor", "--offline", "--strict-collection", str(workflows))
+        if shutil.which("actionlint"):
+            session.run("actionlint", external=True)
+        else:
+            session.warn(
+                "actionlint is not on PATH: the workflows were checked by zizmor only "
+                "(install the actionlint binary to add its checks)"
+            )
+    jenkinsfile = root / "Jenkinsfile"
+    if jenkinsfile.is_file():
+        if shutil.which("npx") is None:
+            raise TierciError(
+                "the Jenkinsfile cannot be linted: npx (Node.js) is not on PATH",
+                fix="install Node.js 20+ and Java 17 (npm-groovy-lint needs both)",
+            )
+        session.run(
+            "npx", "--yes", NPM_GROOVY_LINT, "--noserver", "--failon", "warning",
+            "--output", "txt", str(jenkinsfile), external=True,
+        )  # fmt: skip
 
 
 @_reported

@@ -245,13 +245,24 @@ def release(
     index_url: str | None = None,
     import_name: str | None = None,
     dependency_index: str = PYPI_SIMPLE,
+    check_only: bool = False,
     log: Callable[[str], object] = print,
 ) -> tuple[Release, str]:
-    """Refuse, build, check, upload, install back and import: the whole release."""
+    """Refuse, build, check, upload, install back and import: the whole release.
+
+    ``check_only`` stops after the checks and the build (``dist/release/``), for CI
+    that publishes with trusted publishing instead of a password.
+    """
     check_clean_tree(root)
     the_tag = release_tag(root, tag)
     built = build_release(root, root / "dist" / "release", run=_run)
     check_tag(built.version, the_tag)
+    if check_only:
+        log(
+            f"release {built.name} {built.version} (tag {the_tag}) checked and built in "
+            f"{built.files[0].parent}; not uploaded (--check-only)"
+        )
+        return built, ""
     log(f"release {built.name} {built.version} (tag {the_tag}) to {repository_url}")
     index = index_url or simple_index_for(repository_url)
     if already_released(built, index):
