@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -82,6 +83,17 @@ def make_project(folder: Path, version: str) -> Path:
     return folder
 
 
+def project_page(index: str) -> str:
+    """The probe's page on the index: its files ('' while nothing was uploaded)."""
+    try:
+        with urllib.request.urlopen(index + "simple/tierci-release-probe/") as page:  # noqa: S310
+            return page.read().decode()
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:  # anything but "not there yet" is the index failing
+            raise
+        return ""
+
+
 def release(project: Path, index: str, *args: str, password: str = PASSWORD) -> Ran:
     command = [sys.executable, "-m", "tierci.cli", "--project", str(project), "release",
                "--repository-url", index, *args]  # fmt: skip
@@ -127,8 +139,7 @@ def test_a_version_that_is_not_the_tag_is_refused_before_upload(index, tmp_path)
     refused = release(project, index, "--tag", "v4.0.1")
     assert refused.returncode == 9, refused
     assert "the built version 4.0.0 is not the tag's 'v4.0.1'" in refused.output
-    listing = urllib.request.urlopen(index + "simple/").read().decode()  # noqa: S310
-    assert "4.0.0" not in listing
+    assert "4.0.0" not in project_page(index)
 
 
 def test_the_tag_comes_from_git_when_not_given(index, tmp_path):
@@ -138,3 +149,15 @@ def test_the_tag_comes_from_git_when_not_given(index, tmp_path):
     assert released.returncode == 0, released
     assert "(tag v5.0.0)" in released.output
     shutil.rmtree(project / "dist")
+
+
+def test_check_only_builds_and_checks_but_uploads_nothing(index, tmp_path):
+    project = make_project(tmp_path / "probe", "6.0.0")
+    checked = release(project, index, "--tag", "v6.0.0", "--check-only")
+    assert checked.returncode == 0, checked
+    assert "not uploaded (--check-only)" in checked.output
+    assert sorted(p.name for p in (project / "dist" / "release").iterdir()) == [
+        "tierci_release_probe-6.0.0-py3-none-any.whl",
+        "tierci_release_probe-6.0.0.tar.gz",
+    ]
+    assert "6.0.0" not in project_page(index)
