@@ -14,7 +14,7 @@ from tierci.config import load_config
 from tierci.console import print_error, print_reports, print_summary
 from tierci.errors import StaleLockError, TierciError
 from tierci.history import RunContext, open_history
-from tierci.hud import build_hud, write_hud
+from tierci.hud import build_hud, gate_targets, write_hud
 from tierci.invoke_tasks import DEFAULT_PIPELINE
 from tierci.merge import collect_inputs, merge_reports, parse_expectation
 from tierci.pipeline import failed_tiers, run_pipeline
@@ -158,14 +158,18 @@ def _ingest(arguments: argparse.Namespace, config: TierciConfig) -> int:
     return 1 if any(entry.problem for entry in entries) else 0
 
 
-def _hud(arguments: argparse.Namespace, _: TierciConfig) -> int:
+def _hud(arguments: argparse.Namespace, config: TierciConfig) -> int:
     if not arguments.db.is_file():
         raise TierciError(
             f"no history at {arguments.db}",
             fix="ingest reports first: tierci report ingest build/junit --db ...",
         )
     with open_history(arguments.db) as history:
-        model = build_hud(history.connection, max_commits=arguments.commits)
+        model = build_hud(
+            history.connection,
+            max_commits=arguments.commits,
+            targets=gate_targets(config.gates),
+        )
     for path in write_hud(model, arguments.out, arguments.formats or ["html"]):
         print(f"HUD written: {path}")  # noqa: T201 - the command's output
     return 0

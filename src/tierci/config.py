@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_TIERS",
     "EnvConfig",
+    "GateConfig",
     "TierConfig",
     "TierciConfig",
     "WheelhouseConfig",
@@ -49,7 +50,9 @@ _TOP_KEYS: dict[str, type] = {
     "envs": dict,
     "env_dir": str,
     "native_modules": list,
+    "gates": dict,
 }
+_GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes")
 _TIER_KEYS: dict[str, type] = {
     "lock": str,
     "markers": str,
@@ -113,6 +116,15 @@ class WheelhouseConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GateConfig:
+    """``[tool.tierci.gates]``: the HUD's quality bar."""
+
+    max_flaky_percent: float = 5.0
+    min_pass_percent: float = 95.0
+    max_time_to_signal_minutes: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvConfig:
     """``[tool.tierci.envs.NAME]``: an environment built on demand from its own lock."""
 
@@ -146,6 +158,7 @@ class TierciConfig:
     env_dir: Path | None = None
     #: Compiled modules the built wheel must contain and import (``pkg._core``).
     native_modules: tuple[str, ...] = ()
+    gates: GateConfig = field(default_factory=GateConfig)
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -242,7 +255,26 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         envs=envs,
         env_dir=root / table["env_dir"] if "env_dir" in table else None,
         native_modules=tuple(_strings(table, "native_modules", where=where)),
+        gates=_parse_gates(table.get("gates", {}), where=f"{where}.gates"),
     )
+
+
+def _parse_gates(table: Mapping[str, Any], *, where: str) -> GateConfig:
+    values: dict[str, float] = {}
+    for key, value in table.items():
+        if key not in _GATE_KEYS:
+            choices = dict.fromkeys(_GATE_KEYS)
+            raise ConfigError(
+                f"{where}: unknown key {key!r}{_did_you_mean(key, choices)}",
+                fix=f"valid keys here are: {', '.join(_GATE_KEYS)}",
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(
+                f"{where}: {key} must be a non-negative number, got {value!r}",
+                fix=f"write e.g. {key} = 5",
+            )
+        values[key] = float(value)
+    return GateConfig(**values)
 
 
 def _parse_wheelhouse(

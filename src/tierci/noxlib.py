@@ -27,7 +27,7 @@ from tierci.config import DEFAULT_ENV, load_config
 from tierci.device import detect_device, no_device_error
 from tierci.errors import CommandFailedError, StaleLockError, TierciError
 from tierci.history import RunContext, open_history
-from tierci.hud import build_hud, write_hud
+from tierci.hud import build_hud, gate_targets, write_hud
 from tierci.merge import collect_inputs, parse_expectation
 from tierci.uvbin import find_uv
 
@@ -396,7 +396,7 @@ def report(session: nox.Session) -> Path:
         entries = history.ingest(
             inputs, RunContext.detect(config.root), expect=expect, junit_dir=config.junit_dir
         )
-        model = build_hud(history.connection)
+        model = build_hud(history.connection, targets=gate_targets(config.gates))
     written = write_hud(model, config.root / HUD_DIR, ["html", "markdown", "json"])
     for entry in entries:
         summary = entry.summary

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from tierci.cli import main
+from tierci.config import load_config
+from tierci.errors import ConfigError
 from tierci.history import RunContext, open_history
-from tierci.hud import build_hud, render_json, render_markdown, write_hud
+from tierci.hud import build_hud, gate_targets, render_json, render_markdown, write_hud
 from tierci.hud.render import svg_polyline
 
 from ..history_fixture import COMMITS, build_history
@@ -61,6 +63,32 @@ def test_gates(hud):
     assert not gates["every expected report arrived (latest commit)"].passed
     assert gates["pass rate (latest commit)"].passed
     assert gates["time to signal: heavy"].value == "32 s median"
+
+
+def test_configured_gates_move_the_bar(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.tierci.gates]\nmax_flaky_percent = 10\nmax_time_to_signal_minutes = 0.5\n"
+    )
+    targets = gate_targets(load_config(tmp_path).gates)
+    with open_history(build_history(tmp_path)) as history:
+        gates = {gate.name: gate for gate in build_hud(history.connection, targets=targets).gates}
+    assert gates["flaky tests"].passed  # 7.7% is under a 10% bar
+    assert gates["flaky tests"].target == "< 10%"
+    assert not gates["time to signal: heavy"].passed  # 32 s is over 30 s
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("max_flaky_percnt = 3", "did you mean 'max_flaky_percent'"),
+        ("min_pass_percent = 'high'", "must be a non-negative number"),
+        ("min_pass_percent = -1", "must be a non-negative number"),
+    ],
+)
+def test_gate_mistakes_are_config_errors(tmp_path, text, expected):
+    (tmp_path / "pyproject.toml").write_text(f"[tool.tierci.gates]\n{text}\n")
+    with pytest.raises(ConfigError, match=expected):
+        load_config(tmp_path)
 
 
 def test_duration_trend_is_oldest_first(hud):

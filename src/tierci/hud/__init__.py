@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tierci.hud.model import GateTargets, Hud, build_hud
+from tierci.hud.model import GateTargets, Hud, build_hud, gate_targets
 from tierci.hud.render import render_html, render_json, render_markdown, write_hud
 
 __all__ = [
     "GateTargets",
     "Hud",
     "build_hud",
+    "gate_targets",
     "render_html",
     "render_json",
     "render_markdown",

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from tierci.config import GateConfig
+
 __all__ = [
     "Cell",
     "CommitRow",
@@ -32,6 +34,7 @@ __all__ = [
     "Hud",
     "RolloutStage",
     "build_hud",
+    "gate_targets",
 ]
 
 _MAX_FAILURES_PER_CELL = 50
@@ -110,6 +113,15 @@ class GateTargets:
     max_flaky_fraction: float = 0.05
     min_pass_rate: float = 0.95
     max_time_to_signal_s: float = 30 * 60
+
+
+def gate_targets(gates: GateConfig) -> GateTargets:
+    """The configured bar (``[tool.tierci.gates]``, in percent and minutes) as targets."""
+    return GateTargets(
+        max_flaky_fraction=gates.max_flaky_percent / 100,
+        min_pass_rate=gates.min_pass_percent / 100,
+        max_time_to_signal_s=gates.max_time_to_signal_minutes * 60,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
