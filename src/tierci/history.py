@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["History", "RunContext", "open_history"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: runs.warnings
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS runs (
     errors INTEGER NOT NULL DEFAULT 0,
     skipped INTEGER NOT NULL DEFAULT 0,
     flaky INTEGER NOT NULL DEFAULT 0,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT ''  -- what the reader assumed or fixed, one per line
 );
 CREATE INDEX IF NOT EXISTS runs_by_commit ON runs (commit_sha, tier);
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (ref_time);
@@ -219,7 +220,7 @@ class History:
         cursor.execute(
             """UPDATE runs SET tier = ?, shard = ?, job = ?, host = ?, started = ?,
                    duration_s = ?, status = ?, problem = ?, report = ?, scope = ?, tests = ?,
-                   passed = ?, failed = ?, errors = ?, skipped = ?, flaky = ?
+                   passed = ?, failed = ?, errors = ?, skipped = ?, flaky = ?, warnings = ?
                WHERE id = ?""",
             (
                 entry.tier,
@@ -233,6 +234,7 @@ class History:
                 str(entry.path),
                 properties.get("scope", ""),
                 *counts.row(),
+                "\n".join(entry.warnings),
                 run_id,
             ),
         )
@@ -313,4 +315,7 @@ def _migrate(connection: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"schema version {version} is newer than this tierci's")
     # Idempotent DDL (IF NOT EXISTS): two processes creating the store at once is fine.
     connection.executescript(_SCHEMA)
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+    if "warnings" not in columns:  # a version 1 store: keep its runs, add the column
+        connection.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT ''")
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -13,6 +13,7 @@ import pytest
 from tierci.cli import main
 from tierci.errors import TierciError
 from tierci.history import RunContext, open_history
+from tierci.hud import build_hud, render_html, render_markdown
 from tierci.merge import Expectation
 
 CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
@@ -159,3 +160,38 @@ def test_ingesting_the_same_reports_twice_stores_them_once(tmp_path, capsys, fir
     ]
     assert main([*args[:-4], "--commit", "c2"]) == 0  # another commit: stored again
     assert connection.execute("SELECT count(*) FROM runs").fetchone() == (3,)
+
+
+ODD_TIME = (
+    '<testsuite name="s"><properties><property name="tier" value="unit"/></properties>'
+    '<testcase classname="c" name="t" time="-nan"/></testsuite>'
+)
+
+
+def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path):
+    report = tmp_path / "unit.xml"
+    report.write_text(ODD_TIME)
+    with open_history(tmp_path / "h.sqlite") as history:
+        history.ingest([report], RunContext(commit="abc", branch="main"))
+        hud = build_hud(history.connection)
+    (item,) = hud.warnings
+    assert item.tier == "unit"
+    assert any("is not a sane duration" in line for line in item.lines)
+    assert "is not a sane duration" in render_markdown(hud)
+    assert "is not a sane duration" in render_html(hud)
+
+
+def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with open_history(db) as history:
+        history.ingest([CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
+    connection = sqlite3.connect(db)
+    connection.execute("ALTER TABLE runs DROP COLUMN warnings")  # as version 1 made it
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    connection.close()
+    with open_history(db) as history:
+        assert history.count_runs() == 1
+        columns = {row[1] for row in history.connection.execute("PRAGMA table_info(runs)")}
+    assert "warnings" in columns
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (2,)

@@ -32,6 +32,7 @@ __all__ = [
     "Gate",
     "GateTargets",
     "Hud",
+    "ReportWarnings",
     "RolloutStage",
     "build_hud",
     "gate_targets",
@@ -150,6 +151,16 @@ class Hud:
     rollout: tuple[RolloutStage, ...]
     distinct_tests: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: What the JUnit reader assumed or repaired in the latest commit's reports.
+    warnings: tuple[ReportWarnings, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportWarnings:
+    tier: str
+    shard: str
+    report: str
+    lines: tuple[str, ...]
 
 
 def build_hud(
@@ -189,6 +200,24 @@ def build_hud(
         gates=_gates(rows, flaky, distinct, durations, targets),
         rollout=_rollout(connection, shas, tiers),
         distinct_tests=distinct,
+        warnings=_warnings(connection, shas[0]) if shas else (),
+    )
+
+
+def _warnings(connection: sqlite3.Connection, sha: str) -> tuple[ReportWarnings, ...]:
+    rows = connection.execute(
+        "SELECT tier, shard, report, warnings FROM runs WHERE commit_sha = ? AND warnings != '' "
+        "ORDER BY tier, shard",
+        (sha,),
+    ).fetchall()
+    return tuple(
+        ReportWarnings(
+            tier=row["tier"],
+            shard=row["shard"],
+            report=row["report"],
+            lines=tuple(row["warnings"].splitlines()),
+        )
+        for row in rows
     )
 
 
