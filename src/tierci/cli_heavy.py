@@ -86,11 +86,8 @@ def _house(config: TierciConfig) -> WheelhouseConfig:
 def _selection(
     arguments: argparse.Namespace, config: TierciConfig
 ) -> tuple[Path, list[Path], wheelhouse.Target]:
-    house = config.wheelhouse
-    folder = arguments.dir or (house.dir if house else None)
+    folder: Path = arguments.dir or _house(config).dir
     locks = [config.root / lock for lock in arguments.lock] or list(_house(config).locks)
-    if folder is None:
-        folder = _house(config).dir
     version = getattr(arguments, "python_version", None)
     platform = getattr(arguments, "platform", None)
     target = (

@@ -30,6 +30,7 @@ from filelock import FileLock, Timeout
 from platformdirs import user_cache_path
 
 from tierci import wheelhouse, wheelhouse_install
+from tierci.dist import venv_python_of
 from tierci.errors import CommandFailedError, EnvError
 from tierci.lockfile import lock_digest
 from tierci.uvbin import find_uv
@@ -72,7 +73,7 @@ class EnsureResult:
 
     @property
     def python(self) -> Path:
-        return _python_in(self.path)
+        return venv_python_of(self.path)
 
 
 def default_env_dir(config: TierciConfig) -> Path:
@@ -80,10 +81,6 @@ def default_env_dir(config: TierciConfig) -> Path:
     if override:
         return Path(override)
     return config.env_dir or user_cache_path("tierci") / "envs"
-
-
-def _python_in(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 
 
 class EnvManager:
@@ -205,7 +202,7 @@ class EnvManager:
             [uv, "venv", "--quiet", "--relocatable", "--python", python_request, str(build)],
             what=f"creating env {env.name}",
         )
-        python = str(_python_in(build))
+        python = str(venv_python_of(build))
         from_index = self._install(env, python)
         for command in env.post_install:
             _run(
@@ -282,7 +279,7 @@ class EnvManager:
 
 
 def _is_ready(path: Path) -> bool:
-    return (path / _MARKER).is_file() and _python_in(path).exists()
+    return (path / _MARKER).is_file() and venv_python_of(path).exists()
 
 
 def _size(path: Path) -> int:

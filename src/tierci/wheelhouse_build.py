@@ -76,10 +76,9 @@ def build(
     folder.mkdir(parents=True, exist_ok=True)
     current = validate(folder, locks, target)
     pins = locked_pins(locks, target)
+    # A pin with a problem (missing, or a file with the wrong hash) is fetched again;
+    # validate() never lists such a pin among the good wheels.
     todo = [pins[p.package] for p in current.problems if p.package in pins]
-    for problem in current.problems:
-        if problem.kind == "hash" and problem.package in current.wheels:
-            current.wheels.pop(problem.package)
     records: dict[str, WheelRecord] = {}
     for pin, wheel in current.wheels.items():
         origin = "built" if pin in current.built_hashes else "index"
