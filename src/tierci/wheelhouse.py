@@ -167,6 +167,7 @@ class Validation:
     target: Target
     checked: int
     wheels: dict[str, Path] = field(default_factory=dict)  # pin -> wheel file
+    sha256: dict[str, str] = field(default_factory=dict)  # pin -> its wheel's hex digest
     built_hashes: dict[str, str] = field(default_factory=dict)  # pin -> "sha256:..."
     problems: list[Problem] = field(default_factory=list)
 
@@ -305,7 +306,9 @@ def _compatible(path: Path, target: Target) -> bool:
 def _hash_problem(
     wheel: Path, requirement: LockedRequirement, built: dict[str, Any], result: Validation
 ) -> Problem | None:
-    actual = f"sha256:{file_sha256(wheel)}"
+    digest = file_sha256(wheel)
+    result.sha256[requirement.pin] = digest  # kept: build() records it without hashing again
+    actual = f"sha256:{digest}"
     if actual in requirement.hashes:
         return None
     record = built.get(wheel.name)

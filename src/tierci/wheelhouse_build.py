@@ -82,7 +82,7 @@ def build(
     records: dict[str, WheelRecord] = {}
     for pin, wheel in current.wheels.items():
         origin = "built" if pin in current.built_hashes else "index"
-        records[wheel.name] = _record(wheel, pins[pin], origin)
+        records[wheel.name] = _record(wheel, pins[pin], origin, current.sha256[pin])
     log(
         f"wheelhouse {folder}: {len(pins)} pins, {len(records)} already present, "
         f"{len(todo)} to fetch"
@@ -114,12 +114,14 @@ def build(
     return failures
 
 
-def _record(wheel: Path, requirement: LockedRequirement, origin: str) -> WheelRecord:
+def _record(
+    wheel: Path, requirement: LockedRequirement, origin: str, sha256: str | None = None
+) -> WheelRecord:
     return WheelRecord(
         filename=wheel.name,
         name=requirement.name,
         version=str(requirement.version),
-        sha256=file_sha256(wheel),
+        sha256=sha256 or file_sha256(wheel),
         size=wheel.stat().st_size,
         origin=origin,
     )
