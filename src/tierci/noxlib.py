@@ -244,9 +244,7 @@ def wheelhouse_session(session: nox.Session, *, lock_name: str = "wheelhouse") -
             f"{config.pyproject}: no [tool.tierci.wheelhouse] table",
             fix='add [tool.tierci.wheelhouse] with required = ["torch", ...]',
         )
-    # The project goes in only where the lock carries its dependencies (tierci itself).
-    project = config.root if lock_name in config.project_dependency_locks else None
-    sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=project)
+    _sync_tool_lock(session, config, lock_name)
     # build ends by validating (coverage, hashes, required packages) and fails if invalid.
     session.run("tierci", "wheelhouse", "build", *session.posargs)
     archive_out = config.root / "build" / "wheelhouse"
@@ -473,7 +471,15 @@ def release_session(session: nox.Session, *, lock_name: str = "release") -> None
     Credentials reach twine through the environment (TWINE_USERNAME/TWINE_PASSWORD) or
     its keyring; nothing here takes or prints them.
     """
-    config = _config(session)
+    _sync_tool_lock(session, _config(session), lock_name)
+    session.run("tierci", "release", *session.posargs)
+
+
+def _sync_tool_lock(session: nox.Session, config: TierciConfig, lock_name: str) -> None:
+    """Sync a session that runs the ``tierci`` command to ``requirements/<lock_name>.txt``.
+
+    The project goes in only where the lock carries its dependencies (tierci itself);
+    an adopter's tool lock pins tierci like any other tool.
+    """
     project = config.root if lock_name in config.project_dependency_locks else None
     sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=project)
-    session.run("tierci", "release", *session.posargs)
