@@ -44,6 +44,15 @@ def run(command: list[str], cwd: Path, **env: str) -> Ran:
     return Ran(completed.returncode, completed.stdout)
 
 
+def tierci_command(project: Path, *args: str) -> list[str]:
+    """``tierci --project PROJECT ARGS`` as this interpreter runs it."""
+    return [sys.executable, "-m", "tierci.cli", "--project", str(project), *args]
+
+
+def tierci(project: Path, *args: str, **env: str) -> Ran:
+    return run(tierci_command(project, *args), project, **env)
+
+
 def nox(*args: str, cwd: Path) -> Ran:
     return run([sys.executable, "-m", "nox", *args], cwd)
 

@@ -8,13 +8,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, Ran, run
+from tests.integration.conftest import REPO, Ran, run, tierci, tierci_command
 from tests.integration.test_wheelhouse import NO_INDEX, SMALL_LOCKS
 
 # post_install waits while this file exists: a build that can be caught in the act.
@@ -43,15 +42,15 @@ def env_vars(project: Path) -> dict[str, str]:
     return {"TIERCI_ENV_DIR": str(project.parent / "envs")}
 
 
-def tierci(project: Path, *args: str) -> Ran:
-    command = [sys.executable, "-m", "tierci.cli", "--project", str(project), *args]
-    return run(command, project, **env_vars(project))
+def env_cli(project: Path, *args: str) -> Ran:
+    """tierci in ``project``, with its environments under the test's own folder."""
+    return tierci(project, *args, **env_vars(project))
 
 
 def start(project: Path, *args: str) -> subprocess.Popen[str]:
     # Its own process group, so that it can be killed whole, as a CI runner kills a job.
     return subprocess.Popen(
-        [sys.executable, "-m", "tierci.cli", "--project", str(project), *args],
+        tierci_command(project, *args),
         cwd=project,
         env={**os.environ, **env_vars(project)},
         stdout=subprocess.PIPE,
@@ -62,7 +61,7 @@ def start(project: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def status(project: Path) -> dict[str, object]:
-    result = tierci(project, "env", "status", "worker", "--json")
+    result = env_cli(project, "env", "status", "worker", "--json")
     assert result.returncode == 0, result
     return json.loads(result.output)[0]
 
@@ -75,12 +74,12 @@ def six_version(env_path: str) -> str:
 
 def test_ensure_builds_once_then_reuses(project) -> None:
     assert status(project)["state"] == "not_installed"
-    first = tierci(project, "env", "ensure", "worker")
+    first = env_cli(project, "env", "ensure", "worker")
     assert first.returncode == 0, first
     assert "ready (built in" in first.output
     path = first.output.strip().splitlines()[-1]
     assert six_version(path) == "1.17.0"  # usable after the rename: relocatable
-    second = tierci(project, "env", "ensure", "worker")
+    second = env_cli(project, "env", "ensure", "worker")
     assert "ready (reused)" in second.output
     assert second.output.strip().splitlines()[-1] == path
     ready = status(project)
@@ -113,7 +112,7 @@ def test_a_build_killed_midway_leaves_nothing_ready(project, tmp_path) -> None:
     assert after_kill["state"] == "not_installed"
     assert "interrupted build" in str(after_kill["note"])
     pause.unlink()
-    again = tierci(project, "env", "ensure", "worker")
+    again = env_cli(project, "env", "ensure", "worker")
     assert again.returncode == 0, again
     assert "left by an interrupted build" in again.output
     home = tmp_path / "envs" / "worker"
@@ -122,12 +121,12 @@ def test_a_build_killed_midway_leaves_nothing_ready(project, tmp_path) -> None:
 
 
 def test_a_changed_lock_makes_it_stale_and_ensure_rebuilds(project, tmp_path) -> None:
-    old = tierci(project, "env", "ensure", "worker").output.strip().splitlines()[-1]
+    old = env_cli(project, "env", "ensure", "worker").output.strip().splitlines()[-1]
     shutil.copy(SMALL_LOCKS / "six-1.16.txt", project / "requirements" / "env.txt")
     stale = status(project)
     assert stale["state"] == "stale"
     assert stale["path"] == old
-    rebuilt = tierci(project, "env", "ensure", "worker")
+    rebuilt = env_cli(project, "env", "ensure", "worker")
     assert rebuilt.returncode == 0, rebuilt
     new = rebuilt.output.strip().splitlines()[-1]
     assert new != old
@@ -137,15 +136,15 @@ def test_a_changed_lock_makes_it_stale_and_ensure_rebuilds(project, tmp_path) ->
 
 
 def test_delete_frees_it(project) -> None:
-    assert tierci(project, "env", "ensure", "worker").returncode == 0
-    deleted = tierci(project, "env", "delete", "worker")
+    assert env_cli(project, "env", "ensure", "worker").returncode == 0
+    deleted = env_cli(project, "env", "delete", "worker")
     assert deleted.returncode == 0, deleted
     assert "deleted" in deleted.output
     assert status(project)["state"] == "not_installed"
 
 
 def test_an_unknown_env_is_a_config_error_with_a_hint(project) -> None:
-    result = tierci(project, "env", "ensure", "wroker")
+    result = env_cli(project, "env", "ensure", "wroker")
     assert result.returncode == 2, result
     assert "did you mean 'worker'" in result.output
 
@@ -156,14 +155,13 @@ def test_ensure_installs_from_the_wheelhouse_offline(tmp_path) -> None:
     project = make_project(
         tmp_path / "p", extra='\n[tool.tierci.envs.small]\nlock = "requirements/small.txt"\n'
     )
-    built = run(
-        [sys.executable, "-m", "tierci.cli", "--project", str(project), "wheelhouse", "build"],
-        project,
-    )
+    built = tierci(project, "wheelhouse", "build")
     assert built.returncode == 0, built
-    ensured = run(
-        [sys.executable, "-m", "tierci.cli", "--project", str(project), "env", "ensure", "small"],
+    ensured = tierci(
         project,
+        "env",
+        "ensure",
+        "small",
         TIERCI_ENV_DIR=str(tmp_path / "envs"),
         UV_CACHE_DIR=str(tmp_path / "cold-uv-cache"),
         **NO_INDEX,

@@ -24,7 +24,7 @@ with warnings.catch_warnings():  # passlib imports the stdlib's deprecated `cryp
     warnings.simplefilter("ignore", DeprecationWarning)
     from passlib.apache import HtpasswdFile
 
-from tests.integration.conftest import Ran, commit_all, run
+from tests.integration.conftest import Ran, commit_all, tierci
 
 USER, PASSWORD = "releaser", "pa55-word-for-tests-only"
 
@@ -95,9 +95,10 @@ def project_page(index: str) -> str:
 
 
 def release(project: Path, index: str, *args: str, password: str = PASSWORD) -> Ran:
-    command = [sys.executable, "-m", "tierci.cli", "--project", str(project), "release",
-               "--repository-url", index, *args]  # fmt: skip
-    return run(command, project, TWINE_USERNAME=USER, TWINE_PASSWORD=password)
+    return tierci(
+        project, "release", "--repository-url", index, *args,
+        TWINE_USERNAME=USER, TWINE_PASSWORD=password,
+    )  # fmt: skip
 
 
 def test_release_uploads_installs_back_and_refuses_the_same_version_twice(index, tmp_path):

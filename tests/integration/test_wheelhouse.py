@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, Ran, run
+from tests.integration.conftest import REPO, run, tierci
 
 SMALL_LOCKS = REPO / "tests" / "fixtures" / "small-locks"
 # Nothing is listening there: an install that tried the index would fail.
@@ -23,12 +23,6 @@ NO_INDEX = {
     "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
 }
 WHEELS = {"six==1.17.0", "iniconfig==2.3.1", "tomli-w==1.2.0", "docopt==0.6.2"}
-
-
-def tierci(project: Path, *args: str, **env: str) -> Ran:
-    return run(
-        [sys.executable, "-m", "tierci.cli", "--project", str(project), *args], project, **env
-    )
 
 
 def make_project(folder: Path, *, extra: str = "") -> Path:
