@@ -141,9 +141,8 @@ def _build(arguments: argparse.Namespace, config: TierciConfig) -> int:
             progress=advance,
         )
     check = wheelhouse.validate(folder, locks, target, required=house.required if house else ())
-    problems = failures + [
-        p for p in check.problems if p.package not in {f.package for f in failures}
-    ]
+    failed = {failure.package for failure in failures}  # reported once, with pip's reason
+    problems = failures + [p for p in check.problems if p.package not in failed]
     if problems:
         return _print_problems(problems, folder)
     _out.print(
