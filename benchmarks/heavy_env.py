@@ -32,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tierci import wheelhouse
-from tierci.uvbin import find_uv
+from tierci._proc import find_uv
+from tierci.locks.lockfile import read_lock
+from tierci.wheelhouse.model import Target, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "heavy.txt"
@@ -43,8 +44,9 @@ FIND_LINKS = os.environ.get("PIP_FIND_LINKS", "/opt/wheels")
 INSTALL = """
 import sys
 from pathlib import Path
-from tierci.wheelhouse_install import install
-install(Path(sys.argv[1]), [Path(sys.argv[2])], sys.argv[3], log=lambda _: None)
+from tierci.locks.lockfile import read_lock
+from tierci.wheelhouse.install import install
+install(Path(sys.argv[1]), [read_lock(Path(sys.argv[2]))], sys.argv[3], log=lambda _: None)
 """
 
 
@@ -143,7 +145,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender (median)")
     parser.add_argument("--skip-pip", action="store_true", help="skip pip from the index")
     arguments = parser.parse_args()
-    check = wheelhouse.validate(HOUSE, [LOCK], wheelhouse.Target.host())
+    check = validate(HOUSE, [read_lock(LOCK)], Target.host())
     if not check.ok:
         print(f"building the wheelhouse first ({len(check.problems)} pins missing)...")
         subprocess.run(

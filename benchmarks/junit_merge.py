@@ -31,7 +31,7 @@ from pathlib import Path
 TIERCI = """
 import sys
 from pathlib import Path
-from tierci.merge import collect_inputs, merge_reports
+from tierci.junit.merge import collect_inputs, merge_reports
 entries = merge_reports(collect_inputs([Path(sys.argv[1])]), Path(sys.argv[2]))
 tests = sum(e.summary.tests for e in entries if e.summary)
 failed = sum(e.summary.counts["failed"] for e in entries if e.summary)

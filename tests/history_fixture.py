@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tierci.history import RunContext, open_history
-from tierci.merge import Expectation
+from tierci.junit.merge import Expectation
+from tierci.report.history import RunContext, open_history
 
 COMMITS = ["a" * 40, "b" * 40, "c" * 40, "d" * 40]  # oldest first
 

@@ -6,6 +6,11 @@ The package root stays import-light on purpose: ``noxfile.py`` and ``tasks.py`` 
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 __all__ = ["__version__"]
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("tierci")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -27,6 +27,7 @@ __all__ = [
     "WheelhouseConfig",
     "find_pyproject",
     "load_config",
+    "load_config_if_present",
     "parse_config",
     "tier_slot",
 ]
@@ -216,6 +217,16 @@ def load_config(start: Path | None = None) -> TierciConfig:
         ) from exc
     table = data.get("tool", {}).get("tierci", {})
     return parse_config(table, pyproject=pyproject)
+
+
+def load_config_if_present(start: Path | None = None) -> TierciConfig | None:
+    """Like :func:`load_config`, but None where no pyproject.toml is at or above
+    ``start`` (a Go, Jest or ctest repository whose reports tierci reads)."""
+    try:
+        find_pyproject(start or Path.cwd())
+    except ConfigError:
+        return None
+    return load_config(start)
 
 
 def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:

@@ -7,35 +7,50 @@ rich honours ``NO_COLOR`` and non-terminal output by itself.
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tierci.junit import Outcome
-from tierci.results import Status
+from tierci.pipeline import Status
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from tierci.merge import ReportEntry
-    from tierci.results import TierResult
+    from tierci.junit.merge import ReportEntry
+    from tierci.pipeline import TierResult
 
-__all__ = ["print_error", "print_reports", "print_summary"]
+__all__ = ["output", "print_error", "print_line", "print_reports", "print_summary"]
 
 _STYLE = {
     Status.PASSED: "bold green",
+    Status.FLAKY: "yellow",
     Status.FAILED: "bold red",
+    Status.MISSING: "bold red",
     Status.SKIPPED: "yellow",
     Status.NOT_RUN: "dim",
 }
 
 
-def _console(*, stderr: bool = False) -> Console:
+def _console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
     return Console(
-        stderr=stderr, highlight=False, soft_wrap=False, width=None if os.isatty(1) else 120
+        stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=None if os.isatty(1) else 120
     )
+
+
+def output() -> Console:
+    """The console a command shows its progress, tables and notes on (stdout)."""
+    return _console(soft_wrap=True)
+
+
+def print_line(text: str, *, stderr: bool = False) -> None:
+    """One plain line, exactly as given: a command's machine-readable output (a path,
+    a key, JSON) or a line for logs that strip tables."""
+    stream = sys.stderr if stderr else sys.stdout
+    stream.write(f"{text}\n")
+    stream.flush()
 
 
 def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipeline") -> None:
@@ -68,7 +83,7 @@ def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipelin
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for result in results:
             if result.status is Status.FAILED:
-                print(f"::error title=tier {result.tier} failed::{result.reason}")  # noqa: T201
+                print_line(f"::error title=tier {result.tier} failed::{result.reason}")
 
 
 def print_error(message: str) -> None:
@@ -86,14 +101,14 @@ def print_reports(entries: Sequence[ReportEntry], *, title: str = "JUnit reports
         numbers = (
             [
                 str(summary.tests),
-                str(summary.counts[Outcome.FAILED]),
-                str(summary.counts[Outcome.ERROR]),
-                str(summary.counts[Outcome.FLAKY]),
+                str(summary.counts.failed),
+                str(summary.counts.errors),
+                str(summary.counts.flaky),
             ]
             if summary
             else ["-"] * 4
         )
-        style = "green" if entry.status.value == "ok" and not entry.problem else "bold red"
+        style = "green" if entry.ok else "bold red"
         table.add_row(
             entry.path.name, entry.tier, entry.shard, f"[{style}]{entry.status.value}[/]", *numbers
         )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -29,11 +28,11 @@ from typing import TYPE_CHECKING
 from filelock import FileLock, Timeout
 from platformdirs import user_cache_path
 
-from tierci import wheelhouse, wheelhouse_install
-from tierci.dist import venv_python_of
-from tierci.errors import CommandFailedError, EnvError
-from tierci.lockfile import lock_digest
-from tierci.uvbin import find_uv
+from tierci._proc import find_uv, run, venv_environment, venv_python_of
+from tierci.errors import EnvError
+from tierci.locks.lockfile import Lock, read_lock
+from tierci.wheelhouse.install import install
+from tierci.wheelhouse.model import Target
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,10 +98,12 @@ class EnvManager:
         self.lock_timeout_s = lock_timeout_s
         self.log = log
 
-    def key(self, env: EnvConfig) -> str:
+    def key(self, env: EnvConfig, lock: Lock | None = None) -> str:
+        """``py311-linux_x86_64-<lock digest>``: a new key is a new environment."""
         python = env.python or f"{sys.version_info.major}.{sys.version_info.minor}"
         tag = "py" + python.replace(".", "").replace(os.sep, "_")
-        return f"{tag}-{wheelhouse.Target.host().platform}-{lock_digest([env.lock])[:16]}"
+        digest = (lock or read_lock(env.lock)).digest
+        return f"{tag}-{Target.host().platform}-{digest[:16]}"
 
     def _home(self, name: str) -> Path:
         return self.env_dir / name
@@ -161,25 +162,26 @@ class EnvManager:
     def ensure(self, name: str) -> EnsureResult:
         """The environment, ready: reused when its key is built, else built now (once)."""
         env = self.config.env(name)
-        key = self.key(env)
+        lock = read_lock(env.lock)
+        key = self.key(env, lock)
         final = self._home(name) / key
         started = time.perf_counter()
         if _is_ready(final):
             return EnsureResult(name=name, path=final, built=False, seconds=0.0)
-        lock = self._file_lock(name, timeout=self.lock_timeout_s)
+        file_lock = self._file_lock(name, timeout=self.lock_timeout_s)
         try:
-            with lock:
+            with file_lock:
                 if _is_ready(final):  # built by another process while this one waited
                     self.log(f"env {name}: built by another process meanwhile; reusing it")
                     return EnsureResult(
                         name=name, path=final, built=False, seconds=time.perf_counter() - started
                     )
-                from_index = self._build(env, key, final)
+                from_index = self._build(env, lock, key, final)
         except Timeout:
             raise EnvError(
                 f"env {name}: waited {self.lock_timeout_s:.0f} s for another process building it",
                 fix=f"check `tierci env status {name}`; if nothing is building, delete "
-                f"{lock.lock_file}",
+                f"{file_lock.lock_file}",
             ) from None
         return EnsureResult(
             name=name,
@@ -189,7 +191,7 @@ class EnvManager:
             from_index=from_index,
         )
 
-    def _build(self, env: EnvConfig, key: str, final: Path) -> tuple[str, ...]:
+    def _build(self, env: EnvConfig, lock: Lock, key: str, final: Path) -> tuple[str, ...]:
         home = final.parent
         for leftover in home.glob(f"{_BUILD_PREFIX}*"):
             self.log(f"env {env.name}: removing {leftover.name}, left by an interrupted build")
@@ -198,21 +200,17 @@ class EnvManager:
         uv = find_uv()
         python_request = env.python or sys.executable
         self.log(f"env {env.name}: building {key} from {env.lock.name}")
-        _run(
+        run(
             [uv, "venv", "--quiet", "--relocatable", "--python", python_request, str(build)],
             what=f"creating env {env.name}",
         )
         python = str(venv_python_of(build))
-        from_index = self._install(env, python)
+        from_index = self._install(env, lock, python)
         for command in env.post_install:
-            _run(
-                list(command),
+            run(
+                command,
                 what=f"env {env.name} post_install {command[0]}",
-                env={
-                    **os.environ,
-                    "VIRTUAL_ENV": str(build),
-                    "PATH": f"{build / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-                },
+                env=venv_environment(build),
                 cwd=build,
             )
         (build / _MARKER).write_text(
@@ -221,7 +219,7 @@ class EnvManager:
                     "name": env.name,
                     "key": key,
                     "lock": str(env.lock),
-                    "lock_digest": lock_digest([env.lock]),
+                    "lock_digest": lock.digest,
                     "from_index": list(from_index),
                 },
                 indent=2,
@@ -236,18 +234,16 @@ class EnvManager:
                 shutil.rmtree(stale, ignore_errors=True)
         return from_index
 
-    def _install(self, env: EnvConfig, python: str) -> tuple[str, ...]:
+    def _install(self, env: EnvConfig, lock: Lock, python: str) -> tuple[str, ...]:
         house = self.config.wheelhouse
         if house is not None and self.config.uses_wheelhouse(env.lock) and house.dir.is_dir():
-            report = wheelhouse_install.install(
-                house.dir, [env.lock], python, allow_fallback=house.fallback, log=self.log
-            )
+            report = install(house.dir, [lock], python, allow_fallback=house.fallback, log=self.log)
             return report.from_index
         self.log(
             f"env {env.name}: no wheelhouse serves {env.lock.name}; installing from the "
             "index (hash-checked)"
         )
-        _run(
+        run(
             [
                 find_uv(),
                 "pip",
@@ -293,13 +289,3 @@ def _size(path: Path) -> int:
                 seen.add((stat.st_dev, stat.st_ino))
                 total += stat.st_size
     return total
-
-
-def _run(
-    command: list[str], *, what: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> None:
-    completed = subprocess.run(command, check=False, env=env, cwd=cwd)
-    if completed.returncode != 0:
-        raise CommandFailedError(
-            f"{what} failed (exit {completed.returncode})", fix="read the output above"
-        )

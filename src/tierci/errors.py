@@ -1,7 +1,22 @@
 """The one error hierarchy of tierci.
 
-Every error says what happened and how to fix it, and carries the exit code the CLI,
-the nox sessions and the invoke tasks end with.
+Every error says what happened and how to fix it, and carries the exit code that the
+``tierci`` command, the nox sessions (and so the invoke tasks) and pytest end with:
+
+====  ==========================================================================
+code  meaning
+====  ==========================================================================
+0     success
+1     tests failed (pytest's own code), or a tier of the pipeline failed
+2     configuration: ``[tool.tierci]`` missing, malformed or naming something unknown
+3     a lock file is stale, unreadable or could not be compiled
+4     an external command failed, or a command line was wrong (usage)
+5     a tier ran no tests (and ``allow_empty`` is not set)
+6     the wheelhouse is incomplete, tampered with, or its archive was refused
+7     an on-demand environment could not be built, found or deleted
+8     a tier needs an accelerator and this host has none
+9     a release was refused or failed
+====  ==========================================================================
 """
 
 from __future__ import annotations
@@ -18,7 +33,9 @@ __all__ = [
     "ReleaseError",
     "StaleLockError",
     "TierciError",
+    "UsageError",
     "WheelhouseError",
+    "error_for_code",
 ]
 
 
@@ -62,6 +79,12 @@ class CommandFailedError(TierciError):
     return_code = 4
 
 
+class UsageError(TierciError):
+    """A command line tierci cannot act on (an unknown option, ``--shard 5/4``)."""
+
+    return_code = 4
+
+
 class EmptyTierError(TierciError):
     """A tier ran no tests: never green unless the tier allows it."""
 
@@ -90,3 +113,23 @@ class ReleaseError(TierciError):
     """A release was refused or failed: dirty tree, version/tag mismatch, upload, install."""
 
     return_code = 9
+
+
+_BY_CODE: dict[int, type[TierciError]] = {
+    kind.return_code: kind
+    for kind in (
+        ConfigError,
+        LockError,
+        CommandFailedError,
+        EmptyTierError,
+        WheelhouseError,
+        EnvError,
+        NoDeviceError,
+        ReleaseError,
+    )
+}
+
+
+def error_for_code(code: int, message: str, *, fix: str | None = None) -> TierciError:
+    """The error of the kind that ``code`` stands for (as another process reported it)."""
+    return _BY_CODE.get(code, TierciError)(message, fix=fix)

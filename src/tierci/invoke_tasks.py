@@ -19,7 +19,8 @@ from invoke.exceptions import Exit
 from invoke.tasks import Task
 
 from tierci.config import load_config
-from tierci.errors import TierciError
+from tierci.errors import CommandFailedError
+from tierci.pipeline import DEFAULT_PIPELINE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
 __all__ = ["DEFAULT_PIPELINE", "nox_collection", "nox_sessions"]
-
-DEFAULT_PIPELINE = ("lint", "unit", "packaging")
 
 
 def nox_sessions(root: Path) -> dict[str, str]:
@@ -47,7 +46,7 @@ def nox_sessions(root: Path) -> dict[str, str]:
         check=False,
     )
     if completed.returncode != 0:
-        raise TierciError(
+        raise CommandFailedError(
             f"`nox --list --json` failed in {root}:\n{completed.stderr.strip()}",
             fix="fix the error in noxfile.py shown above",
         )

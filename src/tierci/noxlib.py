@@ -13,32 +13,52 @@ dependencies.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from tierci import dist, locks, wheelhouse, wheelhouse_install, wheels
+from nox.command import CommandFailed
+
+from tierci._proc import find_uv
+from tierci.artifacts import native, verify
+from tierci.artifacts.build import build_and_check
 from tierci.config import DEFAULT_ENV, load_config
 from tierci.device import detect_device, no_device_error
-from tierci.errors import CommandFailedError, StaleLockError, TierciError
-from tierci.history import RunContext, open_history
-from tierci.hud import build_hud, gate_targets, write_hud
-from tierci.merge import collect_inputs, parse_expectation
-from tierci.uvbin import find_uv
+from tierci.errors import (
+    CommandFailedError,
+    ConfigError,
+    EmptyTierError,
+    StaleLockError,
+    TierciError,
+    error_for_code,
+)
+from tierci.junit.merge import parse_expectation
+from tierci.locks import compile as locks
+from tierci.locks.lockfile import read_locks
+from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
+from tierci.report.history import RunContext
+from tierci.report.hud import gate_targets
+from tierci.report.ingest import ingest_and_render
+from tierci.wheelhouse.install import install as install_from_wheelhouse
+from tierci.wheelhouse.model import Target, cache_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     import nox
 
-    from tierci.config import TierciConfig
+    from tierci.config import TierciConfig, TierConfig
 
 __all__ = [
+    "EXIT_REASON_VARIABLE",
     "HISTORY",
     "HUD_DIR",
     "heavy_envs",
@@ -55,23 +75,56 @@ __all__ = [
     "wheels_session",
 ]
 
-HISTORY = Path("build/tierci/history.sqlite")
-HUD_DIR = Path("build/hud")
+HISTORY = Path(DEFAULT_HISTORY)
+HUD_DIR = Path(DEFAULT_HUD_DIR)
+#: The file in which tierci's pytest plugin leaves why it ended a run (an error's code
+#: and message), so the session ends with that code, not pytest's.
+EXIT_REASON_VARIABLE = "TIERCI_EXIT_REASON_FILE"
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _SYNC_MARKER = ".tierci-sync.json"
 
 
-def _reported(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Turn a TierciError into nox's session failure, with the message and the fix."""
+class _ExitCode:
+    """The exit code of the first tierci error in this nox process.
+
+    nox ends every failed session the same way (exit 1) and a ``SystemExit`` from a
+    session would skip the sessions after it and nox's summary. So a failed session is
+    reported to nox as usual, and once nox has finished (its summary printed, its exit
+    status chosen) the process ends with the error's own code instead.
+    """
+
+    code: int | None = None
+
+    @classmethod
+    def keep(cls, code: int) -> None:
+        if cls.code is None:
+            cls.code = code
+            atexit.register(cls._exit)
+
+    @classmethod
+    def _exit(cls) -> None:
+        if cls.code is None:  # pragma: no cover - registered only with a code
+            return
+        logging.shutdown()  # nox logs through logging: flush it all before leaving
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(cls.code)
+
+
+def _reported(
+    function: Callable[Concatenate[nox.Session, _P], _R],
+) -> Callable[Concatenate[nox.Session, _P], _R]:
+    """A TierciError fails the session with its message and fix (no traceback), and
+    nox then exits with the error's code (``_ExitCode``)."""
 
     @functools.wraps(function)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(session: nox.Session, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            return function(*args, **kwargs)
+            return function(session, *args, **kwargs)
         except TierciError as exc:
-            session: nox.Session = args[0]  # type: ignore[assignment]
+            _ExitCode.keep(exc.return_code)
             session.error(str(exc))
 
     return wrapper
@@ -89,15 +142,22 @@ def _venv_python(session: nox.Session) -> str:
 def sync(session: nox.Session, tier: str) -> None:
     """Make the session's environment exactly the tier's lock (plus the project)."""
     config = _config(session)
-    tier_config = config.tier(tier)
-    sync_lock(
-        session, tier_config.lock, project=config.root if tier_config.install_project else None
-    )
+    _sync_tier(session, config, config.tier(tier))
+
+
+def _sync_tier(session: nox.Session, config: TierciConfig, tier: TierConfig) -> None:
+    _sync_lock(session, config, tier.lock, project=config.root if tier.install_project else None)
 
 
 @_reported
 def sync_lock(session: nox.Session, lock: Path, *, project: Path | None = None) -> None:
     """Sync to ``lock``; install ``project`` (a folder) editable without dependencies."""
+    _sync_lock(session, _config(session), lock, project=project)
+
+
+def _sync_lock(
+    session: nox.Session, config: TierciConfig, lock: Path, *, project: Path | None
+) -> None:
     if not lock.is_file():
         raise TierciError(
             f"lock file {lock} does not exist",
@@ -110,12 +170,11 @@ def sync_lock(session: nox.Session, lock: Path, *, project: Path | None = None) 
         session.log(f"environment matches {lock.name} ({fingerprint[:12]}); nothing to sync")
         return
     uv, python = find_uv(), _venv_python(session)
-    config = _config(session)
     if config.wheelhouse is not None and config.uses_wheelhouse(lock):
         house = config.wheelhouse
         allowed = house.fallback or os.environ.get("TIERCI_WHEELHOUSE_FALLBACK") == "1"
-        wheelhouse_install.install(
-            house.dir, [lock], python, allow_fallback=allowed, log=session.log
+        install_from_wheelhouse(
+            house.dir, read_locks([lock]), python, allow_fallback=allowed, log=session.log
         )
     else:
         session.run(
@@ -164,21 +223,37 @@ def run_pytest(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_
     ``env`` other than ``default`` runs only the tests marked ``env(NAME)``.
     """
     config = _config(session)
-    tier_config = config.tier(tier)
-    junit = config.junit_path(tier, _shard_argument(session.posargs), env)
+    return _run_pytest(session, config, config.tier(tier), extra, env=env)
+
+
+def _run_pytest(
+    session: nox.Session,
+    config: TierciConfig,
+    tier: TierConfig,
+    extra: Sequence[str],
+    *,
+    env: str,
+) -> Path:
+    junit = config.junit_path(tier.name, _shard_argument(session.posargs), env)
     if env != DEFAULT_ENV:
         extra = (f"--tier-env={env}", *extra)
     junit.parent.mkdir(parents=True, exist_ok=True)
     # A report left by an earlier run must never stand in for this one.
     junit.unlink(missing_ok=True)
-    session.run(
-        "pytest",
-        f"--tier={tier}",
-        f"--junitxml={junit}",
-        *tier_config.pytest_args,
-        *extra,
-        *session.posargs,
-    )
+    with tempfile.TemporaryDirectory(prefix="tierci-exit-") as scratch:
+        reason_file = Path(scratch) / "reason.json"
+        try:
+            session.run(
+                "pytest",
+                f"--tier={tier.name}",
+                f"--junitxml={junit}",
+                *tier.pytest_args,
+                *extra,
+                *session.posargs,
+                env={EXIT_REASON_VARIABLE: str(reason_file)},
+            )
+        except CommandFailed as exc:
+            raise _pytest_error(reason_file, exc) from None
     if not junit.is_file():
         raise CommandFailedError(
             f"pytest finished but wrote no JUnit report at {junit}",
@@ -186,6 +261,21 @@ def run_pytest(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_
         )
     session.log(f"JUnit report: {junit}")
     return junit
+
+
+def _pytest_error(reason_file: Path, failed: CommandFailed) -> BaseException:
+    """The tierci error that ended pytest (as the plugin recorded it), else nox's own
+    failure: failing tests end the session as nox always ends it."""
+    try:
+        reason: dict[str, Any] = json.loads(reason_file.read_text(encoding="utf-8"))
+        return error_for_code(int(reason["code"]), str(reason["message"]), fix=reason.get("fix"))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    if failed.return_code == EmptyTierError.return_code:  # pytest: no tests collected
+        return EmptyTierError(
+            "pytest collected no tests", fix="check the session's arguments and test paths"
+        )
+    return failed
 
 
 def _shard_argument(posargs: Sequence[str]) -> str | None:
@@ -197,39 +287,48 @@ def _shard_argument(posargs: Sequence[str]) -> str | None:
     return None
 
 
+@_reported
 def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_ENV) -> Path:
     """Sync the tier's environment (or the named env's lock), then run its tests.
 
     A tier that requires a device checks first: with none here (and no
-    ``-- --allow-no-device``) nox stops at once with exit code 8 and a one-line reason.
+    ``-- --allow-no-device``) the session fails at once with the reason, and nox exits 8.
     """
-    if _config(session).tier(tier).requires_device:
-        _require_device(session, tier)
+    config = _config(session)
+    tier_config = config.tier(tier)
+    if tier_config.requires_device:
+        _require_device(session, tier_config)
     if env == DEFAULT_ENV:
-        sync(session, tier)
+        _sync_tier(session, config, tier_config)
     else:
-        config = _config(session)
-        project = config.root if config.tier(tier).install_project else None
-        sync_lock(session, config.env(env).lock, project=project)
-    return run_pytest(session, tier, *extra, env=env)
+        project = config.root if tier_config.install_project else None
+        _sync_lock(session, config, config.env(env).lock, project=project)
+    return _run_pytest(session, config, tier_config, extra, env=env)
 
 
-def _require_device(session: nox.Session, tier: str) -> None:
+def _require_device(session: nox.Session, tier: TierConfig) -> None:
     info = detect_device()
     if info.present:
         session.log(f"device: {info.name} (driver {info.driver}, CUDA {info.cuda or '?'})")
     elif "--allow-no-device" in session.posargs:
-        session.log(f"device: none ({info.reason}); allowed: {tier}'s tests report as skipped")
+        session.log(f"device: none ({info.reason}); allowed: {tier.name}'s tests report as skipped")
     else:
-        error = no_device_error(info, tier)
-        print(f"{error.message}\n  fix: {error.fix}", file=sys.stderr)  # noqa: T201
-        # SystemExit, not session.error(): nox itself then exits with the distinct code.
-        raise SystemExit(error.return_code)
+        raise no_device_error(info, tier.name)
 
 
 def heavy_envs(root: Path) -> list[str]:
-    """``default`` plus every declared env: the parameters of ``heavy(env=...)``."""
-    return [DEFAULT_ENV, *sorted(load_config(root).envs)]
+    """``default`` plus every declared env: the parameters of ``heavy(env=...)``.
+
+    Called while nox loads the noxfile, before any session: a configuration error
+    ends nox there, with the error's message, fix and exit code.
+    """
+    try:
+        return [DEFAULT_ENV, *sorted(load_config(root).envs)]
+    except TierciError as exc:
+        from tierci.console import print_error  # noqa: PLC0415 - only on this path
+
+        print_error(str(exc))
+        raise SystemExit(exc.return_code) from None
 
 
 @_reported
@@ -240,30 +339,40 @@ def wheelhouse_session(session: nox.Session, *, lock_name: str = "wheelhouse") -
     """
     config = _config(session)
     if config.wheelhouse is None:
-        raise TierciError(
+        raise ConfigError(
             f"{config.pyproject}: no [tool.tierci.wheelhouse] table",
             fix='add [tool.tierci.wheelhouse] with required = ["torch", ...]',
         )
     _sync_tool_lock(session, config, lock_name)
     # build ends by validating (coverage, hashes, required packages) and fails if invalid.
-    session.run("tierci", "wheelhouse", "build", *session.posargs)
+    _run_tierci(session, "wheelhouse", "build", *session.posargs)
     archive_out = config.root / "build" / "wheelhouse"
-    session.run("tierci", "wheelhouse", "pack", "--out", str(archive_out))
-    key = wheelhouse.cache_key(
-        list(config.wheelhouse.locks), wheelhouse.Target.host(), config.wheelhouse.variant
-    )
+    _run_tierci(session, "wheelhouse", "pack", "--out", str(archive_out))
+    house = config.wheelhouse
+    key = cache_key(read_locks(house.locks), Target.host(), house.variant)
     session.log(f"wheelhouse key: {key}")
     return archive_out
+
+
+def _run_tierci(session: nox.Session, *arguments: str) -> None:
+    """The ``tierci`` command in the session's environment; its exit code is kept."""
+    try:
+        session.run("tierci", *arguments)
+    except CommandFailed as exc:
+        if exc.return_code:
+            _ExitCode.keep(exc.return_code)
+        raise
 
 
 @_reported
 def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
     """ruff check, ruff format --check, mypy (as ``[tool.mypy]`` configures it)."""
-    sync(session, "lint")
+    config = _config(session)
+    _sync_tier(session, config, config.tier("lint"))
     session.run("ruff", "check", ".", *session.posargs)
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", *mypy_args)
-    _lint_ci_files(session, _config(session).root)
+    _lint_ci_files(session, config.root)
 
 
 #: Pinned: npm-groovy-lint 16+ needs Node >= 22.15; 15 runs on Node 20 with Java 17.
@@ -286,14 +395,12 @@ def _lint_ci_files(session: nox.Session, root: Path) -> None:
     jenkinsfile = root / "Jenkinsfile"
     if jenkinsfile.is_file():
         if shutil.which("npx") is None:
-            raise TierciError(
+            raise CommandFailedError(
                 "the Jenkinsfile cannot be linted: npx (Node.js) is not on PATH",
                 fix="install Node.js 20+ and Java 17 (npm-groovy-lint needs both)",
             )
-        session.run(
-            "npx", "--yes", NPM_GROOVY_LINT, "--noserver", "--failon", "warning",
-            "--output", "txt", str(jenkinsfile), external=True,
-        )  # fmt: skip
+        groovy_lint = [NPM_GROOVY_LINT, "--noserver", "--failon", "warning", "--output", "txt"]
+        session.run("npx", "--yes", *groovy_lint, str(jenkinsfile), external=True)
 
 
 @_reported
@@ -304,29 +411,24 @@ def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "u
     dependencies from ``dependencies_tier``'s lock, and every module is imported there.
     """
     config = _config(session)
-    sync(session, "packaging")
-    out = config.root / "dist"
-    shutil.rmtree(out, ignore_errors=True)  # check exactly what this build made
-    session.run("python", "-m", "build", "--installer=uv", "--outdir", str(out), str(config.root))
-    wheels, sdists = sorted(out.glob("*.whl")), sorted(out.glob("*.tar.gz"))
-    if len(wheels) != 1 or len(sdists) != 1:
-        raise CommandFailedError(
-            f"expected one wheel and one sdist in {out}, found {len(wheels)} and {len(sdists)}",
-            fix="check the build backend's configuration in pyproject.toml",
-        )
-    session.run("twine", "check", "--strict", str(wheels[0]), str(sdists[0]))
-    session.run("check-wheel-contents", str(wheels[0]))
+    dependencies = config.tier(dependencies_tier)
+    _sync_tier(session, config, config.tier("packaging"))
+    python = _venv_python(session)
+    built = build_and_check(
+        config.root, config.root / "dist", python=python, run=lambda c: session.run(*c)
+    )
+    session.run("check-wheel-contents", str(built.wheel))
     package_dir = config.root / "src" / package
-    check = dist.verify_wheel_imports(
-        wheels[0],
+    check = verify.verify_wheel_imports(
+        built.wheel,
         package=package,
-        python=_venv_python(session),
-        dependency_locks=[config.tier(dependencies_tier).lock],
-        expected_modules=dist.source_modules(package_dir) if package_dir.is_dir() else None,
+        python=python,
+        dependency_locks=[dependencies.lock],
+        expected_modules=verify.source_modules(package_dir) if package_dir.is_dir() else None,
         native_modules=config.native_modules,
     )
     session.log(
-        f"import-verified {len(check.imported)} modules of {wheels[0].name} "
+        f"import-verified {len(check.imported)} modules of {built.wheel.name} "
         f"installed outside the source tree ({check.location})"
     )
     if check.needs_extras:
@@ -355,12 +457,12 @@ def lock(session: nox.Session) -> None:
         return
     own_lock = next((s.lock for s in specs if s.name == "lock"), None)
     if own_lock is None or not own_lock.is_file():
-        raise TierciError(
+        raise ConfigError(
             "requirements/lock.txt (the lock session's own pinned pip-tools) is missing",
             fix="create requirements/lock.in with `pip-tools` and `pip`, then "
             "pip-compile --generate-hashes it once by hand",
         )
-    sync_lock(session, own_lock)
+    _sync_lock(session, config, own_lock, project=None)
     upgrades = [
         session.posargs[i + 1]
         for i, arg in enumerate(session.posargs[:-1])
@@ -384,28 +486,31 @@ def report(session: nox.Session) -> Path:
         for i, arg in enumerate(session.posargs[:-1])
         if arg == "--expect"
     ]
-    inputs = collect_inputs([config.junit_dir]) if config.junit_dir.is_dir() else []
-    if not inputs and not expect:
-        raise TierciError(
+    inputs = [config.junit_dir] if config.junit_dir.is_dir() else []
+    if not any(config.junit_dir.glob("*.xml")) and not expect:
+        raise CommandFailedError(
             f"no JUnit reports in {config.junit_dir}",
             fix="run a test tier first (nox -s unit), or name expected ones with -- --expect",
         )
-    with open_history(config.root / HISTORY) as history:
-        entries = history.ingest(
-            inputs, RunContext.detect(config.root), expect=expect, junit_dir=config.junit_dir
-        )
-        model = build_hud(history.connection, targets=gate_targets(config.gates))
-    written = write_hud(model, config.root / HUD_DIR, ["html", "markdown", "json"])
-    for entry in entries:
+    ingested, written = ingest_and_render(
+        config.root / HISTORY,
+        inputs,
+        RunContext.detect(config.root),
+        config.root / HUD_DIR,
+        expect=expect,
+        junit_dir=config.junit_dir,
+        targets=gate_targets(config.gates),
+    )
+    for entry in ingested.entries:
         summary = entry.summary
         counts = f"{summary.tests} tests" if summary else entry.status.value
         session.log(f"{entry.label}: {counts}{' - ' + entry.problem if entry.problem else ''}")
     index = written[0]
     session.log(f"HUD: {index}")
-    problems = [entry.problem for entry in entries if entry.problem]
-    if problems:
-        raise TierciError(
-            f"{len(problems)} report(s) missing or unreadable (the HUD at {index} shows them)",
+    if ingested.problems:
+        raise CommandFailedError(
+            f"{len(ingested.problems)} report(s) missing or unreadable (the HUD at {index} "
+            "shows them)",
             fix="re-run the tiers or shards named above",
         )
     return index
@@ -420,11 +525,12 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
     test-command`` against the repaired wheel (``test_tier``'s lock for its tools).
     """
     config = _config(session)
-    sync(session, "wheels")
+    test_locks = [config.tier(test_tier).lock]
+    _sync_tier(session, config, config.tier("wheels"))
     out = config.root / "dist" / "wheels"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    engine = wheels.container_engine()
+    engine = native.container_engine()
     if engine is not None:
         session.log(f"container engine {engine} answers: cibuildwheel builds every target")
         session.run(
@@ -438,12 +544,14 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
     )
     raw = config.root / "build" / "wheels-raw"
     shutil.rmtree(raw, ignore_errors=True)
-    session.run("python", "-m", "build", "--wheel", "--installer=uv", "--outdir", str(raw),
-                str(config.root))  # fmt: skip
+    build_wheel = ["python", "-m", "build", "--wheel", "--installer=uv", "--outdir", str(raw)]
+    session.run(*build_wheel, str(config.root))
     built = sorted(raw.glob("*.whl"))
     if len(built) != 1:
-        raise CommandFailedError(f"expected one wheel in {raw}, found {len(built)}",
-                                 fix="check the build backend's configuration")  # fmt: skip
+        raise CommandFailedError(
+            f"expected one wheel in {raw}, found {len(built)}",
+            fix="check the build backend's configuration",
+        )
     session.run("auditwheel", "repair", "--wheel-dir", str(out), str(built[0]))
     repaired = sorted(out.glob("*manylinux*.whl"))
     if len(repaired) != 1:
@@ -452,14 +560,17 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
             fix="read auditwheel's output above: a library the wheel links may be too new",
         )
     python = _venv_python(session)
-    check = dist.verify_wheel_imports(
+    check = verify.verify_wheel_imports(
         repaired[0], package=package, python=python, native_modules=config.native_modules
     )
     session.log(f"import-verified {len(check.imported)} modules of {repaired[0].name}")
-    wheels.run_test_command(
-        repaired[0], project=config.root, python=python,
-        dependency_locks=[config.tier(test_tier).lock], log=session.log,
-    )  # fmt: skip
+    native.run_test_command(
+        repaired[0],
+        project=config.root,
+        python=python,
+        dependency_locks=test_locks,
+        log=session.log,
+    )
     session.log(f"wheel: {repaired[0]}")
     return out
 
@@ -472,7 +583,7 @@ def release_session(session: nox.Session, *, lock_name: str = "release") -> None
     its keyring; nothing here takes or prints them.
     """
     _sync_tool_lock(session, _config(session), lock_name)
-    session.run("tierci", "release", *session.posargs)
+    _run_tierci(session, "release", *session.posargs)
 
 
 def _sync_tool_lock(session: nox.Session, config: TierciConfig, lock_name: str) -> None:
@@ -482,4 +593,4 @@ def _sync_tool_lock(session: nox.Session, config: TierciConfig, lock_name: str) 
     an adopter's tool lock pins tierci like any other tool.
     """
     project = config.root if lock_name in config.project_dependency_locks else None
-    sync_lock(session, config.root / "requirements" / f"{lock_name}.txt", project=project)
+    _sync_lock(session, config, config.root / "requirements" / f"{lock_name}.txt", project=project)

@@ -7,14 +7,15 @@ is a failure, never a silent pass.
 
 from __future__ import annotations
 
+import enum
 import json
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from tierci.junit import JUnitError, count_outcomes
-from tierci.results import Status, TierResult
+from tierci.junit import Counts, JUnitError, count_outcomes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,7 +23,46 @@ if TYPE_CHECKING:
 
     from tierci.config import TierciConfig
 
-__all__ = ["failed_tiers", "results_path", "run_pipeline"]
+__all__ = [
+    "DEFAULT_PIPELINE",
+    "Status",
+    "TierResult",
+    "failed_tiers",
+    "results_path",
+    "run_pipeline",
+]
+
+#: The tiers `inv ci` and `tierci pipeline` run when none are named.
+DEFAULT_PIPELINE = ("lint", "unit", "packaging")
+
+
+class Status(enum.StrEnum):
+    """What a tier came to: in the pipeline summary and in the HUD's cells alike."""
+
+    PASSED = "passed"
+    FLAKY = "flaky"  # everything passed, some tests only on retry
+    FAILED = "failed"
+    MISSING = "missing"  # an expected report never arrived
+    SKIPPED = "skipped"
+    NOT_RUN = "not run"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierResult:
+    tier: str
+    status: Status
+    duration_s: float
+    reason: str = ""
+    counts: Counts | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "status": self.status.value,
+            "duration_s": round(self.duration_s, 3),
+            "reason": self.reason,
+            "counts": self.counts.to_dict() if self.counts else None,
+        }
 
 
 def results_path(config: TierciConfig) -> Path:

@@ -10,7 +10,10 @@
   stage 1 runs 5%, stage 2 25%, …; a test in the 5% stays in the 25%);
 - every JUnit report gets the properties ``tier``, ``shard``, ``env``, ``commit``,
   ``python`` and ``platform``;
-- a tier that selects no tests fails, unless the tier sets ``allow_empty = true``;
+- a tier that selects no tests fails (exit 5), unless the tier sets ``allow_empty = true``;
+- a tierci error ends the run with the error's exit code (2 for configuration, 4 for
+  a wrong ``--shard``, ...), its message and its fix; ``$TIERCI_EXIT_REASON_FILE``,
+  where set (``noxlib`` sets it), receives the code and message as JSON;
 - a tier with ``requires_device`` (the device tier) detects the accelerator, records
   it in the report (``device``, ``device_driver``, ``device_cuda``), and where there is
   none exits 8 with a one-line reason, unless ``--allow-no-device``: then its tests
@@ -19,17 +22,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsuite_property uses
 
 from tierci.config import load_config, tier_slot
 from tierci.device import DeviceInfo, detect_device, no_device_error
-from tierci.durations import DEFAULT_HISTORY, junit_test_id, load_durations
-from tierci.errors import TierciError
+from tierci.errors import EmptyTierError, TierciError, UsageError
 from tierci.provenance import commit_sha, platform_tag, python_version
+from tierci.report import DEFAULT_HISTORY
+from tierci.report.durations import junit_test_id, load_durations
 from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_balanced
 
 if TYPE_CHECKING:
@@ -110,22 +116,35 @@ def pytest_configure(config: pytest.Config) -> None:
             if tier.requires_device:
                 _check_device(config, tier.name)
     except TierciError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+        _end_run(exc)
+
+
+def _end_run(error: TierciError) -> NoReturn:
+    """Stop pytest with the error's message, fix and exit code (and leave the reason
+    where the nox session reads it)."""
+    _leave_reason(error)
+    pytest.exit(str(error), returncode=error.return_code)
+
+
+def _leave_reason(error: TierciError) -> None:
+    target = os.environ.get("TIERCI_EXIT_REASON_FILE")
+    if target:
+        reason = {"code": error.return_code, "message": error.message, "fix": error.fix}
+        Path(target).write_text(json.dumps(reason), encoding="utf-8")
 
 
 def _check_device(config: pytest.Config, tier: str) -> None:
     info = detect_device()
     config.stash[_device_key] = info
     if not info.present and not config.getoption("allow_no_device"):
-        error = no_device_error(info, tier)
-        pytest.exit(f"{error.message}\n  fix: {error.fix}", returncode=error.return_code)
+        _end_run(no_device_error(info, tier))
 
 
 def _apply_tier_markers(config: pytest.Config, tier: TierConfig) -> None:
     if tier.markers is None:
-        raise pytest.UsageError(
-            f"tier {tier.name!r} runs no pytest (it has no markers expression); "
-            f"set markers in [tool.tierci.tiers.{tier.name}] to give it tests"
+        raise UsageError(
+            f"tier {tier.name!r} runs no pytest (it has no markers expression)",
+            fix=f"set markers in [tool.tierci.tiers.{tier.name}] to give it tests",
         )
     user_expression: str = config.option.markexpr
     config.option.markexpr = (
@@ -191,7 +210,7 @@ def _recorded_durations(config: pytest.Config) -> dict[str, float]:
     try:
         durations = load_durations(path, tier=slot if path.suffix in (".sqlite", ".db") else None)
     except TierciError as exc:
-        raise pytest.UsageError(str(exc)) from exc
+        _end_run(exc)
     config.stash[_shard_note_key] = f"balanced on {len(durations)} recorded durations from {path}"
     return durations
 
@@ -208,7 +227,12 @@ def _env_of(item: pytest.Item) -> str | None:
         return None
     name = marker.args[0] if marker.args else marker.kwargs.get("name")
     if not isinstance(name, str):
-        raise pytest.UsageError(f"{item.nodeid}: write the env marker as @pytest.mark.env('NAME')")
+        _end_run(
+            UsageError(
+                f"{item.nodeid}: the env marker names no environment",
+                fix="write it as @pytest.mark.env('NAME')",
+            )
+        )
     return name
 
 
@@ -223,10 +247,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.OK
         message = f"tierci: tier {tier.name!r} selected no tests; allowed (allow_empty = true)"
     else:
-        message = (
+        error = EmptyTierError(
             f"tierci: tier {tier.name!r} selected no tests ({tier.markers!r}); a tier that "
-            f"runs nothing is a failure. Mark tests for it, or set allow_empty = true "
-            f"in [tool.tierci.tiers.{tier.name}]"
+            "runs nothing is a failure",
+            fix=f"mark tests for it, or set allow_empty = true in [tool.tierci.tiers.{tier.name}]",
         )
+        session.exitstatus = error.return_code
+        _leave_reason(error)
+        message = f"{error.message}. Fix: {error.fix}"
     if reporter is not None:
         reporter.write_line(message, yellow=tier.allow_empty, red=not tier.allow_empty, bold=True)

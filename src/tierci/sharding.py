@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from tierci.errors import ConfigError
+from tierci.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -49,12 +49,12 @@ def parse_shard(text: str) -> Shard:
     """``"2/4"`` → ``Shard(index=2, count=4)``, with a clear error for anything else."""
     match = _SHARD_PATTERN.match(text)
     if match is None:
-        raise ConfigError(
+        raise UsageError(
             f"--shard {text!r} is not of the form i/n", fix="write e.g. --shard 2/4 (2nd of 4)"
         )
     index, count = int(match.group(1)), int(match.group(2))
     if not 1 <= index <= count:
-        raise ConfigError(
+        raise UsageError(
             f"--shard {text!r}: the index must be between 1 and the count",
             fix=f"use 1/{count} … {count}/{count}" if count else "use a count of at least 1",
         )
@@ -106,7 +106,7 @@ def parse_scope(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value <= 100:  # noqa: PLR2004 - a percentage
-        raise ConfigError(
+        raise UsageError(
             f"--scope {text!r} is not a percentage in (0, 100]", fix="write e.g. --scope 25"
         )
     return value

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tierci.history import open_history
-from tierci.hud import build_hud, write_hud
+from tierci.report.history import open_history
+from tierci.report.hud import build_hud, write_hud
 
 from ..history_fixture import COMMITS, build_history
 

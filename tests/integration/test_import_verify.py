@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tierci.dist import source_modules, verify_wheel_imports
+from tierci.artifacts.verify import source_modules, verify_wheel_imports
 from tierci.errors import CommandFailedError
 
 from .conftest import run

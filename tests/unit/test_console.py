@@ -1,5 +1,6 @@
 from tierci.console import print_summary
-from tierci.results import Status, TestCounts, TierResult
+from tierci.junit import Counts
+from tierci.pipeline import Status, TierResult
 
 
 def test_summary_columns_line_up(capsys, monkeypatch):
@@ -10,7 +11,7 @@ def test_summary_columns_line_up(capsys, monkeypatch):
                 tier="unit",
                 status=Status.PASSED,
                 duration_s=2.0,
-                counts=TestCounts(tests=10, failures=0, errors=0, skipped=1, flaky=2),
+                counts=Counts(passed=7, failed=0, errors=0, skipped=1, flaky=2),
             ),
             TierResult(tier="lint", status=Status.FAILED, duration_s=1.0, reason="ruff found 3"),
         ]

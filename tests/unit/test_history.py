@@ -10,21 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import JUNIT_CORPUS
 from tierci.cli import main
 from tierci.errors import TierciError
-from tierci.history import RunContext, open_history
-from tierci.hud import build_hud, render_html, render_markdown
-from tierci.merge import Expectation
-
-CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
+from tierci.junit.merge import Expectation
+from tierci.report.history import RunContext, open_history
+from tierci.report.hud import build_hud, render_html, render_markdown
 
 
 def test_reports_and_their_outcomes_are_stored(tmp_path):
     db = tmp_path / "h.sqlite"
     reports = [
-        CORPUS / "pytest/xunit2-report.xml",
-        CORPUS / "surefire/TEST-io.olamy.FlakyTest.xml",
-        CORPUS / "malformed/truncated-corrupt-xml.xml",
+        JUNIT_CORPUS / "pytest/xunit2-report.xml",
+        JUNIT_CORPUS / "surefire/TEST-io.olamy.FlakyTest.xml",
+        JUNIT_CORPUS / "malformed/truncated-corrupt-xml.xml",
     ]
     with open_history(db) as history:
         entries = history.ingest(reports, RunContext(commit="abc", branch="main", job="ci"))
@@ -73,7 +72,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from tierci.history import RunContext, open_history
+from tierci.report.history import RunContext, open_history
 db, report, worker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 with open_history(db) as history:
     for run in range(50):
@@ -83,7 +82,7 @@ with open_history(db) as history:
 
 def test_eight_concurrent_writers_lose_nothing(tmp_path):
     db = tmp_path / "h.sqlite"
-    original = (CORPUS / "pytest/shard1-junit.spark.integration.1.xml").read_text()
+    original = (JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml").read_text()
     writers = []
     for n in range(8):
         # Each worker its own report, as each CI job has (identical bytes would be
@@ -106,7 +105,9 @@ def first_of_two_shards(tmp_path) -> Path:
     """A JUnit folder where shard 1/2 of the unit tier reported and 2/2 did not."""
     folder = tmp_path / "junit"
     folder.mkdir()
-    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of2.xml")
+    shutil.copy(
+        JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of2.xml"
+    )
     return folder
 
 
@@ -184,7 +185,7 @@ def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path):
 def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_path):
     db = tmp_path / "old.sqlite"
     with open_history(db) as history:
-        history.ingest([CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
+        history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
     connection = sqlite3.connect(db)
     connection.execute("ALTER TABLE runs DROP COLUMN warnings")  # as version 1 made it
     connection.execute("PRAGMA user_version = 1")

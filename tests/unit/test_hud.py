@@ -9,9 +9,9 @@ import pytest
 from tierci.cli import main
 from tierci.config import load_config
 from tierci.errors import ConfigError
-from tierci.history import RunContext, open_history
-from tierci.hud import build_hud, gate_targets, render_json, render_markdown, write_hud
-from tierci.hud.render import svg_polyline
+from tierci.report.history import RunContext, open_history
+from tierci.report.hud import build_hud, gate_targets, render_json, render_markdown, write_hud
+from tierci.report.hud.render import svg_polyline
 
 from ..history_fixture import COMMITS, build_history
 

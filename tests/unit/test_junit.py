@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tierci.junit import (
-    SUITE_ERROR_NAME,
-    JUnitError,
-    Outcome,
-    ReportReader,
-    normalize_timestamp,
-    summarize,
-)
-
-CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
+from tests.conftest import JUNIT_CORPUS
+from tierci.junit import SUITE_ERROR_NAME, Counts, JUnitError, Outcome, ReportReader, summarize
+from tierci.junit.read import normalize_timestamp
 
 # Each file maps to its (tests, passed, failed, error, skipped, flaky).
 EXPECTED = {
@@ -64,27 +55,23 @@ REJECTED = {
 
 
 def test_the_corpus_is_fully_covered():
-    on_disk = {str(p.relative_to(CORPUS)) for p in CORPUS.rglob("*.xml")}
+    on_disk = {str(p.relative_to(JUNIT_CORPUS)) for p in JUNIT_CORPUS.rglob("*.xml")}
     assert on_disk == set(EXPECTED) | set(REJECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_counts(name):
     tests, passed, failed, error, skipped, flaky = EXPECTED[name]
-    summary = summarize(CORPUS / name)
+    summary = summarize(JUNIT_CORPUS / name)
     assert summary.tests == tests
-    assert summary.counts == {
-        Outcome.PASSED: passed,
-        Outcome.FAILED: failed,
-        Outcome.ERROR: error,
-        Outcome.SKIPPED: skipped,
-        Outcome.FLAKY: flaky,
-    }
+    assert summary.counts == Counts(
+        passed=passed, failed=failed, errors=error, skipped=skipped, flaky=flaky
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))
 def test_rejected_files_are_named_errors_with_a_fix(name):
-    path = CORPUS / name
+    path = JUNIT_CORPUS / name
     with pytest.raises(JUnitError) as caught:
         summarize(path)
     assert REJECTED[name] in str(caught.value)
@@ -93,7 +80,7 @@ def test_rejected_files_are_named_errors_with_a_fix(name):
 
 
 def cases(name):
-    return {case.test_id: case for case in ReportReader(CORPUS / name)}
+    return {case.test_id: case for case in ReportReader(JUNIT_CORPUS / name)}
 
 
 def test_surefire_reruns_become_attempts():
@@ -122,7 +109,7 @@ def test_consecutive_duplicates_are_retries_but_other_classnames_are_not():
 def test_suite_level_error_is_counted_not_dropped():
     error = next(
         c
-        for c in ReportReader(CORPUS / "jenkins/nested-testsuites-error-in-suite.xml")
+        for c in ReportReader(JUNIT_CORPUS / "jenkins/nested-testsuites-error-in-suite.xml")
         if c.outcome is Outcome.ERROR
     )
     assert error.name == SUITE_ERROR_NAME
@@ -131,7 +118,7 @@ def test_suite_level_error_is_counted_not_dropped():
 
 
 def test_negative_and_odd_times_are_normalised_with_a_warning():
-    reader = ReportReader(CORPUS / "jenkins/bad-duration-duplicate-names.xml")
+    reader = ReportReader(JUNIT_CORPUS / "jenkins/bad-duration-duplicate-names.xml")
     (case,) = list(reader)
     assert case.time_s == 100.0
     assert case.attempts == 2
@@ -139,14 +126,14 @@ def test_negative_and_odd_times_are_normalised_with_a_warning():
 
 
 def test_warnings_are_bounded():
-    reader = ReportReader(CORPUS / "jenkins/huge-1.3MB.xml")
+    reader = ReportReader(JUNIT_CORPUS / "jenkins/huge-1.3MB.xml")
     assert sum(1 for _ in reader) == 7580
     assert len(reader.warnings) == 21
     assert reader.warnings[-1] == "… further warnings suppressed"
 
 
 def test_properties_only_at_report_level_and_text_values():
-    summary = summarize(CORPUS / "jenkins/properties-multiline.xml")
+    summary = summarize(JUNIT_CORPUS / "jenkins/properties-multiline.xml")
     assert summary.properties["prop1"] == "value1"
     assert summary.properties["multiline"].split() == [
         "Config",
@@ -160,15 +147,15 @@ def test_properties_only_at_report_level_and_text_values():
         "3",
     ]
     assert "description" not in summary.properties  # a testcase's property
-    assert summarize(CORPUS / "gotestsum/junitxml-report.xml").properties["go.version"]
+    assert summarize(JUNIT_CORPUS / "gotestsum/junitxml-report.xml").properties["go.version"]
 
 
 def test_entities_and_non_bmp_text_survive():
-    names = {c.name for c in ReportReader(CORPUS / "encoding/with-xml-entities.xml")}
+    names = {c.name for c in ReportReader(JUNIT_CORPUS / "encoding/with-xml-entities.xml")}
     assert any("&" in n or '"' in n or "<" in n for n in names)
     messages = " ".join(
         c.message + c.name
-        for c in ReportReader(CORPUS / "encoding/unsupported-unicode-non-bmp.xml")
+        for c in ReportReader(JUNIT_CORPUS / "encoding/unsupported-unicode-non-bmp.xml")
     )
     assert "𒍺" in messages or "𡓿" in messages
 
@@ -176,16 +163,16 @@ def test_entities_and_non_bmp_text_survive():
 def test_status_attributes_and_bazel_duration():
     tst = [
         c
-        for c in ReportReader(CORPUS / "tst-cpp/disabled-status-attr.xml")
+        for c in ReportReader(JUNIT_CORPUS / "tst-cpp/disabled-status-attr.xml")
         if c.outcome is Outcome.SKIPPED
     ]
     assert {c.message for c in tst} == {"disabled"}
-    (bazel,) = list(ReportReader(CORPUS / "bazel/suite-logs.xml"))
+    (bazel,) = list(ReportReader(JUNIT_CORPUS / "bazel/suite-logs.xml"))
     assert bazel.message == "exited with error code 1"
 
 
 def test_timestamp_and_duration_of_a_report():
-    summary = summarize(CORPUS / "pytest/shard1-junit.spark.integration.1.xml")
+    summary = summarize(JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml")
     assert summary.timestamp
     assert summary.duration_s == pytest.approx(162.933, abs=0.01)
 
@@ -261,12 +248,12 @@ def test_timestamps_are_normalised_to_utc(raw, normalized, warned):
 def test_every_corpus_timestamp_normalises_without_a_crash():
     import re  # noqa: PLC0415
 
-    for path in CORPUS.rglob("*.xml"):
+    for path in JUNIT_CORPUS.rglob("*.xml"):
         for raw in re.findall(r'timestamp="([^"]*)"', path.read_text(errors="replace")):
             result, warning = normalize_timestamp(raw)
             assert result or warning
 
 
 def test_a_summary_carries_the_normalised_timestamp():
-    summary = summarize(CORPUS / "nextest/quick-junit-basic_report.xml")
+    summary = summarize(JUNIT_CORPUS / "nextest/quick-junit-basic_report.xml")
     assert summary.timestamp == "2021-04-01T18:52:39+00:00"  # suite time, -08:00 in the file

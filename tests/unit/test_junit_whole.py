@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import JUNIT_CORPUS
 from tierci.junit import ReportReader, summarize
-from tierci.junit_whole import read_whole
-from tierci.merge import merge_reports
+from tierci.junit.merge import merge_reports
+from tierci.junit.whole import read_whole
 
-CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
-CORPUS_FILES = sorted(CORPUS.rglob("*.xml"))
+CORPUS_FILES = sorted(JUNIT_CORPUS.rglob("*.xml"))
 # Files whose semantics need the sequential view (or that are unreadable): streamed.
 DECLINED = {
     "generic/retries-as-duplicate-testcases.xml",  # consecutive duplicates are retries
@@ -27,7 +27,7 @@ DECLINED = {
 
 
 def name(path: Path) -> str:
-    return str(path.relative_to(CORPUS))
+    return str(path.relative_to(JUNIT_CORPUS))
 
 
 def test_the_fast_path_declines_exactly_the_sequential_and_broken_files():

@@ -4,8 +4,8 @@ import pytest
 from packaging.version import Version
 
 from tierci.errors import LockError
-from tierci.lockfile import lock_digest, read_lock
-from tierci.wheelhouse import Target, cache_key, locked_pins, variant_of
+from tierci.locks.lockfile import read_lock
+from tierci.wheelhouse.model import Target, cache_key, locked_pins, variant_of
 
 SMALL = Path(__file__).parents[1] / "fixtures" / "small-locks" / "small.txt"
 HASH_A = "sha256:" + "a" * 64
@@ -32,8 +32,11 @@ def test_markers_select_per_target(tmp_path):
         f'tomli==2.0.1 ; python_version < "3.11" \\\n    --hash={HASH_A}\n'
         f"six==1.17.0 --hash={HASH_B}\n",
     )
-    assert set(locked_pins([lock], Target.for_python("3.10"))) == {"tomli==2.0.1", "six==1.17.0"}
-    assert set(locked_pins([lock], Target.for_python("3.12"))) == {"six==1.17.0"}
+    assert set(locked_pins([read_lock(lock)], Target.for_python("3.10"))) == {
+        "tomli==2.0.1",
+        "six==1.17.0",
+    }
+    assert set(locked_pins([read_lock(lock)], Target.for_python("3.12"))) == {"six==1.17.0"}
 
 
 @pytest.mark.parametrize(
@@ -60,34 +63,34 @@ def test_the_digest_ignores_comments_but_not_hashes(tmp_path):
     commented = commented.rename(tmp_path / "sub.txt")
     (tmp_path / "d").mkdir()
     moved = commented.rename(tmp_path / "d" / "x.txt")
-    assert lock_digest([base]) == lock_digest([moved])
+    assert read_lock(base).digest == read_lock(moved).digest
     rehashed = write(tmp_path, f"six==1.17.0 --hash={HASH_B}\n", "z.txt")
-    assert lock_digest([base]) != lock_digest([rehashed.rename(tmp_path / "d" / "x.txt")])
+    assert read_lock(base).digest != read_lock(rehashed.rename(tmp_path / "d" / "x.txt")).digest
 
 
 def test_same_pin_in_two_locks_merges_hashes_two_versions_stay_two(tmp_path):
     one = write(tmp_path, f"six==1.17.0 --hash={HASH_A}\n", "one.txt")
     two = write(tmp_path, f"six==1.17.0 --hash={HASH_B}\nsix==1.16.0 --hash={HASH_A}\n", "two.txt")
-    pins = locked_pins([one, two], Target.host())
+    pins = locked_pins([read_lock(one), read_lock(two)], Target.host())
     assert set(pins) == {"six==1.17.0", "six==1.16.0"}
     assert pins["six==1.17.0"].hashes == {HASH_A, HASH_B}
 
 
 def test_the_variant_comes_from_local_versions(tmp_path):
     cpu = write(tmp_path, f"torch==2.13.0+cpu --hash={HASH_A}\n", "cpu.txt")
-    assert variant_of([cpu]) == "cpu"
-    assert variant_of([SMALL]) == "default"
+    assert variant_of([read_lock(cpu)]) == "cpu"
+    assert variant_of([read_lock(SMALL)]) == "default"
 
 
 def test_the_cache_key_changes_with_python_variant_and_lock(tmp_path):
     host = Target.host()
-    key = cache_key([SMALL], host)
+    key = cache_key([read_lock(SMALL)], host)
     assert key.startswith(f"{host.python_tag}-{host.platform}-default-")
-    assert cache_key([SMALL], host) == key
-    assert cache_key([SMALL], Target.for_python("3.9")) != key
-    assert cache_key([SMALL], host, "cu126") != key
+    assert cache_key([read_lock(SMALL)], host) == key
+    assert cache_key([read_lock(SMALL)], Target.for_python("3.9")) != key
+    assert cache_key([read_lock(SMALL)], host, "cu126") != key
     other = write(tmp_path, f"six==1.16.0 --hash={HASH_A}\n", "small.txt")
-    assert cache_key([other], host) != key
+    assert cache_key([read_lock(other)], host) != key
 
 
 def test_a_foreign_target_asks_pip_for_its_python():
@@ -106,13 +109,13 @@ def test_a_foreign_platform_has_its_own_tags_and_pip_platforms():
     assert target.environment["platform_machine"] == "aarch64"
     arguments = target.pip_args()
     assert arguments[arguments.index("--platform") + 1] == "manylinux_2_28_aarch64"
-    assert cache_key([SMALL], target).startswith("cp312-manylinux_2_28_aarch64-")
+    assert cache_key([read_lock(SMALL)], target).startswith("cp312-manylinux_2_28_aarch64-")
 
 
 def test_a_direct_wheel_reference_is_pinned_by_its_file(tmp_path):
     url = "file:///wheels/tierci-0.1.0-py3-none-any.whl"
     lock = write(tmp_path, f"tierci @ {url} \\\n    --hash={HASH_A}\n")
-    (pin,) = read_lock(lock)
+    (pin,) = read_lock(lock).requirements
     assert (pin.name, str(pin.version), pin.url) == ("tierci", "0.1.0", url)
     assert pin.pin == "tierci==0.1.0"
     assert pin.requirement_line() == f"tierci @ {url} --hash={HASH_A}"

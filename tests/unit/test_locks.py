@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from tierci import locks
 from tierci.config import load_config
 from tierci.errors import LockError
+from tierci.locks import compile as locks
 
 
 @pytest.fixture

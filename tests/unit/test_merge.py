@@ -9,10 +9,11 @@ import junitparser
 import pytest
 from lxml import etree
 
+from tests.conftest import JUNIT_CORPUS
 from tierci.cli import main
 from tierci.errors import ConfigError
 from tierci.junit import Outcome, ReportReader, summarize
-from tierci.merge import (
+from tierci.junit.merge import (
     EntryStatus,
     Expectation,
     collect_inputs,
@@ -21,18 +22,20 @@ from tierci.merge import (
     parse_expectation,
 )
 
-CORPUS = Path(__file__).parents[3] / "shared" / "junit-corpus"
-
 
 @pytest.fixture
 def reports(tmp_path) -> Path:
     """A CI run's JUnit folder: two unit shards, a flaky lint report, a corrupt shard."""
     folder = tmp_path / "junit"
     folder.mkdir()
-    shutil.copy(CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of4.xml")
-    shutil.copy(CORPUS / "pytest/shard2-junit.spark.integration.2.xml", folder / "unit-2of4.xml")
-    shutil.copy(CORPUS / "malformed/truncated-corrupt-xml.xml", folder / "unit-4of4.xml")
-    shutil.copy(CORPUS / "surefire/TEST-io.olamy.FlakyTest.xml", folder / "lint.xml")
+    shutil.copy(
+        JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml", folder / "unit-1of4.xml"
+    )
+    shutil.copy(
+        JUNIT_CORPUS / "pytest/shard2-junit.spark.integration.2.xml", folder / "unit-2of4.xml"
+    )
+    shutil.copy(JUNIT_CORPUS / "malformed/truncated-corrupt-xml.xml", folder / "unit-4of4.xml")
+    shutil.copy(JUNIT_CORPUS / "surefire/TEST-io.olamy.FlakyTest.xml", folder / "lint.xml")
     return folder
 
 
@@ -62,7 +65,7 @@ def test_every_hole_is_an_entry_and_nothing_else_is_lost(reports):
 
 def test_an_expected_report_that_ran_nothing_is_a_problem(tmp_path):
     empty = tmp_path / "device.xml"
-    shutil.copy(CORPUS / "generic/no-cases-but-tests.xml", empty)
+    shutil.copy(JUNIT_CORPUS / "generic/no-cases-but-tests.xml", empty)
     (entry,) = judge_reports([empty], expect=[Expectation(tier="device")])
     assert entry.status is EntryStatus.EMPTY
     assert "ran no tests" in entry.problem
@@ -141,7 +144,7 @@ def test_merged_file_is_valid_for_junitparser(reports, tmp_path):
 
 
 def test_every_corpus_file_merges_into_valid_xml(tmp_path):
-    inputs = sorted(CORPUS.rglob("*.xml"))
+    inputs = sorted(JUNIT_CORPUS.rglob("*.xml"))
     out = tmp_path / "all.xml"
     entries = merge_reports(inputs, out)
     readable = [e for e in entries if e.summary is not None]

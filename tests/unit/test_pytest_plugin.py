@@ -3,6 +3,8 @@
 import pytest
 from lxml import etree
 
+from tierci.errors import ConfigError, UsageError
+
 TESTS = """
 import pytest
 
@@ -146,17 +148,19 @@ def test_shards_split_the_tier(project):
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "code", "message"),
     [
-        (["--tier=nope"], "no tier named 'nope'"),
-        (["--tier=lint"], "tier 'lint' runs no pytest"),
-        (["--shard=3/2"], "--shard '3/2'"),
+        (["--tier=nope"], ConfigError.return_code, "no tier named 'nope'"),
+        (["--tier=lint"], UsageError.return_code, "tier 'lint' runs no pytest"),
+        (["--shard=3/2"], UsageError.return_code, "--shard '3/2'"),
     ],
 )
-def test_bad_options_are_usage_errors(project, args, message):
-    result = project.runpytest(*args)
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
+def test_bad_options_end_pytest_with_the_errors_code_and_fix(project, args, code, message):
+    # 2 (a configuration error) is also pytest's "interrupted": pytester would re-raise.
+    result = project.runpytest(*args, no_reraise_ctrlc=True)
+    assert result.ret == code
     assert message in result.stderr.str()
+    assert "fix:" in result.stderr.str()
 
 
 def test_markers_are_registered_for_strict_markers(project):
@@ -253,5 +257,5 @@ def test_an_unreadable_durations_file_is_a_usage_error_naming_it(pytester):
     pytester.makepyfile(test_mix=SLOW_AND_FAST)
     pytester.path.joinpath("broken.xml").write_text("<testsuite><testcase")
     result = pytester.runpytest("--shard=1/2", "--shard-durations=broken.xml")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "cannot read durations from" in "\n".join(result.errlines)
+    assert result.ret == UsageError.return_code
+    assert "cannot read durations from" in "\n".join(result.outlines + result.errlines)

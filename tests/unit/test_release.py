@@ -1,8 +1,14 @@
 import pytest
 from packaging.version import Version
 
+from tierci.artifacts.release import (
+    PYPI_SIMPLE,
+    PYPI_UPLOAD,
+    _redacted,
+    check_tag,
+    simple_index_for,
+)
 from tierci.errors import ReleaseError
-from tierci.release import PYPI_SIMPLE, PYPI_UPLOAD, _redacted, check_tag, simple_index_for
 
 
 @pytest.mark.parametrize(

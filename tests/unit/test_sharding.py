@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from tierci.durations import junit_test_id, load_durations
-from tierci.errors import ConfigError
+from tierci.errors import UsageError
+from tierci.report.durations import junit_test_id, load_durations
 from tierci.sharding import (
     Shard,
     balanced_assignment,
@@ -22,7 +22,7 @@ def test_parse():
 
 @pytest.mark.parametrize("text", ["0/4", "5/4", "a/b", "2", "1/0", ""])
 def test_bad_shards_are_clear_errors(text):
-    with pytest.raises(ConfigError, match="--shard"):
+    with pytest.raises(UsageError, match="--shard"):
         parse_shard(text)
 
 
@@ -40,7 +40,7 @@ def test_scope_parsing():
     assert parse_scope("25") == 25.0
     assert parse_scope("5%") == 5.0
     for bad in ("0", "101", "x", "-5"):
-        with pytest.raises(ConfigError, match="--scope"):
+        with pytest.raises(UsageError, match="--scope"):
             parse_scope(bad)
 
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from tierci import wheels
+from tierci.artifacts import native as wheels
+from tierci.artifacts.native import container_engine
 from tierci.errors import ConfigError
-from tierci.wheels import container_engine
 
 
 def fake_binary(folder: Path, name: str, exit_code: int) -> None:

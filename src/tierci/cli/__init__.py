@@ -1,0 +1,75 @@
+"""The ``tierci`` command: one module per command group, each registering its
+subcommands; errors become their exit codes here, and only here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierci import __version__
+from tierci.cli import heavy, junit, project, release, report
+from tierci.cli._common import Parser
+from tierci.errors import TierciError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+tierci runs a project's CI tiers (lint, unit, packaging, heavy, device, wheels,
+release) the same way on a laptop, in GitHub Actions and in Jenkins. The tiers
+themselves are nox sessions (`nox -s unit`); this command holds what those sessions
+and CI jobs use: JUnit merging, the run history and its HUD, the heavy tier's
+wheelhouse and environments, lock checks and releases.
+"""
+
+_EPILOG = """\
+examples:
+  tierci junit merge build/all.xml build/junit --expect unit:4
+  tierci report ingest build/junit && tierci report hud --format html --format markdown
+  tierci wheelhouse build && tierci wheelhouse pack
+  tierci lock --check
+
+exit codes: 0 ok, 1 failed tier or tests, 2 configuration, 3 lock, 4 command or usage,
+5 empty tier, 6 wheelhouse, 7 environment, 8 no device, 9 release.
+`tierci COMMAND --help` explains each command.
+"""
+
+
+def _parser() -> Parser:
+    parser = Parser(
+        prog="tierci",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tierci {__version__}")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=Path.cwd(),
+        help="the project folder, where pyproject.toml is (default: the current folder)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in (project, junit, report, heavy, release):
+        group.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        code: int = arguments.handler(arguments)
+    except TierciError as exc:
+        from tierci.console import print_error  # noqa: PLC0415 - rich only when needed
+
+        print_error(str(exc))
+        return exc.return_code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

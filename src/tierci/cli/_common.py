@@ -1,0 +1,62 @@
+"""What every command group shares: the parser type, the handler type, and the one
+place a command reads the project's configuration."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
+
+from tierci.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tierci.config import TierciConfig
+
+    Handler: TypeAlias = Callable[[argparse.Namespace], int]
+    Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+__all__ = ["Parser", "add_command", "project_config"]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a wrong command line exits 4 (tierci's usage code), not 2 (which
+    tierci keeps for configuration errors)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(UsageError.return_code, f"{self.prog}: error: {message}\n")
+
+
+def add_command(
+    commands: Subcommands,
+    name: str,
+    handler: Handler | None,
+    *,
+    summary: str,
+    description: str = "",
+    examples: tuple[str, ...] = (),
+) -> Parser:
+    """A subcommand with a one-line summary (for the list), a description and examples
+    (for its own --help), running ``handler``."""
+    epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples) if examples else None
+    parser: Parser = commands.add_parser(
+        name,
+        help=summary,
+        description=description or summary,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
+
+
+def project_config(arguments: argparse.Namespace) -> TierciConfig:
+    """``[tool.tierci]`` of the project at ``--project`` (read only by commands that
+    need it)."""
+    from tierci.config import load_config  # noqa: PLC0415 - only commands that need it
+
+    config: TierciConfig = load_config(arguments.project)
+    return config

@@ -1,0 +1,126 @@
+"""``tierci report ingest|hud``: the run history and the HUD.
+
+Needs no project: the gates come from ``[tool.tierci.gates]`` where a pyproject.toml
+is found, else from the defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tierci.cli._common import add_command
+from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
+
+if TYPE_CHECKING:
+    import argparse
+
+    from tierci.cli._common import Subcommands
+
+__all__ = ["add_commands"]
+
+_HISTORY = Path(DEFAULT_HISTORY)
+
+
+def add_commands(commands: Subcommands) -> None:
+    group = add_command(
+        commands,
+        "report",
+        None,
+        summary="the run history and the HUD (commits x tiers)",
+        description="Store every tier's and shard's JUnit report per commit, then render "
+        "the HUD: a static page (and Markdown, JSON) of commits x tiers, failures, flaky "
+        "tests, durations and quality gates.",
+    )
+    verbs = group.add_subparsers(dest="report_command", required=True, metavar="VERB")
+    ingest = add_command(
+        verbs,
+        "ingest",
+        _ingest,
+        summary="store JUnit reports of one commit in the history",
+        description="Store each report (one transaction each) under the commit; the same "
+        "bytes twice for one commit are stored once. Exit 1 when a report is missing, "
+        "empty or unreadable (it is stored as such: the HUD shows the hole).",
+        examples=(
+            "tierci report ingest build/junit",
+            "tierci report ingest junit/ --commit $SHA --branch main --expect unit:4",
+        ),
+    )
+    ingest.add_argument("inputs", type=Path, nargs="+", help="report files or folders of *.xml")
+    ingest.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    ingest.add_argument("--commit", help="the commit tested (default: from CI or git)")
+    ingest.add_argument("--branch", default="", help="its branch")
+    ingest.add_argument("--job", default="", help="the CI job that produced the reports")
+    ingest.add_argument("--ref-time", default="", help="ISO time ordering this commit in the HUD")
+    ingest.add_argument("--expect", action="append", default=[], metavar="TIER[:SHARDS]")
+    ingest.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
+    hud = add_command(
+        verbs,
+        "hud",
+        _hud,
+        summary="render the HUD from the history",
+        description="Write index.html (one self-contained page), summary.md (also "
+        "appended to $GITHUB_STEP_SUMMARY) and/or hud.json from the history.",
+        examples=("tierci report hud", "tierci report hud --format markdown --commits 10"),
+    )
+    hud.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    hud.add_argument(
+        "--out", type=Path, default=Path(DEFAULT_HUD_DIR), help=f"default: {DEFAULT_HUD_DIR}"
+    )
+    hud.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        choices=("html", "markdown", "json"),
+        help="repeatable; default html (markdown also goes to $GITHUB_STEP_SUMMARY)",
+    )
+    hud.add_argument("--commits", type=int, default=30, help="newest commits shown")
+
+
+def _ingest(arguments: argparse.Namespace) -> int:
+    # Each command imports what it needs: `tierci --help` stays fast.
+    from tierci.console import print_line, print_reports  # noqa: PLC0415
+    from tierci.junit.merge import parse_expectation  # noqa: PLC0415
+    from tierci.report.history import RunContext  # noqa: PLC0415
+    from tierci.report.ingest import ingest  # noqa: PLC0415
+
+    context = RunContext.detect(
+        arguments.project,
+        commit=arguments.commit or "",
+        branch=arguments.branch,
+        job=arguments.job,
+        ref_time=arguments.ref_time,
+    )
+    ingested = ingest(
+        arguments.db,
+        arguments.inputs,
+        context,
+        expect=[parse_expectation(text) for text in arguments.expect],
+        huge_tree=arguments.huge_tree,
+    )
+    print_reports(ingested.entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
+    if ingested.repeated:
+        print_line(
+            f"{len(ingested.repeated)} report(s) already in the history for this commit: "
+            "not stored again"
+        )
+    return 1 if ingested.problems else 0
+
+
+def _hud(arguments: argparse.Namespace) -> int:
+    from tierci.config import load_config_if_present  # noqa: PLC0415 - see _ingest
+    from tierci.console import print_line  # noqa: PLC0415
+    from tierci.report.hud import gate_targets  # noqa: PLC0415
+    from tierci.report.ingest import render  # noqa: PLC0415
+
+    config = load_config_if_present(arguments.project)
+    written = render(
+        arguments.db,
+        arguments.out,
+        formats=arguments.formats or ["html"],
+        max_commits=arguments.commits,
+        targets=gate_targets(config.gates) if config else None,
+    )
+    for path in written:
+        print_line(f"HUD written: {path}")
+    return 0

@@ -1,0 +1,443 @@
+"""Reading JUnit XML of every dialect, safely and in streaming fashion.
+
+Safe: no entity resolution, no DTD loading, no network, libxml2's size limits kept
+unless ``huge_tree`` is asked for. Streaming: ``iterparse`` with every processed element
+cleared and detached, so memory stays flat however large the file.
+
+Truth over claims: counts are recomputed from ``<testcase>`` elements, never taken from
+a suite's attributes (Surefire counts attempts, gotestsum and Jenkins files disagree with
+their own testcases). Outcomes, by precedence:
+
+- ``error``: an ``<error>`` child, or ``status="errored"``;
+- ``failed``: a ``<failure>`` child, or ``status="failed"`` (also when earlier attempts
+  were flaky but the tool was configured to fail on flakes);
+- ``flaky``: it failed and then passed within the run: ``<flakyFailure>``/``<flakyError>``
+  (Surefire, nextest), or consecutive duplicate testcases whose last attempt passed
+  (pytest-rerunfailures, web-test-runner, retry loops);
+- ``skipped``: a ``<skipped>`` child, or ``status="disabled"``/``"notrun"``;
+- ``passed``: none of the above.
+
+An ``<error>``/``<failure>`` directly inside a ``<testsuite>`` (a crashed fixture, a
+suite that never started) becomes a testcase named ``[suite error]``: it must count.
+Odd values (negative or non-numeric times, missing names) are normalised with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from tierci.junit.model import (
+    SUITE_ERROR_NAME,
+    UNNAMED,
+    CaseResult,
+    Counts,
+    JUnitError,
+    Outcome,
+    ReportSummary,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+__all__ = [
+    "ReportReader",
+    "WarningLog",
+    "count_outcomes",
+    "judge_testcase",
+    "normalize_timestamp",
+    "parse_time",
+    "report_property",
+    "summarize",
+]
+
+_NEVER_RETRIES = frozenset({SUITE_ERROR_NAME, UNNAMED})
+_MAX_MESSAGE = 500
+_MAX_DETAILS = 4000
+_MAX_WARNINGS = 20
+_FAILURE_TAGS = frozenset({"failure", "error"})
+_FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
+_RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
+_STATUS_OUTCOMES = {
+    "failed": "failed",
+    "fail": "failed",
+    "failure": "failed",
+    "errored": "error",
+    "error": "error",
+    "disabled": "skipped",
+    "notrun": "skipped",
+    "skipped": "skipped",
+    "skip": "skipped",
+}
+
+
+class ReportReader:
+    """Iterate a report's testcases; afterwards ``properties``, ``timestamp`` and
+    ``warnings`` describe the file."""
+
+    def __init__(self, path: Path, *, huge_tree: bool = False) -> None:
+        self.path = path
+        self.huge_tree = huge_tree
+        self.properties: dict[str, str] = {}
+        self.timestamp = ""
+        self._warnings = WarningLog()
+        self.warnings = self._warnings.messages
+        self._root_checked = False
+
+    def __iter__(self) -> Iterator[CaseResult]:  # noqa: PLR0912 - flat on purpose, see below
+        """Cases in file order, consecutive duplicates folded into attempts.
+
+        One flat loop on purpose: a large merge runs it once per testcase, and every
+        extra generator layer or call shows in the benchmark.
+        """
+        self._check_readable()
+        with self.path.open("rb") as handle:
+            events = etree.iterparse(
+                handle,
+                # Only end events of the elements that matter: everything else is built
+                # by libxml2 in C and never costs a Python iteration.
+                events=("end",),
+                tag=("testcase", "testsuite", "property", "error", "failure"),
+                resolve_entities=False,
+                load_dtd=False,
+                no_network=True,
+                huge_tree=self.huge_tree,
+                remove_comments=True,
+                remove_pis=True,
+            )
+            pending: CaseResult | None = None
+            suite_element: etree._Element | None = None
+            suite = ""
+            try:
+                for _, element in events:
+                    tag = element.tag
+                    if tag == "testcase":
+                        parent = element.getparent()
+                        if parent is not suite_element:
+                            suite_element, suite = parent, self._suite_name(parent)
+                        case = self._case(element, suite)
+                        # _release, inlined: this line runs once per testcase.
+                        element.clear(keep_tail=False)
+                        if parent is not None:
+                            while element.getprevious() is not None:
+                                del parent[0]
+                        if pending is None:
+                            pending = case
+                        elif (
+                            case.name == pending.name
+                            and case.classname == pending.classname
+                            and case.suite == pending.suite
+                            and case.name not in _NEVER_RETRIES  # distinct events
+                        ):
+                            pending = _fold_retry(pending, case)
+                        else:
+                            yield pending
+                            pending = case
+                    elif tag == "testsuite":
+                        self._check_root(element)
+                        _release(element)
+                    elif tag == "property":
+                        self._property(element)
+                    elif _parent_tag(element) == "testsuite":  # <error>/<failure> of a suite
+                        if pending is not None:
+                            yield pending
+                            pending = None
+                        yield self._suite_error(element)
+            except etree.XMLSyntaxError as exc:
+                raise self._syntax_error(exc) from exc
+            self._check_root(events.root)
+            if pending is not None:
+                yield pending
+
+    def warn(self, message: str) -> None:
+        """Add a warning about this report (capped, like the reader's own)."""
+        self._warnings.add(message)
+
+    def _check_readable(self) -> None:
+        try:
+            empty = self.path.stat().st_size == 0
+        except OSError as exc:
+            raise JUnitError(
+                f"{self.path}: cannot be read ({exc.strerror})",
+                fix="check that the tier or shard that should write it ran",
+            ) from exc
+        if empty:
+            raise JUnitError(
+                f"{self.path}: empty file (0 bytes)",
+                fix="the run that should have written it crashed or was killed; re-run that "
+                "tier or shard",
+            )
+
+    def _check_root(self, element: etree._Element | None) -> None:
+        if self._root_checked:
+            return
+        root = element.getroottree().getroot() if element is not None else None
+        if root is None or root.tag not in ("testsuites", "testsuite"):
+            raise self._not_junit(str(root.tag) if root is not None else "none")
+        self._root_checked = True
+
+    def _suite_name(self, parent: etree._Element | None) -> str:
+        """The enclosing suite's name; the first suite timestamp seen is kept."""
+        self._check_root(parent)
+        if parent is None or parent.tag != "testsuite":
+            return ""
+        if not self.timestamp:
+            self.timestamp = parent.get("timestamp") or ""
+        return parent.get("name") or ""
+
+    def _not_junit(self, tag: str) -> JUnitError:
+        return JUnitError(
+            f"{self.path}: not a JUnit report (root element <{tag}>, expected <testsuites> "
+            "or <testsuite>)",
+            fix="point tierci at the JUnit XML your test runner writes (pytest --junitxml=...)",
+        )
+
+    def _syntax_error(self, exc: etree.XMLSyntaxError) -> JUnitError:
+        text = str(exc)
+        if "amplification" in text.lower():
+            return JUnitError(
+                f"{self.path}: refused: its entity definitions expand beyond libxml2's limit "
+                f"(an entity bomb) ({text})",
+                fix="JUnit reports never need <!ENTITY> definitions; regenerate the file with "
+                "the test runner",
+            )
+        if "huge" in text.lower():
+            return JUnitError(
+                f"{self.path}: a text node exceeds libxml2's safety limit ({text})",
+                fix="if the file is trusted, allow it with --huge-tree",
+            )
+        return JUnitError(
+            f"{self.path}: not well-formed XML ({text})",
+            fix="the run that wrote it probably crashed or was cut off; re-run that tier or "
+            "shard (a template with unescaped '<' in attributes is not XML either)",
+        )
+
+    def _property(self, element: etree._Element) -> None:
+        found = report_property(element)
+        if found is None:
+            return
+        name, value = found
+        if not name:
+            self.warn("a <property> without a name was ignored")
+            return
+        self.properties.setdefault(name, value)
+
+    def _case(self, element: etree._Element, suite: str) -> CaseResult:
+        get = element.get
+        name = get("name") or ""
+        if not name:
+            self.warn(f"a testcase in suite {suite!r} has no name; called it {UNNAMED!r}")
+            name = UNNAMED
+        classname = get("classname") or get("class") or ""
+        raw_time = get("time")
+        if raw_time is None:
+            raw_time = get("duration")  # Bazel
+        try:  # the common case, without a call: a plain, sane number
+            time_s = float(raw_time) if raw_time else 0.0
+            if not 0.0 <= time_s < math.inf:
+                time_s = self._time(raw_time or "", name)
+        except ValueError:
+            time_s = self._time(raw_time or "", name)
+        if not len(element) and get("status") is None and get("attempts") is None:
+            return CaseResult(
+                suite, classname, name, time_s, Outcome.PASSED, "", "", get("file") or ""
+            )
+        outcome, message, details, attempts = judge_testcase(element)
+        declared = get("attempts")  # written by tierci's own merge
+        if declared and declared.isdigit():
+            attempts = max(attempts, int(declared))
+        return CaseResult(
+            suite, classname, name, time_s, outcome, message, details, get("file") or "", attempts
+        )
+
+    def _suite_error(self, element: etree._Element) -> CaseResult:
+        suite = self._suite_name(element.getparent())
+        outcome = Outcome.ERROR if element.tag == "error" else Outcome.FAILED
+        message, details = _message_and_details(element)
+        self.warn(f"suite {suite!r} reports an <{element.tag!s}> outside any testcase")
+        return CaseResult(suite, suite, SUITE_ERROR_NAME, 0.0, outcome, message, details)
+
+    def _time(self, raw: str, name: str) -> float:
+        value = parse_time(raw)
+        if value is None:
+            self.warn(f"testcase {name!r}: time {raw!r} is not a sane duration; used 0")
+            return 0.0
+        return value
+
+
+def parse_time(raw: str) -> float | None:
+    """Seconds from a ``time``/``duration`` attribute ("1,234.5" too); None when the value
+    is not a number, negative, infinite or NaN."""
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            return None
+    return value if 0.0 <= value < math.inf else None  # the comparison is false for NaN
+
+
+def normalize_timestamp(raw: str) -> tuple[str, str]:
+    """``(ISO 8601 in UTC, warning)`` from any timestamp a JUnit writer uses; an empty
+    string for what cannot be a real time. The warning is empty when nothing was assumed.
+
+    Seen in the wild: no zone, ``Z``, ``±hh:mm``, fractions of any length, a date only,
+    a space instead of ``T``, ``T 12:40``, and gotestsum's ``0001-01-01`` placeholder.
+    """
+    text = raw.strip().replace("T ", "T")
+    if len(text) > 10 and text[10] == " ":  # noqa: PLR2004 - after YYYY-MM-DD
+        text = f"{text[:10]}T{text[11:]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return "", f"timestamp {raw!r} is not a date and time; ignored"
+    if moment.year <= 1:
+        return "", f"timestamp {raw!r} is a placeholder, not a time; ignored"
+    warning = ""
+    if len(text) <= 10:  # noqa: PLR2004 - a date only
+        warning = f"timestamp {raw!r} has no time of day; assumed midnight UTC"
+    elif moment.tzinfo is None:
+        warning = f"timestamp {raw!r} has no time zone; assumed UTC"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(), warning
+
+
+class WarningLog:
+    """A report's warnings, capped: a file with 7,000 odd times gets 20 and a note."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self._count = 0
+
+    def add(self, message: str) -> None:
+        self._count += 1
+        if self._count <= _MAX_WARNINGS:
+            self.messages.append(message)
+        elif self._count == _MAX_WARNINGS + 1:
+            self.messages.append("… further warnings suppressed")
+
+
+def report_property(element: etree._Element) -> tuple[str, str] | None:
+    """``(name, value)`` of a report-level ``<property>`` (a value may be element text);
+    None for a testcase's own properties, which describe one test, not the report."""
+    holder = element.getparent()
+    owner = holder.getparent() if holder is not None else None
+    if owner is None or owner.tag not in ("testsuite", "testsuites"):
+        return None
+    value = element.get("value")
+    return element.get("name") or "", value if value is not None else (element.text or "").strip()
+
+
+def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
+    """Outcome, message, details and attempts of one testcase element, by the rules in
+    this module's docstring (shared by the streaming and the whole-document reader)."""
+    result: etree._Element | None = None
+    outcome = Outcome.PASSED
+    flaky = reruns = 0
+    for child in element:
+        tag = child.tag
+        if tag == "error":
+            outcome, result = Outcome.ERROR, child
+        elif tag == "failure":
+            if outcome is not Outcome.ERROR:
+                outcome, result = Outcome.FAILED, child
+        elif tag in _FLAKY_TAGS:
+            flaky += 1
+            if result is None:
+                result = child
+        elif tag in _RERUN_TAGS:
+            reruns += 1
+        elif tag == "skipped" and outcome is Outcome.PASSED:
+            outcome = Outcome.SKIPPED
+            result = result if result is not None else child
+    if outcome is Outcome.PASSED and flaky:
+        outcome = Outcome.FLAKY
+    elif outcome is Outcome.PASSED and result is None:
+        status = (element.get("status") or "").strip().lower()
+        outcome = Outcome(_STATUS_OUTCOMES.get(status, "passed"))
+    if outcome is Outcome.PASSED:
+        return outcome, "", "", 1
+    message, details = _message_and_details(result) if result is not None else ("", "")
+    if not message and outcome is Outcome.SKIPPED and element.get("status"):
+        message = element.get("status", "")
+    return outcome, message, details, 1 + flaky + reruns
+
+
+def _message_and_details(element: etree._Element) -> tuple[str, str]:
+    text = "".join(element.itertext()).strip()
+    message = (element.get("message") or "").strip() or text.split("\n", 1)[0].strip()
+    return message[:_MAX_MESSAGE], text[:_MAX_DETAILS]
+
+
+def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
+    """Consecutive reports of one test are attempts: passed after a failure is flaky."""
+    failed_before = earlier.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.FLAKY)
+    outcome = later.outcome
+    if outcome is Outcome.PASSED and failed_before:
+        outcome = Outcome.FLAKY
+    source = later if later.outcome is not Outcome.PASSED else earlier
+    return CaseResult(
+        suite=later.suite,
+        classname=later.classname,
+        name=later.name,
+        time_s=earlier.time_s + later.time_s,
+        outcome=outcome,
+        message=source.message,
+        details=source.details,
+        file=later.file or earlier.file,
+        attempts=earlier.attempts + later.attempts,
+    )
+
+
+def _parent_tag(element: etree._Element) -> str:
+    parent = element.getparent()
+    return str(parent.tag) if parent is not None else ""
+
+
+def _release(element: etree._Element) -> None:
+    """Free a processed element and the siblings before it: memory stays flat."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+def summarize(
+    path: Path,
+    *,
+    huge_tree: bool = False,
+    on_case: Callable[[CaseResult], object] | None = None,
+) -> ReportSummary:
+    """Count one report's outcomes and collect its properties, streaming; ``on_case``
+    sees every case on the way (to write or store it in the same single pass)."""
+    reader = ReportReader(path, huge_tree=huge_tree)
+    summary = ReportSummary(path=path)
+    tally = dict.fromkeys(Outcome, 0)  # a dict in the hot loop; Counts at the end
+    duration = 0.0
+    for case in reader:
+        tally[case.outcome] += 1
+        duration += case.time_s
+        if on_case is not None:
+            on_case(case)
+    summary.counts = Counts.of(tally)
+    summary.duration_s = duration
+    summary.properties = reader.properties
+    summary.timestamp, warning = (
+        normalize_timestamp(reader.timestamp) if reader.timestamp else ("", "")
+    )
+    if warning:
+        reader.warn(warning)
+    summary.warnings = reader.warnings
+    return summary
+
+
+def count_outcomes(path: Path) -> Counts:
+    """Outcome counts of one report (a convenience over :func:`summarize`)."""
+    return summarize(path).counts

@@ -1,0 +1,193 @@
+"""The whole-document fast path for merging a report of ordinary size.
+
+The streaming reader (:mod:`tierci.junit.read`) spends a Python step on every testcase. For
+a report that fits comfortably in memory, libxml2 can do nearly all of it in C: parse
+the whole file, let one light pass find the *exceptional* testcases (with children, a
+``status``, an odd time, no name or classname), judge only those with the streaming
+reader's own rules, and serialise the suite with one ``tostring``.
+
+It declines (returns None) whenever the streaming reader's semantics need the
+sequential view: retries written as consecutive duplicates, errors outside any
+testcase, files too large to hold, and anything unreadable (so that the streaming reader
+reports the error, with its message). ``tests/unit/test_junit_whole.py`` holds both paths
+to the same results on every corpus file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lxml import etree
+
+from tierci.junit.model import UNNAMED, Counts, Outcome, ReportSummary
+from tierci.junit.read import (
+    WarningLog,
+    judge_testcase,
+    normalize_timestamp,
+    parse_time,
+    report_property,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["WHOLE_DOCUMENT_MAX_BYTES", "WholeReport", "read_whole"]
+
+#: Larger reports are streamed: a parsed tree costs several times the file's size.
+WHOLE_DOCUMENT_MAX_BYTES = 16 * 1024 * 1024
+_NEEDS_SEQUENTIAL_VIEW = etree.XPath("boolean(//testsuite/error | //testsuite/failure)")
+_REPORT_PROPERTIES = etree.XPath("//properties/property")
+
+
+@dataclass
+class WholeReport:
+    """A parsed report: its summary and its testcases, normalised in place."""
+
+    summary: ReportSummary
+    cases: list[etree._Element]
+
+    def suite_xml(self, name: str, properties: dict[str, str]) -> str:
+        """One ``<testsuite>`` holding every testcase (nested suites flattened)."""
+        counts = self.summary.counts
+        suite = etree.Element(
+            "testsuite",
+            name=name,
+            tests=str(counts.tests),
+            failures=str(counts.failed),
+            errors=str(counts.errors),
+            skipped=str(counts.skipped),
+            time=f"{self.summary.duration_s:.3f}",
+        )
+        if properties:
+            holder = etree.SubElement(suite, "properties")
+            for key, value in properties.items():
+                etree.SubElement(holder, "property", name=key, value=value)
+        suite.extend(self.cases)  # moves the elements: no per-case Python work
+        return "  " + etree.tostring(suite, encoding="unicode") + "\n"
+
+
+def read_whole(
+    path: Path, *, huge_tree: bool = False, max_bytes: int = WHOLE_DOCUMENT_MAX_BYTES
+) -> WholeReport | None:
+    """The report read at once, or None where the streaming reader must read it."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if not 0 < size <= max_bytes:
+        return None
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=huge_tree,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except etree.XMLSyntaxError:
+        return None
+    if root.tag not in ("testsuites", "testsuite") or _NEEDS_SEQUENTIAL_VIEW(root):
+        return None
+    return _summarise(path, root)
+
+
+def _summarise(path: Path, root: etree._Element) -> WholeReport | None:
+    summary = ReportSummary(path=path, properties=_report_properties(root))
+    warnings = WarningLog()
+    cases = list(root.iter("testcase"))
+    exceptional = _scan(cases, summary, warnings)
+    if exceptional is None:
+        return None
+    tally = dict.fromkeys(Outcome, 0)
+    tally[Outcome.PASSED] = len(cases)
+    for case in exceptional:
+        if not case.get("name"):
+            warnings.add(f"a testcase has no name; called it {UNNAMED!r}")
+        tally[Outcome.PASSED] -= 1
+        tally[judge_testcase(case)[0]] += 1
+    summary.counts = Counts.of(tally)
+    if summary.timestamp:
+        summary.timestamp, warning = normalize_timestamp(summary.timestamp)
+        if warning:
+            warnings.add(warning)
+    summary.warnings = warnings.messages
+    return WholeReport(summary=summary, cases=cases)
+
+
+def _report_properties(root: etree._Element) -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for element in _REPORT_PROPERTIES(root):
+        found = report_property(element)
+        if found is not None and found[0]:
+            properties.setdefault(*found)
+    return properties
+
+
+def _scan(
+    cases: list[etree._Element], summary: ReportSummary, warnings: WarningLog
+) -> list[etree._Element] | None:
+    """One pass over every testcase: names missing classnames, fixes odd times, adds up
+    the duration and returns the cases that need judging; None if a retry must be folded.
+
+    Flat on purpose: it runs once per testcase of every merged report.
+    """
+    exceptional = []
+    parent: etree._Element | None = None
+    suite = previous_classname = previous_suite = ""
+    previous_name: str | None = None
+    duration = 0.0
+    inf = math.inf
+    for case in cases:
+        container = case.getparent()
+        if container is not parent:
+            parent = container
+            suite = _suite_name(container, summary)
+        get = case.get
+        name = get("name")
+        classname = get("classname") or get("class") or ""
+        if (
+            name
+            and name == previous_name
+            and classname == previous_classname
+            and suite == previous_suite
+        ):
+            return None  # a retry to fold: the streaming reader's job
+        previous_name, previous_classname, previous_suite = name, classname, suite
+        if not classname and suite:
+            case.set("classname", suite)  # as the streaming writer names it
+        raw = get("time")
+        if raw is None:
+            raw = get("duration")  # Bazel
+        if raw:
+            try:  # the common case, without a call
+                seconds = float(raw)
+                if not 0.0 <= seconds < inf:
+                    seconds = _odd_time(case, raw, warnings)
+            except ValueError:
+                seconds = _odd_time(case, raw, warnings)
+            duration += seconds
+        if len(case) or not name or get("status") is not None:
+            exceptional.append(case)
+    summary.duration_s = duration
+    return exceptional
+
+
+def _suite_name(parent: etree._Element | None, summary: ReportSummary) -> str:
+    if parent is None or parent.tag != "testsuite":
+        return ""
+    if not summary.timestamp:
+        summary.timestamp = parent.get("timestamp") or ""
+    return parent.get("name") or ""
+
+
+def _odd_time(case: etree._Element, raw: str, warnings: WarningLog) -> float:
+    seconds = parse_time(raw)
+    if seconds is None:
+        warnings.add(f"testcase {case.get('name')!r}: time {raw!r} is not a sane duration; used 0")
+        seconds = 0.0
+    case.set("time", f"{seconds}")
+    return seconds

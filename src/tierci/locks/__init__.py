@@ -1,0 +1,2 @@
+"""Lock files: compiling ``requirements/*.in`` into hashed locks (``compile``) and
+reading them strictly (``lockfile``)."""

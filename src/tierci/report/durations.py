@@ -1,0 +1,81 @@
+"""Recorded test durations, for balanced shards: from JUnit reports or the run history.
+
+Test ids are the history's (``classname::name``), which is what pytest's own JUnit
+report gives a test (``junit_test_id`` maps a node id to it). From the history, each
+test's duration is the median of its latest recorded runs in the tier, so one slow
+outlier does not move it to another shard.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from typing import TYPE_CHECKING
+
+from _pytest.junitxml import mangle_test_address
+
+from tierci.errors import UsageError
+from tierci.junit import JUnitError, summarize
+from tierci.junit.merge import collect_inputs
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tierci.junit import CaseResult
+
+__all__ = ["junit_test_id", "load_durations"]
+
+_LATEST_RUNS = 5
+
+
+def junit_test_id(nodeid: str) -> str:
+    """``tests/x/test_a.py::TestB::test_c[1]`` → ``tests.x.test_a.TestB::test_c[1]``."""
+    names = mangle_test_address(nodeid)
+    return f"{'.'.join(names[:-1])}::{names[-1]}"
+
+
+def load_durations(path: Path, *, tier: str | None = None) -> dict[str, float]:
+    """Seconds per test id from a history database, a JUnit file, or a folder of them."""
+    if path.suffix in (".sqlite", ".db"):
+        return _from_history(path, tier)
+    durations: dict[str, list[float]] = {}
+
+    def keep(case: CaseResult) -> None:
+        durations.setdefault(case.test_id, []).append(case.time_s)
+
+    for report in collect_inputs([path]):
+        try:
+            summarize(report, on_case=keep)
+        except JUnitError as exc:
+            raise UsageError(
+                f"cannot read durations from {report}: {exc}",
+                fix="point --shard-durations at a readable JUnit report or history",
+            ) from exc
+    return {test: statistics.median(times) for test, times in durations.items()}
+
+
+def _from_history(path: Path, tier: str | None) -> dict[str, float]:
+    if not path.is_file():
+        raise UsageError(f"no history at {path}", fix="run `nox -s report` to record one")
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = connection.execute(
+                "SELECT o.test_id, o.time_s FROM outcomes o JOIN runs r ON r.id = o.run_id "
+                "WHERE (? IS NULL OR r.tier = ?) AND o.outcome != 'skipped' "
+                "ORDER BY r.id DESC",
+                (tier, tier),
+            ).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(
+            f"{path}: not a readable tierci history ({exc})",
+            fix="point --shard-durations at the history `nox -s report` writes",
+        ) from exc
+    latest: dict[str, list[float]] = {}
+    for test, seconds in rows:
+        times = latest.setdefault(test, [])
+        if len(times) < _LATEST_RUNS:
+            times.append(float(seconds))
+    return {test: statistics.median(times) for test, times in latest.items()}

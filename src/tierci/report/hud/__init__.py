@@ -1,0 +1,17 @@
+"""The HUD: a static, offline page (and Markdown and JSON) of commits x tiers."""
+
+from __future__ import annotations
+
+from tierci.report.hud.model import GateTargets, Hud, build_hud, gate_targets
+from tierci.report.hud.render import render_html, render_json, render_markdown, write_hud
+
+__all__ = [
+    "GateTargets",
+    "Hud",
+    "build_hud",
+    "gate_targets",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "write_hud",
+]

@@ -1,0 +1,440 @@
+"""The HUD's view model, read from the run history: plain data, no presentation.
+
+Cells (commit x tier) aggregate every run of that tier for that commit (its shards and
+reruns):
+- ``failed``: a test failed or errored, or a report was unreadable;
+- ``missing``: an expected report never arrived;
+- ``flaky``: everything passed, some tests only on retry;
+- ``skipped``: nothing ran that was not skipped;
+- ``passed``: everything else.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from statistics import median
+from typing import TYPE_CHECKING
+
+from tierci.junit import Outcome
+from tierci.pipeline import Status
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from tierci.config import GateConfig
+
+__all__ = [
+    "Cell",
+    "CommitRow",
+    "DurationPoint",
+    "Failure",
+    "FlakyTest",
+    "Gate",
+    "GateTargets",
+    "Hud",
+    "ReportWarnings",
+    "RolloutStage",
+    "build_hud",
+    "gate_targets",
+]
+
+_MAX_FAILURES_PER_CELL = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    test_id: str
+    outcome: Outcome
+    message: str
+    shard: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cell:
+    commit: str
+    tier: str
+    status: Status
+    runs: int
+    tests: int
+    failed: int
+    errors: int
+    flaky: int
+    skipped: int
+    time_to_signal_s: float
+    problems: tuple[str, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        return f"cell-{self.commit[:12]}-{self.tier}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitRow:
+    sha: str
+    branch: str
+    ref_time: str
+    cells: dict[str, Cell]
+
+    @property
+    def short(self) -> str:
+        return self.sha[:12]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlakyTest:
+    test_id: str
+    runs: int
+    flaky_runs: int
+
+    @property
+    def rate(self) -> float:
+        return self.flaky_runs / self.runs if self.runs else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DurationPoint:
+    commit: str
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Gate:
+    name: str
+    value: str
+    target: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateTargets:
+    """The quality bar (from the device-CI plan users follow: < 5 % flaky tests)."""
+
+    max_flaky_fraction: float = 0.05
+    min_pass_rate: float = 0.95
+    max_time_to_signal_s: float = 30 * 60
+
+
+def gate_targets(gates: GateConfig) -> GateTargets:
+    """The configured bar (``[tool.tierci.gates]``, in percent and minutes) as targets."""
+    return GateTargets(
+        max_flaky_fraction=gates.max_flaky_percent / 100,
+        min_pass_rate=gates.min_pass_percent / 100,
+        max_time_to_signal_s=gates.max_time_to_signal_minutes * 60,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutStage:
+    """A tier seen as a rollout stage: how much of the known test scope it runs."""
+
+    tier: str
+    scope: str
+    tests_run: int
+    tests_known: int
+    commits_run: int
+
+    @property
+    def coverage(self) -> float:
+        return self.tests_run / self.tests_known if self.tests_known else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hud:
+    generated_at: str
+    tiers: tuple[str, ...]
+    commits: tuple[CommitRow, ...]
+    flaky: tuple[FlakyTest, ...]
+    durations: dict[str, tuple[DurationPoint, ...]]
+    gates: tuple[Gate, ...]
+    rollout: tuple[RolloutStage, ...]
+    distinct_tests: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    #: What the JUnit reader assumed or repaired in the latest commit's reports.
+    warnings: tuple[ReportWarnings, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportWarnings:
+    tier: str
+    shard: str
+    report: str
+    lines: tuple[str, ...]
+
+
+def build_hud(
+    connection: sqlite3.Connection,
+    *,
+    max_commits: int = 30,
+    targets: GateTargets | None = None,
+) -> Hud:
+    """Read the newest ``max_commits`` commits of history into the HUD's model."""
+    connection.row_factory = sqlite3.Row
+    targets = targets or GateTargets()
+    commits = connection.execute(
+        """SELECT commit_sha, max(branch) AS branch, max(ref_time) AS ref_time FROM runs
+           GROUP BY commit_sha ORDER BY max(ref_time) DESC, max(id) DESC LIMIT ?""",
+        (max_commits,),
+    ).fetchall()
+    shas = [row["commit_sha"] for row in commits]
+    tiers = _tiers(connection, shas)
+    cells = _cells(connection, shas)
+    rows = tuple(
+        CommitRow(
+            sha=row["commit_sha"],
+            branch=row["branch"],
+            ref_time=row["ref_time"],
+            cells={tier: cell for (sha, tier), cell in cells.items() if sha == row["commit_sha"]},
+        )
+        for row in commits
+    )
+    flaky, distinct = _flaky_tests(connection, shas)
+    durations = _durations(rows, tiers)
+    return Hud(
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tiers=tiers,
+        commits=rows,
+        flaky=flaky,
+        durations=durations,
+        gates=_gates(rows, flaky, distinct, durations, targets),
+        rollout=_rollout(connection, shas, tiers),
+        distinct_tests=distinct,
+        warnings=_warnings(connection, shas[0]) if shas else (),
+    )
+
+
+def _warnings(connection: sqlite3.Connection, sha: str) -> tuple[ReportWarnings, ...]:
+    rows = connection.execute(
+        "SELECT tier, shard, report, warnings FROM runs WHERE commit_sha = ? AND warnings != '' "
+        "ORDER BY tier, shard",
+        (sha,),
+    ).fetchall()
+    return tuple(
+        ReportWarnings(
+            tier=row["tier"],
+            shard=row["shard"],
+            report=row["report"],
+            lines=tuple(row["warnings"].splitlines()),
+        )
+        for row in rows
+    )
+
+
+# Commit lists travel as one JSON parameter: `IN (SELECT value FROM json_each(?))`, so no
+# SQL text is ever built from data.
+
+
+def _tiers(connection: sqlite3.Connection, shas: Sequence[str]) -> tuple[str, ...]:
+    found = [
+        row[0]
+        for row in connection.execute(
+            "SELECT DISTINCT tier FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))",
+            (json.dumps(shas),),
+        )
+    ]
+    order = ["lint", "unit", "packaging", "heavy", "device", "wheels", "release"]
+    return tuple(sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t)))
+
+
+def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[str, str], Cell]:
+    runs = connection.execute(
+        """SELECT commit_sha, tier, count(*) AS runs, sum(tests) AS tests,
+                   sum(failed) AS failed, sum(errors) AS errors, sum(flaky) AS flaky,
+                   sum(skipped) AS skipped, max(duration_s) AS time_to_signal,
+                   sum(status = 'error') AS unreadable, sum(status = 'missing') AS missing,
+                   group_concat(CASE WHEN problem != '' THEN problem END, char(10)) AS problems
+            FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
+            GROUP BY commit_sha, tier""",
+        (json.dumps(shas),),
+    ).fetchall()
+    failures = _failures(connection, shas)
+    cells = {}
+    for row in runs:
+        key = (row["commit_sha"], row["tier"])
+        cells[key] = Cell(
+            commit=row["commit_sha"],
+            tier=row["tier"],
+            status=_cell_status(row),
+            runs=row["runs"],
+            tests=row["tests"],
+            failed=row["failed"],
+            errors=row["errors"],
+            flaky=row["flaky"],
+            skipped=row["skipped"],
+            time_to_signal_s=row["time_to_signal"] or 0.0,
+            problems=tuple((row["problems"] or "").split("\n")) if row["problems"] else (),
+            failures=tuple(failures.get(key, ())),
+        )
+    return cells
+
+
+def _cell_status(row: sqlite3.Row) -> Status:
+    if row["failed"] or row["errors"] or row["unreadable"]:
+        return Status.FAILED
+    if row["missing"]:
+        return Status.MISSING
+    if row["flaky"]:
+        return Status.FLAKY
+    if row["tests"] == row["skipped"]:
+        return Status.SKIPPED
+    return Status.PASSED
+
+
+def _failures(
+    connection: sqlite3.Connection, shas: Sequence[str]
+) -> dict[tuple[str, str], list[Failure]]:
+    found: dict[tuple[str, str], list[Failure]] = {}
+    for row in connection.execute(
+        """SELECT r.commit_sha, r.tier, r.shard, o.test_id, o.outcome, o.message
+            FROM outcomes o JOIN runs r ON r.id = o.run_id
+            WHERE r.commit_sha IN (SELECT value FROM json_each(?))
+              AND o.outcome IN ('failed', 'error')
+            ORDER BY r.tier, o.test_id""",
+        (json.dumps(shas),),
+    ):
+        bucket = found.setdefault((row["commit_sha"], row["tier"]), [])
+        if len(bucket) < _MAX_FAILURES_PER_CELL:
+            bucket.append(
+                Failure(
+                    test_id=row["test_id"],
+                    outcome=Outcome(row["outcome"]),
+                    message=row["message"],
+                    shard=row["shard"],
+                )
+            )
+    return found
+
+
+def _flaky_tests(
+    connection: sqlite3.Connection, shas: Sequence[str]
+) -> tuple[tuple[FlakyTest, ...], int]:
+    """A flake: passed only on retry within a run, or both failed and passed on one commit."""
+    rows = connection.execute(
+        """WITH per_commit AS (
+                SELECT o.test_id, r.commit_sha, count(*) AS runs,
+                       sum(o.outcome = 'flaky') AS retried,
+                       sum(o.outcome IN ('failed', 'error')) AS failed,
+                       sum(o.outcome IN ('passed', 'flaky')) AS passed
+                FROM outcomes o JOIN runs r ON r.id = o.run_id
+                WHERE r.commit_sha IN (SELECT value FROM json_each(?))
+                GROUP BY o.test_id, r.commit_sha)
+            SELECT test_id, sum(runs) AS runs,
+                   sum(retried) + sum(CASE WHEN failed > 0 AND passed > 0 THEN 1 ELSE 0 END)
+                       AS flaky_runs
+            FROM per_commit GROUP BY test_id""",
+        (json.dumps(shas),),
+    ).fetchall()
+    flaky = sorted(
+        (
+            FlakyTest(test_id=row["test_id"], runs=row["runs"], flaky_runs=row["flaky_runs"])
+            for row in rows
+            if row["flaky_runs"]
+        ),
+        key=lambda test: (-test.rate, -test.flaky_runs, test.test_id),
+    )
+    return tuple(flaky), len(rows)
+
+
+def _durations(
+    rows: Sequence[CommitRow], tiers: Sequence[str]
+) -> dict[str, tuple[DurationPoint, ...]]:
+    """Time to signal per tier (its slowest shard), oldest commit first."""
+    return {
+        tier: tuple(
+            DurationPoint(commit=row.short, seconds=row.cells[tier].time_to_signal_s)
+            for row in reversed(rows)
+            if tier in row.cells
+        )
+        for tier in tiers
+    }
+
+
+def _gates(
+    rows: Sequence[CommitRow],
+    flaky: Sequence[FlakyTest],
+    distinct_tests: int,
+    durations: dict[str, tuple[DurationPoint, ...]],
+    targets: GateTargets,
+) -> tuple[Gate, ...]:
+    gates = []
+    fraction = len(flaky) / distinct_tests if distinct_tests else 0.0
+    gates.append(
+        Gate(
+            name="flaky tests",
+            value=f"{fraction:.1%} ({len(flaky)} of {distinct_tests})",
+            target=f"< {targets.max_flaky_fraction:.0%}",
+            passed=fraction < targets.max_flaky_fraction,
+        )
+    )
+    if rows:
+        latest = rows[0]
+        ran = sum(c.tests - c.skipped for c in latest.cells.values())
+        good = sum(c.tests - c.skipped - c.failed - c.errors for c in latest.cells.values())
+        rate = good / ran if ran else 0.0
+        gates.append(
+            Gate(
+                name="pass rate (latest commit)",
+                value=f"{rate:.1%} ({good} of {ran})",
+                target=f">= {targets.min_pass_rate:.0%}",
+                passed=rate >= targets.min_pass_rate,
+                detail=latest.short,
+            )
+        )
+        holes = [c for c in latest.cells.values() if c.status is Status.MISSING or c.problems]
+        gates.append(
+            Gate(
+                name="every expected report arrived (latest commit)",
+                value=f"{len(holes)} tier(s) with holes",
+                target="0",
+                passed=not holes,
+                detail=", ".join(c.tier for c in holes),
+            )
+        )
+    for tier, points in durations.items():
+        if not points:
+            continue
+        typical = median(p.seconds for p in points)
+        gates.append(
+            Gate(
+                name=f"time to signal: {tier}",
+                value=f"{typical:.0f} s median",
+                target=f"<= {targets.max_time_to_signal_s:.0f} s",
+                passed=typical <= targets.max_time_to_signal_s,
+            )
+        )
+    return tuple(gates)
+
+
+def _rollout(
+    connection: sqlite3.Connection, shas: Sequence[str], tiers: Sequence[str]
+) -> tuple[RolloutStage, ...]:
+    if not shas:
+        return ()
+    latest = shas[0]
+    stages = []
+    for tier in tiers:
+        row = connection.execute(
+            """SELECT
+                  (SELECT count(DISTINCT o.test_id) FROM outcomes o JOIN runs r ON r.id = o.run_id
+                    WHERE r.tier = ? AND r.commit_sha = ?) AS run_now,
+                  (SELECT count(DISTINCT o.test_id) FROM outcomes o JOIN runs r ON r.id = o.run_id
+                    WHERE r.tier = ?) AS known,
+                  (SELECT count(DISTINCT commit_sha) FROM runs
+                    WHERE tier = ? AND commit_sha IN (SELECT value FROM json_each(?))) AS commits,
+                  (SELECT max(scope) FROM runs WHERE tier = ? AND commit_sha = ?) AS scope""",
+            (tier, latest, tier, tier, json.dumps(shas), tier, latest),
+        ).fetchone()
+        stages.append(
+            RolloutStage(
+                tier=tier,
+                scope=row["scope"] or "100%",
+                tests_run=row["run_now"],
+                tests_known=row["known"],
+                commits_run=row["commits"],
+            )
+        )
+    return tuple(stages)
