@@ -43,6 +43,7 @@ from tierci.errors import (
 from tierci.junit.merge import parse_expectation
 from tierci.locks import compile as locks
 from tierci.locks.lockfile import read_locks
+from tierci.pytest_plugin import EXIT_REASON_VARIABLE
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 from tierci.report.history import RunContext
 from tierci.report.hud import gate_targets
@@ -58,7 +59,6 @@ if TYPE_CHECKING:
     from tierci.config import TierciConfig, TierConfig
 
 __all__ = [
-    "EXIT_REASON_VARIABLE",
     "HISTORY",
     "HUD_DIR",
     "heavy_envs",
@@ -77,9 +77,6 @@ __all__ = [
 
 HISTORY = Path(DEFAULT_HISTORY)
 HUD_DIR = Path(DEFAULT_HUD_DIR)
-#: The file in which tierci's pytest plugin leaves why it ended a run (an error's code
-#: and message), so the session ends with that code, not pytest's.
-EXIT_REASON_VARIABLE = "TIERCI_EXIT_REASON_FILE"
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -268,7 +265,9 @@ def _pytest_error(reason_file: Path, failed: CommandFailed) -> BaseException:
     failure: failing tests end the session as nox always ends it."""
     try:
         reason: dict[str, Any] = json.loads(reason_file.read_text(encoding="utf-8"))
-        return error_for_code(int(reason["code"]), str(reason["message"]), fix=reason.get("fix"))
+        code = int(reason["code"])
+        if code == failed.return_code:  # the reason for this very exit
+            return error_for_code(code, str(reason["message"]), fix=reason.get("fix"))
     except (OSError, ValueError, KeyError, TypeError):
         pass
     if failed.return_code == EmptyTierError.return_code:  # pytest: no tests collected

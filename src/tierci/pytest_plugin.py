@@ -13,7 +13,9 @@
 - a tier that selects no tests fails (exit 5), unless the tier sets ``allow_empty = true``;
 - a tierci error ends the run with the error's exit code (2 for configuration, 4 for
   a wrong ``--shard``, ...), its message and its fix; ``$TIERCI_EXIT_REASON_FILE``,
-  where set (``noxlib`` sets it), receives the code and message as JSON;
+  where set (``noxlib`` sets it), receives the code and message as JSON. The variable
+  is taken out of the environment at start, so the pytest runs that tests start
+  themselves (pytester, subprocesses) cannot write there;
 - a tier with ``requires_device`` (the device tier) detects the accelerator, records
   it in the report (``device``, ``device_driver``, ``device_cuda``), and where there is
   none exits 8 with a one-line reason, unless ``--allow-no-device``: then its tests
@@ -49,6 +51,10 @@ MARKERS = {
     "e2e": "end-to-end: builds and runs whole projects; slow",
     "env(name)": "runs only in the named environment (tierci env / heavy(env=...))",
 }
+
+#: Set by a nox session (noxlib) to learn why the run ended; see the module docstring.
+EXIT_REASON_VARIABLE = "TIERCI_EXIT_REASON_FILE"
+_exit_reason_file: Path | None = None
 
 _tier_key = pytest.StashKey["TierConfig"]()
 _scope_key = pytest.StashKey[float]()
@@ -99,6 +105,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _exit_reason_file  # noqa: PLW0603 - one per process: the outermost run's
+    reason_file = os.environ.pop(EXIT_REASON_VARIABLE, None)
+    if reason_file:
+        _exit_reason_file = Path(reason_file)
     for marker, description in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {description}")
     tier_name: str | None = config.getoption("tier")
@@ -127,10 +137,9 @@ def _end_run(error: TierciError) -> NoReturn:
 
 
 def _leave_reason(error: TierciError) -> None:
-    target = os.environ.get("TIERCI_EXIT_REASON_FILE")
-    if target:
+    if _exit_reason_file is not None:
         reason = {"code": error.return_code, "message": error.message, "fix": error.fix}
-        Path(target).write_text(json.dumps(reason), encoding="utf-8")
+        _exit_reason_file.write_text(json.dumps(reason), encoding="utf-8")
 
 
 def _check_device(config: pytest.Config, tier: str) -> None:

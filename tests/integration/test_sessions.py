@@ -55,7 +55,7 @@ def test_the_device_tier_without_a_device_exits_8_in_one_line(sample_project):
         "tierci: tier 'device' needs a device and this host has none: "
         "TIERCI_DEVICE=none (detection turned off)"
     )
-    assert reason == [expected], ran
+    assert reason == [f"nox > Session device aborted: {expected}"], ran
     assert not (sample_project / "build" / "junit" / "device.xml").exists()
 
 
