@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from tierci.errors import CommandFailedError, TierciError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = ["find_uv", "run", "venv_environment", "venv_python_of"]
 
@@ -35,11 +35,13 @@ def run(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     capture: bool = False,
+    redact: Callable[[str], str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``command``; a non-zero exit raises ``error(what failed, fix=fix)``.
 
-    With ``capture`` the output is kept (and quoted in the error); otherwise it goes to
-    this process's stdout/stderr as it happens.
+    With ``capture`` the output is kept (and quoted in the error, through ``redact``
+    where it may hold a secret); otherwise it goes to this process's stdout/stderr as
+    it happens.
     """
     completed = subprocess.run(
         list(command),
@@ -52,6 +54,8 @@ def run(
     if completed.returncode != 0:
         shown = what or " ".join([Path(command[0]).name, *command[1:_SHOWN_ARGS]])
         output = f"\n{completed.stdout or ''}{completed.stderr or ''}".rstrip() if capture else ""
+        if redact is not None:
+            output = redact(output)
         raise error(f"{shown} failed (exit {completed.returncode}){output}", fix=fix)
     return completed
 

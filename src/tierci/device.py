@@ -72,8 +72,11 @@ def _from_nvidia_smi() -> DeviceInfo:
     try:
         query = subprocess.run(
             [smi, "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, check=False, timeout=_TIMEOUT_S,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=_TIMEOUT_S,
+        )
         summary = subprocess.run(
             [smi], capture_output=True, text=True, check=False, timeout=_TIMEOUT_S
         )

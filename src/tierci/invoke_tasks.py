@@ -20,7 +20,7 @@ from invoke.tasks import Task
 
 from tierci.config import load_config
 from tierci.errors import CommandFailedError
-from tierci.pipeline import DEFAULT_PIPELINE
+from tierci.pipeline import DEFAULT_PIPELINE, failed_tiers, run_pipeline
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -73,7 +73,6 @@ def _ci_task(
 ) -> Task[Callable[..., None]]:
     def ci(c: Context) -> None:
         from tierci.console import print_summary  # noqa: PLC0415 - only this task needs rich
-        from tierci.pipeline import failed_tiers, run_pipeline  # noqa: PLC0415
 
         results = run_pipeline(load_config(root), tiers)
         print_summary(results)

@@ -12,7 +12,7 @@ def write_pyproject(folder: Path, text: str) -> Path:
     return path
 
 
-def test_no_table_gives_the_builtin_tiers(tmp_path):
+def test_no_table_gives_the_builtin_tiers(tmp_path: Path) -> None:
     write_pyproject(tmp_path, '[project]\nname = "x"\n')
     config = load_config(tmp_path)
     assert tuple(config.tiers) == DEFAULT_TIERS
@@ -25,7 +25,7 @@ def test_no_table_gives_the_builtin_tiers(tmp_path):
     assert config.junit_dir == tmp_path / "build" / "junit"
 
 
-def test_project_values_override_field_by_field_and_add_tiers(tmp_path):
+def test_project_values_override_field_by_field_and_add_tiers(tmp_path: Path) -> None:
     write_pyproject(
         tmp_path,
         """
@@ -53,7 +53,7 @@ lock = "locks/gpu.txt"
     assert config.junit_path("unit", "2/4") == tmp_path / "out" / "xml" / "unit-2of4.xml"
 
 
-def test_a_custom_tier_selects_its_own_marker_by_default(tmp_path):
+def test_a_custom_tier_selects_its_own_marker_by_default(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "[tool.tierci.tiers.e2e]\n")
     assert load_config(tmp_path).tier("e2e").markers == "e2e"
 
@@ -69,7 +69,7 @@ def test_a_custom_tier_selects_its_own_marker_by_default(tmp_path):
         ("[tool.tierci.tiers.unit]\nzzz = 1\n", "unknown key 'zzz'\n  fix: valid keys here are:"),
     ],
 )
-def test_unknown_keys_name_the_file_and_suggest(tmp_path, text, expected):
+def test_unknown_keys_name_the_file_and_suggest(tmp_path: Path, text: str, expected: str) -> None:
     pyproject = write_pyproject(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
@@ -88,14 +88,14 @@ def test_unknown_keys_name_the_file_and_suggest(tmp_path, text, expected):
         ("[tool.tierci.tiers]\nunit = 'x'\n", "tiers.unit must be a table, got str"),
     ],
 )
-def test_wrong_types_are_clear_errors(tmp_path, text, expected):
+def test_wrong_types_are_clear_errors(tmp_path: Path, text: str, expected: str) -> None:
     write_pyproject(tmp_path, text)
     with pytest.raises(ConfigError, match="fix:") as caught:
         load_config(tmp_path)
     assert expected in str(caught.value)
 
 
-def test_unknown_tier_lists_the_known_ones(tmp_path):
+def test_unknown_tier_lists_the_known_ones(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "")
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path).tier("unti")
@@ -103,26 +103,26 @@ def test_unknown_tier_lists_the_known_ones(tmp_path):
     assert "device, heavy, lint, packaging, unit" in str(caught.value)
 
 
-def test_invalid_toml_names_the_file(tmp_path):
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     pyproject = write_pyproject(tmp_path, "[tool.tierci\n")
     with pytest.raises(ConfigError, match="not valid TOML") as caught:
         load_config(tmp_path)
     assert str(pyproject) in str(caught.value)
 
 
-def test_no_pyproject_anywhere(tmp_path):
+def test_no_pyproject_anywhere(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no pyproject\.toml at or above"):
         find_pyproject(Path("/"))
 
 
-def test_config_is_frozen(tmp_path):
+def test_config_is_frozen(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "")
     config = load_config(tmp_path)
     with pytest.raises(AttributeError):
         config.junit_dir = tmp_path  # type: ignore[misc]
 
 
-def test_wheelhouse_defaults_to_the_heavy_lock_and_every_env_lock(tmp_path):
+def test_wheelhouse_defaults_to_the_heavy_lock_and_every_env_lock(tmp_path: Path) -> None:
     write_pyproject(
         tmp_path,
         "[tool.tierci.wheelhouse]\nrequired = ['torch']\n"
@@ -141,7 +141,7 @@ def test_wheelhouse_defaults_to_the_heavy_lock_and_every_env_lock(tmp_path):
     assert config.env("legacy").lock == tmp_path / "requirements/env-legacy.txt"
 
 
-def test_no_wheelhouse_table_means_no_wheelhouse(tmp_path):
+def test_no_wheelhouse_table_means_no_wheelhouse(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "[tool.tierci]\n")
     config = load_config(tmp_path)
     assert config.wheelhouse is None
@@ -159,19 +159,21 @@ def test_no_wheelhouse_table_means_no_wheelhouse(tmp_path):
         ("[tool.tierci.wheelhouse]\nfallback = 'yes'\n", "fallback must be a boolean"),
     ],
 )
-def test_env_and_wheelhouse_mistakes_are_clear_errors(tmp_path, text, expected):
+def test_env_and_wheelhouse_mistakes_are_clear_errors(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     write_pyproject(tmp_path, text)
     with pytest.raises(ConfigError, match=expected.replace("?", r"\?").replace("(", r"\(")):
         load_config(tmp_path)
 
 
-def test_an_unknown_env_suggests_the_closest(tmp_path):
+def test_an_unknown_env_suggests_the_closest(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "[tool.tierci.envs.legacy]\nlock = 'a.txt'\n")
     with pytest.raises(ConfigError, match="did you mean 'legacy'"):
         load_config(tmp_path).env("legacyy")
 
 
-def test_junit_paths_carry_the_env(tmp_path):
+def test_junit_paths_carry_the_env(tmp_path: Path) -> None:
     write_pyproject(tmp_path, "")
     config = load_config(tmp_path)
     assert config.junit_path("heavy", None, "legacy").name == "heavy-legacy.xml"

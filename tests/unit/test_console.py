@@ -1,9 +1,13 @@
+import pytest
+
 from tierci.console import print_summary
 from tierci.junit import Counts
 from tierci.pipeline import Status, TierResult
 
 
-def test_summary_columns_line_up(capsys, monkeypatch):
+def test_summary_columns_line_up(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     print_summary(
         [

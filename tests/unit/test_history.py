@@ -18,7 +18,7 @@ from tierci.report.history import RunContext, open_history
 from tierci.report.hud import build_hud, render_html, render_markdown
 
 
-def test_reports_and_their_outcomes_are_stored(tmp_path):
+def test_reports_and_their_outcomes_are_stored(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     reports = [
         JUNIT_CORPUS / "pytest/xunit2-report.xml",
@@ -48,7 +48,7 @@ def test_reports_and_their_outcomes_are_stored(tmp_path):
     assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_missing_shards_are_runs_too(tmp_path):
+def test_missing_shards_are_runs_too(tmp_path: Path) -> None:
     with open_history(tmp_path / "h.sqlite") as history:
         entries = history.ingest(
             [],
@@ -62,7 +62,7 @@ def test_missing_shards_are_runs_too(tmp_path):
     assert sorted(statuses) == [("unit", "1/2", "missing"), ("unit", "2/2", "missing")]
 
 
-def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "h.sqlite"
     bogus.write_text("this is not sqlite " * 100)
     with pytest.raises(TierciError, match="cannot be used as a tierci history database"):
@@ -80,7 +80,7 @@ with open_history(db) as history:
 """
 
 
-def test_eight_concurrent_writers_lose_nothing(tmp_path):
+def test_eight_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     original = (JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml").read_text()
     writers = []
@@ -101,7 +101,7 @@ def test_eight_concurrent_writers_lose_nothing(tmp_path):
 
 
 @pytest.fixture
-def first_of_two_shards(tmp_path) -> Path:
+def first_of_two_shards(tmp_path: Path) -> Path:
     """A JUnit folder where shard 1/2 of the unit tier reported and 2/2 did not."""
     folder = tmp_path / "junit"
     folder.mkdir()
@@ -111,7 +111,9 @@ def first_of_two_shards(tmp_path) -> Path:
     return folder
 
 
-def test_cli_ingest_with_expectations(tmp_path, capsys, first_of_two_shards):
+def test_cli_ingest_with_expectations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], first_of_two_shards: Path
+) -> None:
     folder = first_of_two_shards
     db = tmp_path / "h.sqlite"
     code = main(
@@ -137,7 +139,9 @@ def test_cli_ingest_with_expectations(tmp_path, capsys, first_of_two_shards):
     assert rows == [("1/2", "ok", "deadbeef"), ("2/2", "missing", "deadbeef")]
 
 
-def test_ingesting_the_same_reports_twice_stores_them_once(tmp_path, capsys, first_of_two_shards):
+def test_ingesting_the_same_reports_twice_stores_them_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], first_of_two_shards: Path
+) -> None:
     folder = first_of_two_shards
     db = tmp_path / "h.sqlite"
     args = [
@@ -169,7 +173,7 @@ ODD_TIME = (
 )
 
 
-def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path):
+def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path: Path) -> None:
     report = tmp_path / "unit.xml"
     report.write_text(ODD_TIME)
     with open_history(tmp_path / "h.sqlite") as history:
@@ -182,7 +186,7 @@ def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path):
     assert "is not a sane duration" in render_html(hud)
 
 
-def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_path):
+def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite"
     with open_history(db) as history:
         history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))

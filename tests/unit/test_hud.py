@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,24 +11,24 @@ from tierci.cli import main
 from tierci.config import load_config
 from tierci.errors import ConfigError
 from tierci.report.history import RunContext, open_history
-from tierci.report.hud import build_hud, gate_targets, render_json, render_markdown, write_hud
+from tierci.report.hud import Hud, build_hud, gate_targets, render_json, render_markdown, write_hud
 from tierci.report.hud.render import svg_polyline
 
 from ..history_fixture import COMMITS, build_history
 
 
 @pytest.fixture
-def hud(tmp_path):
+def hud(tmp_path: Path) -> Hud:
     with open_history(build_history(tmp_path)) as history:
         return build_hud(history.connection)
 
 
-def test_rows_are_commits_newest_first_and_columns_tiers(hud):
+def test_rows_are_commits_newest_first_and_columns_tiers(hud: Hud) -> None:
     assert [row.sha for row in hud.commits] == list(reversed(COMMITS))
     assert hud.tiers == ("unit", "heavy", "device")
 
 
-def test_cell_statuses(hud):
+def test_cell_statuses(hud: Hud) -> None:
     status = {
         (row.sha[0], tier): cell.status for row in hud.commits for tier, cell in row.cells.items()
     }
@@ -39,7 +40,7 @@ def test_cell_statuses(hud):
     assert status[("d", "heavy")] == "passed"
 
 
-def test_failed_cell_lists_its_failures(hud):
+def test_failed_cell_lists_its_failures(hud: Hud) -> None:
     cell = next(row for row in hud.commits if row.sha == COMMITS[1]).cells["unit"]
     (failure,) = cell.failures
     assert failure.test_id == "tests.test_unit::test_b0"
@@ -49,14 +50,14 @@ def test_failed_cell_lists_its_failures(hud):
     assert any("no report for unit shard 2/2" in p for p in missing.problems)
 
 
-def test_flaky_tests_and_their_rate(hud):
+def test_flaky_tests_and_their_rate(hud: Hud) -> None:
     (flaky,) = hud.flaky
     assert flaky.test_id == "tests.test_unit::test_a3"
     assert (flaky.flaky_runs, flaky.runs) == (2, 4)
     assert flaky.rate == 0.5
 
 
-def test_gates(hud):
+def test_gates(hud: Hud) -> None:
     gates = {gate.name: gate for gate in hud.gates}
     assert not gates["flaky tests"].passed  # 1 of 13 tests is flaky: over 5%
     assert gates["flaky tests"].value.startswith("7.7%")
@@ -65,7 +66,7 @@ def test_gates(hud):
     assert gates["time to signal: heavy"].value == "32 s median"
 
 
-def test_configured_gates_move_the_bar(tmp_path):
+def test_configured_gates_move_the_bar(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         "[tool.tierci.gates]\nmax_flaky_percent = 10\nmax_time_to_signal_minutes = 0.5\n"
     )
@@ -85,13 +86,13 @@ def test_configured_gates_move_the_bar(tmp_path):
         ("min_pass_percent = -1", "must be a non-negative number"),
     ],
 )
-def test_gate_mistakes_are_config_errors(tmp_path, text, expected):
+def test_gate_mistakes_are_config_errors(tmp_path: Path, text: str, expected: str) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.tierci.gates]\n{text}\n")
     with pytest.raises(ConfigError, match=expected):
         load_config(tmp_path)
 
 
-def test_duration_trend_is_oldest_first(hud):
+def test_duration_trend_is_oldest_first(hud: Hud) -> None:
     heavy = [point.seconds for point in hud.durations["heavy"]]
     assert heavy == [30.0, 31.0, 32.0, 33.0]
     points = svg_polyline(hud.durations["heavy"]).split()
@@ -99,14 +100,14 @@ def test_duration_trend_is_oldest_first(hud):
     assert float(points[-1].split(",")[1]) < float(points[0].split(",")[1])  # higher = longer
 
 
-def test_rollout_scope(hud):
+def test_rollout_scope(hud: Hud) -> None:
     stages = {stage.tier: stage for stage in hud.rollout}
     assert stages["unit"].tests_run == 6  # shard 2 missing on the latest commit
     assert stages["unit"].tests_known == 11
     assert stages["unit"].scope == "100%"
 
 
-def test_markdown_summary(hud):
+def test_markdown_summary(hud: Hud) -> None:
     text = render_markdown(hud)
     assert "Latest commit `dddddddddddd` on `main`" in text
     assert "| unit | missing |" in text
@@ -115,13 +116,15 @@ def test_markdown_summary(hud):
     assert "`tests.test_unit::test_a3`" in text
 
 
-def test_json_is_the_whole_model(hud):
+def test_json_is_the_whole_model(hud: Hud) -> None:
     data = json.loads(render_json(hud))
     assert data["tiers"] == ["unit", "heavy", "device"]
     assert data["commits"][0]["cells"]["unit"]["status"] == "missing"
 
 
-def test_cli_writes_every_format_and_the_step_summary(tmp_path, monkeypatch, capsys):
+def test_cli_writes_every_format_and_the_step_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = build_history(tmp_path)
     summary = tmp_path / "step-summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -134,12 +137,14 @@ def test_cli_writes_every_format_and_the_step_summary(tmp_path, monkeypatch, cap
     assert "HUD written:" in capsys.readouterr().out
 
 
-def test_cli_without_history_is_a_clear_error(tmp_path, capsys):
+def test_cli_without_history_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", "hud", "--db", str(tmp_path / "none.sqlite")]) == 1
     assert "tierci report ingest" in capsys.readouterr().err
 
 
-def test_html_escapes_hostile_test_names(tmp_path):
+def test_html_escapes_hostile_test_names(tmp_path: Path) -> None:
     db = build_history(tmp_path)
     report = tmp_path / "evil.xml"
     report.write_text(

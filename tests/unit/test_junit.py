@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
-from tierci.junit import SUITE_ERROR_NAME, Counts, JUnitError, Outcome, ReportReader, summarize
+from tierci.junit import (
+    SUITE_ERROR_NAME,
+    CaseResult,
+    Counts,
+    JUnitError,
+    Outcome,
+    ReportReader,
+    summarize,
+)
 from tierci.junit.read import normalize_timestamp
 
 # Each file maps to its (tests, passed, failed, error, skipped, flaky).
@@ -54,13 +64,13 @@ REJECTED = {
 }
 
 
-def test_the_corpus_is_fully_covered():
+def test_the_corpus_is_fully_covered() -> None:
     on_disk = {str(p.relative_to(JUNIT_CORPUS)) for p in JUNIT_CORPUS.rglob("*.xml")}
     assert on_disk == set(EXPECTED) | set(REJECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_counts(name):
+def test_counts(name: str) -> None:
     tests, passed, failed, error, skipped, flaky = EXPECTED[name]
     summary = summarize(JUNIT_CORPUS / name)
     assert summary.tests == tests
@@ -70,7 +80,7 @@ def test_counts(name):
 
 
 @pytest.mark.parametrize("name", sorted(REJECTED))
-def test_rejected_files_are_named_errors_with_a_fix(name):
+def test_rejected_files_are_named_errors_with_a_fix(name: str) -> None:
     path = JUNIT_CORPUS / name
     with pytest.raises(JUnitError) as caught:
         summarize(path)
@@ -79,18 +89,18 @@ def test_rejected_files_are_named_errors_with_a_fix(name):
     assert caught.value.fix
 
 
-def cases(name):
+def cases(name: str) -> dict[str, CaseResult]:
     return {case.test_id: case for case in ReportReader(JUNIT_CORPUS / name)}
 
 
-def test_surefire_reruns_become_attempts():
+def test_surefire_reruns_become_attempts() -> None:
     (flaky,) = cases("surefire/TEST-io.olamy.FlakyTest.xml").values()
     assert (flaky.outcome, flaky.attempts) == (Outcome.FLAKY, 3)
     (always,) = cases("surefire/TEST-io.olamy.AlwaysFailTest.xml").values()
     assert (always.outcome, always.attempts) == (Outcome.FAILED, 4)
 
 
-def test_nextest_flaky_but_configured_to_fail_is_a_failure():
+def test_nextest_flaky_but_configured_to_fail_is_a_failure() -> None:
     by_name = {c.name: c for c in cases("nextest/quick-junit-basic_report.xml").values()}
     assert by_name["testcase4"].outcome is Outcome.FLAKY
     assert by_name["testcase7"].outcome is Outcome.FAILED
@@ -98,7 +108,7 @@ def test_nextest_flaky_but_configured_to_fail_is_a_failure():
     assert by_name["testcase5"].attempts == 3
 
 
-def test_consecutive_duplicates_are_retries_but_other_classnames_are_not():
+def test_consecutive_duplicates_are_retries_but_other_classnames_are_not() -> None:
     found = cases("generic/retries-as-duplicate-testcases.xml")
     retried = found["test_foo.TestFoo::test_foo"]
     assert (retried.outcome, retried.attempts) == (Outcome.FLAKY, 3)
@@ -106,7 +116,7 @@ def test_consecutive_duplicates_are_retries_but_other_classnames_are_not():
     assert found["test_bar.TestBar::test_foo"].outcome is Outcome.PASSED
 
 
-def test_suite_level_error_is_counted_not_dropped():
+def test_suite_level_error_is_counted_not_dropped() -> None:
     error = next(
         c
         for c in ReportReader(JUNIT_CORPUS / "jenkins/nested-testsuites-error-in-suite.xml")
@@ -117,7 +127,7 @@ def test_suite_level_error_is_counted_not_dropped():
     assert error.message == "bla bla"
 
 
-def test_negative_and_odd_times_are_normalised_with_a_warning():
+def test_negative_and_odd_times_are_normalised_with_a_warning() -> None:
     reader = ReportReader(JUNIT_CORPUS / "jenkins/bad-duration-duplicate-names.xml")
     (case,) = list(reader)
     assert case.time_s == 100.0
@@ -125,14 +135,14 @@ def test_negative_and_odd_times_are_normalised_with_a_warning():
     assert any("-345345" in w for w in reader.warnings)
 
 
-def test_warnings_are_bounded():
+def test_warnings_are_bounded() -> None:
     reader = ReportReader(JUNIT_CORPUS / "jenkins/huge-1.3MB.xml")
     assert sum(1 for _ in reader) == 7580
     assert len(reader.warnings) == 21
     assert reader.warnings[-1] == "… further warnings suppressed"
 
 
-def test_properties_only_at_report_level_and_text_values():
+def test_properties_only_at_report_level_and_text_values() -> None:
     summary = summarize(JUNIT_CORPUS / "jenkins/properties-multiline.xml")
     assert summary.properties["prop1"] == "value1"
     assert summary.properties["multiline"].split() == [
@@ -150,7 +160,7 @@ def test_properties_only_at_report_level_and_text_values():
     assert summarize(JUNIT_CORPUS / "gotestsum/junitxml-report.xml").properties["go.version"]
 
 
-def test_entities_and_non_bmp_text_survive():
+def test_entities_and_non_bmp_text_survive() -> None:
     names = {c.name for c in ReportReader(JUNIT_CORPUS / "encoding/with-xml-entities.xml")}
     assert any("&" in n or '"' in n or "<" in n for n in names)
     messages = " ".join(
@@ -160,7 +170,7 @@ def test_entities_and_non_bmp_text_survive():
     assert "𒍺" in messages or "𡓿" in messages
 
 
-def test_status_attributes_and_bazel_duration():
+def test_status_attributes_and_bazel_duration() -> None:
     tst = [
         c
         for c in ReportReader(JUNIT_CORPUS / "tst-cpp/disabled-status-attr.xml")
@@ -171,7 +181,7 @@ def test_status_attributes_and_bazel_duration():
     assert bazel.message == "exited with error code 1"
 
 
-def test_timestamp_and_duration_of_a_report():
+def test_timestamp_and_duration_of_a_report() -> None:
     summary = summarize(JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml")
     assert summary.timestamp
     assert summary.duration_s == pytest.approx(162.933, abs=0.01)
@@ -180,7 +190,7 @@ def test_timestamp_and_duration_of_a_report():
 # --- hostile and broken inputs -------------------------------------------------------
 
 
-def test_local_external_entity_is_not_read(tmp_path):
+def test_local_external_entity_is_not_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET", encoding="utf-8")
     report = tmp_path / "r.xml"
@@ -195,7 +205,7 @@ def test_local_external_entity_is_not_read(tmp_path):
     assert case.outcome is Outcome.FAILED
 
 
-def test_entity_bomb_is_not_expanded(tmp_path):
+def test_entity_bomb_is_not_expanded(tmp_path: Path) -> None:
     levels = ['<!ENTITY a0 "lollollollollollollollollollol">']
     levels += [f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)]
     report = tmp_path / "bomb.xml"
@@ -209,7 +219,7 @@ def test_entity_bomb_is_not_expanded(tmp_path):
     assert str(report) in str(caught.value)
 
 
-def test_invalid_utf8_is_a_named_error(tmp_path):
+def test_invalid_utf8_is_a_named_error(tmp_path: Path) -> None:
     report = tmp_path / "bad.xml"
     report.write_bytes(
         b'<?xml version="1.0" encoding="UTF-8"?><testsuite><testcase name="\xff\xfe"/></testsuite>'
@@ -219,7 +229,7 @@ def test_invalid_utf8_is_a_named_error(tmp_path):
     assert str(report) in str(caught.value)
 
 
-def test_missing_file_is_a_named_error(tmp_path):
+def test_missing_file_is_a_named_error(tmp_path: Path) -> None:
     with pytest.raises(JUnitError, match="cannot be read"):
         summarize(tmp_path / "nope.xml")
 
@@ -239,13 +249,13 @@ def test_missing_file_is_a_named_error(tmp_path):
         ("yesterday", "", True),
     ],
 )
-def test_timestamps_are_normalised_to_utc(raw, normalized, warned):
+def test_timestamps_are_normalised_to_utc(raw: str, normalized: str, warned: bool) -> None:
     result, warning = normalize_timestamp(raw)
     assert result == normalized
     assert bool(warning) is warned
 
 
-def test_every_corpus_timestamp_normalises_without_a_crash():
+def test_every_corpus_timestamp_normalises_without_a_crash() -> None:
     import re  # noqa: PLC0415
 
     for path in JUNIT_CORPUS.rglob("*.xml"):
@@ -254,6 +264,6 @@ def test_every_corpus_timestamp_normalises_without_a_crash():
             assert result or warning
 
 
-def test_a_summary_carries_the_normalised_timestamp():
+def test_a_summary_carries_the_normalised_timestamp() -> None:
     summary = summarize(JUNIT_CORPUS / "nextest/quick-junit-basic_report.xml")
     assert summary.timestamp == "2021-04-01T18:52:39+00:00"  # suite time, -08:00 in the file

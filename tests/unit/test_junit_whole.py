@@ -30,13 +30,13 @@ def name(path: Path) -> str:
     return str(path.relative_to(JUNIT_CORPUS))
 
 
-def test_the_fast_path_declines_exactly_the_sequential_and_broken_files():
+def test_the_fast_path_declines_exactly_the_sequential_and_broken_files() -> None:
     declined = {name(path) for path in CORPUS_FILES if read_whole(path) is None}
     assert declined == DECLINED
 
 
 @pytest.mark.parametrize("path", [p for p in CORPUS_FILES if name(p) not in DECLINED], ids=name)
-def test_same_summary_as_the_streaming_reader(path):
+def test_same_summary_as_the_streaming_reader(path: Path) -> None:
     whole = read_whole(path)
     assert whole is not None
     streamed = summarize(path)
@@ -55,7 +55,7 @@ def read_back(path: Path) -> list[tuple[str, str, int, float, str]]:
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=name)
-def test_same_merged_content_as_the_streaming_writer(path, tmp_path):
+def test_same_merged_content_as_the_streaming_writer(path: Path, tmp_path: Path) -> None:
     fast, slow = tmp_path / "fast.xml", tmp_path / "slow.xml"
     fast_entries = merge_reports([path], fast)
     slow_entries = merge_reports([path], slow, whole_document_max_bytes=0)
@@ -64,7 +64,7 @@ def test_same_merged_content_as_the_streaming_writer(path, tmp_path):
     assert summarize(fast).counts == summarize(slow).counts
 
 
-def test_worker_processes_write_exactly_what_one_process_writes(tmp_path):
+def test_worker_processes_write_exactly_what_one_process_writes(tmp_path: Path) -> None:
     inputs = []
     for index, path in enumerate(CORPUS_FILES * 2):  # enough files for a pool of two
         copy = tmp_path / f"r{index:03d}-{path.name}"

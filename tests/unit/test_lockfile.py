@@ -4,7 +4,7 @@ import pytest
 from packaging.version import Version
 
 from tierci.errors import LockError
-from tierci.locks.lockfile import read_lock
+from tierci.locks.lockfile import LockedRequirement, read_lock
 from tierci.wheelhouse.model import Target, cache_key, locked_pins, variant_of
 
 SMALL = Path(__file__).parents[1] / "fixtures" / "small-locks" / "small.txt"
@@ -18,15 +18,15 @@ def write(tmp_path: Path, text: str, name: str = "x.txt") -> Path:
     return path
 
 
-def test_reads_pins_hashes_and_continuations():
-    pins = {r.name: r for r in read_lock(SMALL)}
+def test_reads_pins_hashes_and_continuations() -> None:
+    pins: dict[str, LockedRequirement] = {r.name: r for r in read_lock(SMALL)}
     assert set(pins) == {"docopt", "iniconfig", "six", "tomli-w"}
     assert pins["six"].version == Version("1.17.0")
     assert len(pins["six"].hashes) == 2
     assert pins["tomli-w"].pin == "tomli-w==1.2.0"
 
 
-def test_markers_select_per_target(tmp_path):
+def test_markers_select_per_target(tmp_path: Path) -> None:
     lock = write(
         tmp_path,
         f'tomli==2.0.1 ; python_version < "3.11" \\\n    --hash={HASH_A}\n'
@@ -47,17 +47,17 @@ def test_markers_select_per_target(tmp_path):
         ("six ((1 --hash=" + HASH_A + "\n", r"x.txt:1: not a requirement line"),
     ],
 )
-def test_bad_lines_name_the_file_and_line(tmp_path, text, expected):
+def test_bad_lines_name_the_file_and_line(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(LockError, match=expected):
         read_lock(write(tmp_path, text))
 
 
-def test_a_missing_lock_says_how_to_make_it(tmp_path):
+def test_a_missing_lock_says_how_to_make_it(tmp_path: Path) -> None:
     with pytest.raises(LockError, match="nox -s lock"):
         read_lock(tmp_path / "absent.txt")
 
 
-def test_the_digest_ignores_comments_but_not_hashes(tmp_path):
+def test_the_digest_ignores_comments_but_not_hashes(tmp_path: Path) -> None:
     base = write(tmp_path, f"six==1.17.0 \\\n    --hash={HASH_A}\n    # via x\n")
     commented = write(tmp_path, f"# header\nsix==1.17.0 --hash={HASH_A}  # via y\n", "y.txt")
     commented = commented.rename(tmp_path / "sub.txt")
@@ -68,7 +68,7 @@ def test_the_digest_ignores_comments_but_not_hashes(tmp_path):
     assert read_lock(base).digest != read_lock(rehashed.rename(tmp_path / "d" / "x.txt")).digest
 
 
-def test_same_pin_in_two_locks_merges_hashes_two_versions_stay_two(tmp_path):
+def test_same_pin_in_two_locks_merges_hashes_two_versions_stay_two(tmp_path: Path) -> None:
     one = write(tmp_path, f"six==1.17.0 --hash={HASH_A}\n", "one.txt")
     two = write(tmp_path, f"six==1.17.0 --hash={HASH_B}\nsix==1.16.0 --hash={HASH_A}\n", "two.txt")
     pins = locked_pins([read_lock(one), read_lock(two)], Target.host())
@@ -76,13 +76,13 @@ def test_same_pin_in_two_locks_merges_hashes_two_versions_stay_two(tmp_path):
     assert pins["six==1.17.0"].hashes == {HASH_A, HASH_B}
 
 
-def test_the_variant_comes_from_local_versions(tmp_path):
+def test_the_variant_comes_from_local_versions(tmp_path: Path) -> None:
     cpu = write(tmp_path, f"torch==2.13.0+cpu --hash={HASH_A}\n", "cpu.txt")
     assert variant_of([read_lock(cpu)]) == "cpu"
     assert variant_of([read_lock(SMALL)]) == "default"
 
 
-def test_the_cache_key_changes_with_python_variant_and_lock(tmp_path):
+def test_the_cache_key_changes_with_python_variant_and_lock(tmp_path: Path) -> None:
     host = Target.host()
     key = cache_key([read_lock(SMALL)], host)
     assert key.startswith(f"{host.python_tag}-{host.platform}-default-")
@@ -93,14 +93,14 @@ def test_the_cache_key_changes_with_python_variant_and_lock(tmp_path):
     assert cache_key([read_lock(other)], host) != key
 
 
-def test_a_foreign_target_asks_pip_for_its_python():
+def test_a_foreign_target_asks_pip_for_its_python() -> None:
     target = Target.for_python("3.9")
     assert target.pip_args() == ["--python-version", "3.9", "--implementation", "cp"]
     assert any(str(tag).startswith("cp39-cp39-") for tag in target.tags)
     assert Target.host().pip_args() == []
 
 
-def test_a_foreign_platform_has_its_own_tags_and_pip_platforms():
+def test_a_foreign_platform_has_its_own_tags_and_pip_platforms() -> None:
     target = Target.for_python("3.12", "manylinux_2_28_aarch64")
     names = {str(tag) for tag in target.tags}
     assert "cp312-cp312-manylinux_2_17_aarch64" in names
@@ -112,7 +112,7 @@ def test_a_foreign_platform_has_its_own_tags_and_pip_platforms():
     assert cache_key([read_lock(SMALL)], target).startswith("cp312-manylinux_2_28_aarch64-")
 
 
-def test_a_direct_wheel_reference_is_pinned_by_its_file(tmp_path):
+def test_a_direct_wheel_reference_is_pinned_by_its_file(tmp_path: Path) -> None:
     url = "file:///wheels/tierci-0.1.0-py3-none-any.whl"
     lock = write(tmp_path, f"tierci @ {url} \\\n    --hash={HASH_A}\n")
     (pin,) = read_lock(lock).requirements
@@ -121,7 +121,7 @@ def test_a_direct_wheel_reference_is_pinned_by_its_file(tmp_path):
     assert pin.requirement_line() == f"tierci @ {url} --hash={HASH_A}"
 
 
-def test_a_direct_reference_to_anything_but_a_wheel_is_refused(tmp_path):
+def test_a_direct_reference_to_anything_but_a_wheel_is_refused(tmp_path: Path) -> None:
     lock = write(tmp_path, f"tierci @ file:///src/tierci.tar.gz --hash={HASH_A}\n")
     with pytest.raises(LockError, match="is not a wheel file"):
         read_lock(lock)

@@ -10,7 +10,7 @@ from tierci.locks import compile as locks
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
+def project(tmp_path: Path) -> Path:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "p"\nversion = "1"\ndependencies = ["rich>=13"]\n'
         "[tool.tierci.tiers.packaging]\ninstall_project = false\n",
@@ -37,12 +37,12 @@ def fake_compile(
     locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
 
 
-def test_layering_order_puts_constraint_targets_first(project):
+def test_layering_order_puts_constraint_targets_first(project: Path) -> None:
     order = [spec.name for spec in locks.lock_specs(load_config(project))]
     assert order.index("unit") < order.index("heavy") < order.index("packaging")
 
 
-def test_project_dependencies_go_where_the_project_is_installed(project):
+def test_project_dependencies_go_where_the_project_is_installed(project: Path) -> None:
     specs = specs_of(project)
     assert specs["unit"].includes_project
     assert specs["heavy"].includes_project
@@ -50,7 +50,7 @@ def test_project_dependencies_go_where_the_project_is_installed(project):
     assert not specs["lock"].includes_project  # no tier uses it
 
 
-def test_fresh_locks_are_not_stale_and_the_stamp_follows_the_header(project):
+def test_fresh_locks_are_not_stale_and_the_stamp_follows_the_header(project: Path) -> None:
     specs = specs_of(project)
     for spec in specs.values():
         fake_compile(spec, project)
@@ -67,7 +67,7 @@ def stale_names(root: Path) -> dict[str, str]:
     }
 
 
-def test_comment_and_whitespace_edits_do_not_make_a_lock_stale(project):
+def test_comment_and_whitespace_edits_do_not_make_a_lock_stale(project: Path) -> None:
     for spec in specs_of(project).values():
         fake_compile(spec, project)
     unit_in = project / "requirements" / "unit.in"
@@ -75,7 +75,7 @@ def test_comment_and_whitespace_edits_do_not_make_a_lock_stale(project):
     assert stale_names(project) == {}
 
 
-def test_changed_input_makes_only_that_lock_stale(project):
+def test_changed_input_makes_only_that_lock_stale(project: Path) -> None:
     for spec in specs_of(project).values():
         fake_compile(spec, project)
     (project / "requirements" / "heavy.in").write_text(
@@ -84,7 +84,7 @@ def test_changed_input_makes_only_that_lock_stale(project):
     assert stale_names(project) == {"heavy": "heavy.in changed since"}
 
 
-def test_recompiled_constraint_target_makes_its_dependents_stale(project):
+def test_recompiled_constraint_target_makes_its_dependents_stale(project: Path) -> None:
     specs = specs_of(project)
     for spec in specs.values():
         fake_compile(spec, project)
@@ -92,7 +92,7 @@ def test_recompiled_constraint_target_makes_its_dependents_stale(project):
     assert set(stale_names(project)) == {"heavy"}
 
 
-def test_project_dependency_change_makes_project_locks_stale(project):
+def test_project_dependency_change_makes_project_locks_stale(project: Path) -> None:
     for spec in specs_of(project).values():
         fake_compile(spec, project)
     pyproject = project / "pyproject.toml"
@@ -100,7 +100,7 @@ def test_project_dependency_change_makes_project_locks_stale(project):
     assert set(stale_names(project)) == {"unit", "heavy"}
 
 
-def test_missing_and_unstamped_locks(project):
+def test_missing_and_unstamped_locks(project: Path) -> None:
     specs = specs_of(project)
     fake_compile(specs["unit"], project)
     specs["heavy"].lock.write_text("numpy==2.0\n", encoding="utf-8")
@@ -109,7 +109,7 @@ def test_missing_and_unstamped_locks(project):
     assert reasons["packaging"] == "packaging.txt does not exist"
 
 
-def test_constraint_cycle_is_a_clear_error(project):
+def test_constraint_cycle_is_a_clear_error(project: Path) -> None:
     (project / "requirements" / "unit.in").write_text(
         "-c packaging.txt\npytest\n", encoding="utf-8"
     )
@@ -117,7 +117,7 @@ def test_constraint_cycle_is_a_clear_error(project):
         locks.lock_specs(load_config(project))
 
 
-def test_the_repository_locks_are_fresh():
+def test_the_repository_locks_are_fresh() -> None:
     """The same check `nox -s lock -- --check` runs, on this repository's own locks."""
     root = Path(__file__).parents[2]
     config = load_config(root)

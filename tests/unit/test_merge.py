@@ -24,7 +24,7 @@ from tierci.junit.merge import (
 
 
 @pytest.fixture
-def reports(tmp_path) -> Path:
+def reports(tmp_path: Path) -> Path:
     """A CI run's JUnit folder: two unit shards, a flaky lint report, a corrupt shard."""
     folder = tmp_path / "junit"
     folder.mkdir()
@@ -39,7 +39,7 @@ def reports(tmp_path) -> Path:
     return folder
 
 
-def test_expectations():
+def test_expectations() -> None:
     assert parse_expectation("unit:4").slots() == [("unit", f"{i}/4") for i in range(1, 5)]
     assert parse_expectation("lint") == Expectation(tier="lint")
     for bad in ("unit:x", ":3", "unit:0"):
@@ -47,12 +47,13 @@ def test_expectations():
             parse_expectation(bad)
 
 
-def test_every_hole_is_an_entry_and_nothing_else_is_lost(reports):
+def test_every_hole_is_an_entry_and_nothing_else_is_lost(reports: Path) -> None:
     entries = judge_reports(
         collect_inputs([reports]), expect=[parse_expectation("unit:4"), Expectation(tier="heavy")]
     )
     by_slot = {(e.tier, e.shard): e for e in entries}
     assert by_slot[("unit", "1/4")].status is EntryStatus.OK
+    assert by_slot[("unit", "2/4")].summary is not None
     assert by_slot[("unit", "2/4")].summary.tests == 35
     assert by_slot[("unit", "4/4")].status is EntryStatus.ERROR
     assert "unit-4of4.xml: not well-formed XML" in by_slot[("unit", "4/4")].problem
@@ -60,10 +61,11 @@ def test_every_hole_is_an_entry_and_nothing_else_is_lost(reports):
     assert missing.status is EntryStatus.MISSING
     assert str(reports / "unit-3of4.xml") in missing.problem
     assert by_slot[("heavy", "")].status is EntryStatus.MISSING
+    assert by_slot[("lint", "")].summary is not None
     assert by_slot[("lint", "")].summary.counts[Outcome.FLAKY] == 1
 
 
-def test_an_expected_report_that_ran_nothing_is_a_problem(tmp_path):
+def test_an_expected_report_that_ran_nothing_is_a_problem(tmp_path: Path) -> None:
     empty = tmp_path / "device.xml"
     shutil.copy(JUNIT_CORPUS / "generic/no-cases-but-tests.xml", empty)
     (entry,) = judge_reports([empty], expect=[Expectation(tier="device")])
@@ -73,7 +75,7 @@ def test_an_expected_report_that_ran_nothing_is_a_problem(tmp_path):
     assert unexpected.problem == ""
 
 
-def test_properties_name_the_slot_over_the_file_name(tmp_path):
+def test_properties_name_the_slot_over_the_file_name(tmp_path: Path) -> None:
     report = tmp_path / "whatever.xml"
     report.write_text(
         '<testsuites><testsuite name="pytest"><properties><property name="tier" value="unit"/>'
@@ -84,7 +86,7 @@ def test_properties_name_the_slot_over_the_file_name(tmp_path):
     assert (entry.tier, entry.shard) == ("unit", "3/4")
 
 
-def test_an_env_run_is_its_own_slot(tmp_path):
+def test_an_env_run_is_its_own_slot(tmp_path: Path) -> None:
     report = tmp_path / "whatever.xml"
     report.write_text(
         '<testsuites><testsuite name="pytest"><properties><property name="tier" value="heavy"/>'
@@ -98,7 +100,9 @@ def test_an_env_run_is_its_own_slot(tmp_path):
     ]
 
 
-def test_merged_file_has_a_suite_per_report_and_failing_cases_for_holes(reports, tmp_path):
+def test_merged_file_has_a_suite_per_report_and_failing_cases_for_holes(
+    reports: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "merged.xml"
     entries = merge_reports(collect_inputs([reports]), out, expect=[parse_expectation("unit:4")])
     assert len(entries) == 5
@@ -113,7 +117,9 @@ def test_merged_file_has_a_suite_per_report_and_failing_cases_for_holes(reports,
     }
     assert suites["unit shard 1/4"].get("tests") == "35"
     assert suites["unit shard 1/4"].get("skipped") == "2"
-    assert suites["unit shard 3/4"].find("testcase").get("name") == "[missing report]"
+    missing_case = suites["unit shard 3/4"].find("testcase")
+    assert missing_case is not None
+    assert missing_case.get("name") == "[missing report]"
     assert suites["unit shard 4/4"].find("testcase/error") is not None
     assert tree.getroot().get("tests") == "73"
     assert tree.getroot().get("errors") == "2"
@@ -122,7 +128,7 @@ def test_merged_file_has_a_suite_per_report_and_failing_cases_for_holes(reports,
     assert props["java.specification.version"] == "17"
 
 
-def test_merged_file_reads_back_the_same(reports, tmp_path):
+def test_merged_file_reads_back_the_same(reports: Path, tmp_path: Path) -> None:
     out = tmp_path / "merged.xml"
     merge_reports(collect_inputs([reports]), out)
     merged = summarize(out)
@@ -134,7 +140,7 @@ def test_merged_file_reads_back_the_same(reports, tmp_path):
     assert flaky.attempts == 3  # carried as an attribute and as flakyFailure
 
 
-def test_merged_file_is_valid_for_junitparser(reports, tmp_path):
+def test_merged_file_is_valid_for_junitparser(reports: Path, tmp_path: Path) -> None:
     out = tmp_path / "merged.xml"
     merge_reports(collect_inputs([reports]), out, expect=[parse_expectation("unit:4")])
     xml = junitparser.JUnitXml.fromfile(str(out))
@@ -143,18 +149,20 @@ def test_merged_file_is_valid_for_junitparser(reports, tmp_path):
     assert sum(suite.tests for suite in suites) == 73
 
 
-def test_every_corpus_file_merges_into_valid_xml(tmp_path):
+def test_every_corpus_file_merges_into_valid_xml(tmp_path: Path) -> None:
     inputs = sorted(JUNIT_CORPUS.rglob("*.xml"))
     out = tmp_path / "all.xml"
     entries = merge_reports(inputs, out)
-    readable = [e for e in entries if e.summary is not None]
+    readable = [e.summary for e in entries if e.summary is not None]
     merged = summarize(out)
-    expected_tests = sum(e.summary.tests for e in readable) + (len(entries) - len(readable))
+    expected_tests = sum(summary.tests for summary in readable) + (len(entries) - len(readable))
     assert merged.tests == expected_tests
     assert len(entries) - len(readable) == 5  # the five rejected corpus files
 
 
-def test_cli_merge_exit_code_flags_holes_not_test_failures(reports, tmp_path, capsys):
+def test_cli_merge_exit_code_flags_holes_not_test_failures(
+    reports: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "m.xml"
     assert (
         main(

@@ -1,5 +1,7 @@
 """The pytest plugin in real pytest sessions (pytester runs them in a temp project)."""
 
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
@@ -34,7 +36,7 @@ esac
 
 
 @pytest.fixture
-def fake_gpu(tmp_path, monkeypatch):
+def fake_gpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "fake-bin"
     folder.mkdir()
     smi = folder / "nvidia-smi"
@@ -45,12 +47,12 @@ def fake_gpu(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def no_gpu(monkeypatch):
+def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIERCI_DEVICE", "none")
 
 
 @pytest.fixture
-def project(pytester):
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
     pytester.makepyprojecttoml(
         """
 [tool.tierci.tiers.heavy]
@@ -64,7 +66,7 @@ markers = "not heavy and not device"
     return pytester
 
 
-def selected(result):
+def selected(result: pytest.RunResult) -> list[str]:
     return sorted(
         line.split("::")[1].split()[0]
         for line in result.outlines
@@ -81,25 +83,27 @@ def selected(result):
         ("quick", ["test_e2e", "test_plain"]),
     ],
 )
-def test_tier_selects_its_marker_expression(project, fake_gpu, tier, expected):
+def test_tier_selects_its_marker_expression(
+    project: pytest.Pytester, fake_gpu: None, tier: str, expected: list[str]
+) -> None:
     result = project.runpytest("-v", f"--tier={tier}")
     result.assert_outcomes(passed=len(expected))
     assert selected(result) == expected
 
 
-def test_user_marker_expression_narrows_the_tier(project):
+def test_user_marker_expression_narrows_the_tier(project: pytest.Pytester) -> None:
     result = project.runpytest("-v", "--tier=quick", "-m", "e2e")
     assert selected(result) == ["test_e2e"]
 
 
-def test_env_marked_tests_run_only_in_their_env(project):
+def test_env_marked_tests_run_only_in_their_env(project: pytest.Pytester) -> None:
     result = project.runpytest("-v", "--tier-env=legacy")
     assert selected(result) == ["test_legacy_env"]
     result = project.runpytest("-v")
     assert "test_legacy_env" not in selected(result)
 
 
-def test_empty_tier_fails_with_a_message(pytester):
+def test_empty_tier_fails_with_a_message(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml("[tool.tierci]\n")
     pytester.makepyfile(test_only_plain="def test_plain(): pass\n")
     result = pytester.runpytest("--tier=device", "--allow-no-device")
@@ -107,20 +111,22 @@ def test_empty_tier_fails_with_a_message(pytester):
     result.stdout.fnmatch_lines(["*tier 'device' selected no tests*allow_empty = true*"])
 
 
-def test_empty_tier_allowed_is_green_and_says_so(project, pytester):
+def test_empty_tier_allowed_is_green_and_says_so(
+    project: pytest.Pytester, pytester: pytest.Pytester
+) -> None:
     pytester.makepyfile(test_things="def test_plain(): pass\n")
     result = project.runpytest("--tier=heavy")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*tier 'heavy' selected no tests; allowed*"])
 
 
-def test_without_a_tier_pytest_keeps_its_own_exit_5(pytester):
+def test_without_a_tier_pytest_keeps_its_own_exit_5(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml("[tool.tierci]\n")
     pytester.makepyfile(test_nothing="x = 1\n")
     assert pytester.runpytest().ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
-def test_junit_properties(project, monkeypatch):
+def test_junit_properties(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIERCI_COMMIT", "abc123")
     report = project.path / "report.xml"
     result = project.runpytest("--tier=unit", "--shard=1/1", f"--junitxml={report}")
@@ -130,12 +136,13 @@ def test_junit_properties(project, monkeypatch):
     assert properties["tier"] == "unit"
     assert properties["shard"] == "1/1"
     assert properties["commit"] == "abc123"
+    assert isinstance(properties["python"], str)
     assert properties["python"].count(".") == 2
     assert properties["platform"]
     assert properties["env"] == ""
 
 
-def test_shards_split_the_tier(project):
+def test_shards_split_the_tier(project: pytest.Pytester) -> None:
     names = []
     for index in (1, 2):
         project.makepyfile(
@@ -155,7 +162,9 @@ def test_shards_split_the_tier(project):
         (["--shard=3/2"], UsageError.return_code, "--shard '3/2'"),
     ],
 )
-def test_bad_options_end_pytest_with_the_errors_code_and_fix(project, args, code, message):
+def test_bad_options_end_pytest_with_the_errors_code_and_fix(
+    project: pytest.Pytester, args: list[str], code: int, message: str
+) -> None:
     # 2 (a configuration error) is also pytest's "interrupted": pytester would re-raise.
     result = project.runpytest(*args, no_reraise_ctrlc=True)
     assert result.ret == code
@@ -163,12 +172,12 @@ def test_bad_options_end_pytest_with_the_errors_code_and_fix(project, args, code
     assert "fix:" in result.stderr.str()
 
 
-def test_markers_are_registered_for_strict_markers(project):
+def test_markers_are_registered_for_strict_markers(project: pytest.Pytester) -> None:
     result = project.runpytest("--strict-markers", "--tier=unit")
     assert result.ret == 0
 
 
-def test_scope_keeps_a_stable_subset_and_is_recorded(project):
+def test_scope_keeps_a_stable_subset_and_is_recorded(project: pytest.Pytester) -> None:
     project.makepyfile(test_many="\n".join(f"def test_{n}(): pass" for n in range(60)))
     first = selected(project.runpytest("-v", "--tier=unit", "--scope=25"))
     second = selected(project.runpytest("-v", "--tier=unit", "--scope=25"))
@@ -182,7 +191,9 @@ def test_scope_keeps_a_stable_subset_and_is_recorded(project):
     assert properties["scope"] == "25%"
 
 
-def test_a_device_tier_without_a_device_exits_8_with_one_reason(project, no_gpu):
+def test_a_device_tier_without_a_device_exits_8_with_one_reason(
+    project: pytest.Pytester, no_gpu: None
+) -> None:
     result = project.runpytest("--tier=device", "--junitxml=report.xml")
     assert result.ret == 8
     output = "\n".join(result.outlines + result.errlines)
@@ -190,7 +201,9 @@ def test_a_device_tier_without_a_device_exits_8_with_one_reason(project, no_gpu)
     assert not (project.path / "report.xml").exists()  # nothing ran, nothing to mistake for green
 
 
-def test_allowed_without_a_device_its_tests_are_skipped_visibly(project, no_gpu):
+def test_allowed_without_a_device_its_tests_are_skipped_visibly(
+    project: pytest.Pytester, no_gpu: None
+) -> None:
     result = project.runpytest("-rs", "--tier=device", "--allow-no-device", "--junitxml=r.xml")
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(skipped=1)
@@ -198,11 +211,12 @@ def test_allowed_without_a_device_its_tests_are_skipped_visibly(project, no_gpu)
     tree = etree.parse(str(project.path / "r.xml"))
     properties = {p.get("name"): p.get("value") for p in tree.iterfind(".//properties/property")}
     assert properties["device"] == "none"
+    assert isinstance(properties["device_reason"], str)
     assert "TIERCI_DEVICE=none" in properties["device_reason"]
     assert tree.find(".//testcase/skipped") is not None
 
 
-def test_a_found_device_is_recorded_in_the_report(project, fake_gpu):
+def test_a_found_device_is_recorded_in_the_report(project: pytest.Pytester, fake_gpu: None) -> None:
     result = project.runpytest("--tier=device", "--junitxml=r.xml")
     result.assert_outcomes(passed=1)
     tree = etree.parse(str(project.path / "r.xml"))
@@ -213,7 +227,7 @@ def test_a_found_device_is_recorded_in_the_report(project, fake_gpu):
     assert properties["device_count"] == "1"
 
 
-def test_other_tiers_never_look_for_a_device(project, no_gpu):
+def test_other_tiers_never_look_for_a_device(project: pytest.Pytester, no_gpu: None) -> None:
     result = project.runpytest("--tier=unit")
     result.assert_outcomes(passed=1)
 
@@ -228,7 +242,7 @@ def test_slow(): pass
 """
 
 
-def test_shards_balance_on_recorded_durations(pytester):
+def test_shards_balance_on_recorded_durations(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml("[tool.tierci]\n")
     pytester.makepyfile(test_mix=SLOW_AND_FAST)
     cases = "".join(
@@ -244,7 +258,9 @@ def test_shards_balance_on_recorded_durations(pytester):
     assert selected(two) == [f"test_fast[{n}]" for n in range(6)]
 
 
-def test_without_recorded_durations_shards_are_round_robin_and_say_so(pytester):
+def test_without_recorded_durations_shards_are_round_robin_and_say_so(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyprojecttoml("[tool.tierci]\n")
     pytester.makepyfile(test_mix=SLOW_AND_FAST)
     result = pytester.runpytest("-v", "--shard=1/2")
@@ -252,7 +268,7 @@ def test_without_recorded_durations_shards_are_round_robin_and_say_so(pytester):
     assert len(selected(result)) == 4
 
 
-def test_an_unreadable_durations_file_is_a_usage_error_naming_it(pytester):
+def test_an_unreadable_durations_file_is_a_usage_error_naming_it(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml("[tool.tierci]\n")
     pytester.makepyfile(test_mix=SLOW_AND_FAST)
     pytester.path.joinpath("broken.xml").write_text("<testsuite><testcase")

@@ -1,3 +1,4 @@
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,19 +16,19 @@ from tierci.sharding import (
 )
 
 
-def test_parse():
+def test_parse() -> None:
     assert parse_shard("2/4") == Shard(index=2, count=4)
     assert str(parse_shard(" 1 / 3 ")) == "1/3"
 
 
 @pytest.mark.parametrize("text", ["0/4", "5/4", "a/b", "2", "1/0", ""])
-def test_bad_shards_are_clear_errors(text):
+def test_bad_shards_are_clear_errors(text: str) -> None:
     with pytest.raises(UsageError, match="--shard"):
         parse_shard(text)
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 200])
-def test_every_item_in_exactly_one_shard(count):
+def test_every_item_in_exactly_one_shard(count: int) -> None:
     items = [f"test_{n}" for n in range(101)]
     shards = [select_shard(items, Shard(index=i, count=count)) for i in range(1, count + 1)]
     flattened = [item for shard in shards for item in shard]
@@ -36,7 +37,7 @@ def test_every_item_in_exactly_one_shard(count):
     assert max(map(len, shards)) - min(map(len, shards)) <= 1
 
 
-def test_scope_parsing():
+def test_scope_parsing() -> None:
     assert parse_scope("25") == 25.0
     assert parse_scope("5%") == 5.0
     for bad in ("0", "101", "x", "-5"):
@@ -44,7 +45,7 @@ def test_scope_parsing():
             parse_scope(bad)
 
 
-def test_scopes_are_stable_nested_and_proportional():
+def test_scopes_are_stable_nested_and_proportional() -> None:
     tests = [f"tests/test_mod.py::test_{n}" for n in range(4000)]
     five = {t for t in tests if in_scope(t, 5)}
     quarter = {t for t in tests if in_scope(t, 25)}
@@ -58,7 +59,9 @@ def test_scopes_are_stable_nested_and_proportional():
 RECORDED = Path(__file__).parents[1] / "fixtures" / "durations" / "unit.xml"
 
 
-def shard_loads(ids, durations, count):
+def shard_loads(
+    ids: Sequence[str], durations: Mapping[str, float], count: int
+) -> tuple[list[int], list[float]]:
     shard_of = balanced_assignment(ids, durations, count)
     loads = [0.0] * count
     for test, shard in zip(ids, shard_of, strict=True):
@@ -67,7 +70,7 @@ def shard_loads(ids, durations, count):
 
 
 @pytest.mark.parametrize("count", [2, 3, 4, 6])
-def test_recorded_durations_balance_within_15_percent_of_the_mean(count):
+def test_recorded_durations_balance_within_15_percent_of_the_mean(count: int) -> None:
     durations = load_durations(RECORDED)  # a real unit-tier run of this repository
     assert len(durations) > 250
     ids = sorted(durations)
@@ -78,7 +81,7 @@ def test_recorded_durations_balance_within_15_percent_of_the_mean(count):
     assert all(0 <= shard < count for shard in shard_of)
 
 
-def test_the_assignment_is_deterministic_and_order_free():
+def test_the_assignment_is_deterministic_and_order_free() -> None:
     durations = load_durations(RECORDED)
     ids = sorted(durations)
     first = dict(zip(ids, balanced_assignment(ids, durations, 4), strict=True))
@@ -87,13 +90,13 @@ def test_the_assignment_is_deterministic_and_order_free():
     assert first == second
 
 
-def test_unknown_tests_are_dealt_round_robin_in_collection_order():
+def test_unknown_tests_are_dealt_round_robin_in_collection_order() -> None:
     durations = {"a": 10.0, "b": 1.0}
     ids = ["new1", "a", "new2", "b", "new3"]
     assert balanced_assignment(ids, durations, 2) == [0, 0, 1, 1, 0]
 
 
-def test_select_balanced_keeps_collection_order_and_covers_everything():
+def test_select_balanced_keeps_collection_order_and_covers_everything() -> None:
     durations = {f"t{i}": float(i % 7) for i in range(40)}
     items = [f"t{i}" for i in range(45)]  # five without a recorded duration
     shards = [select_balanced(items, Shard(index=i, count=3), durations, str) for i in (1, 2, 3)]
@@ -102,7 +105,7 @@ def test_select_balanced_keeps_collection_order_and_covers_everything():
         assert shard == [item for item in items if item in shard]
 
 
-def test_pytest_ids_match_the_junit_ids():
+def test_pytest_ids_match_the_junit_ids() -> None:
     assert junit_test_id("tests/unit/test_x.py::TestA::test_b[1-2]") == (
         "tests.unit.test_x.TestA::test_b[1-2]"
     )

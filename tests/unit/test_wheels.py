@@ -13,14 +13,18 @@ def fake_binary(folder: Path, name: str, exit_code: int) -> None:
     path.chmod(0o755)
 
 
-def test_a_client_without_a_daemon_is_no_engine(tmp_path, monkeypatch):
+def test_a_client_without_a_daemon_is_no_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_binary(tmp_path, "docker", 1)  # what `docker info` does with no daemon
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("CIBW_CONTAINER_ENGINE", raising=False)
     assert container_engine() is None
 
 
-def test_an_answering_engine_is_used_and_the_users_choice_first(tmp_path, monkeypatch):
+def test_an_answering_engine_is_used_and_the_users_choice_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake_binary(tmp_path, "docker", 0)
     fake_binary(tmp_path, "podman", 0)
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -30,7 +34,7 @@ def test_an_answering_engine_is_used_and_the_users_choice_first(tmp_path, monkey
     assert container_engine() == "podman"
 
 
-def test_the_test_command_is_required(tmp_path):
+def test_the_test_command_is_required(tmp_path: Path) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.cibuildwheel]\nbuild = 'cp311-*'\n")
     with pytest.raises(ConfigError, match="has no test-command"):

@@ -38,9 +38,12 @@ def container_engine() -> str | None:
         if binary is None:
             continue
         try:
-            answered = subprocess.run(
-                [binary, "info"], capture_output=True, check=False, timeout=30
-            ).returncode == 0  # fmt: skip
+            answered = (
+                subprocess.run(
+                    [binary, "info"], capture_output=True, check=False, timeout=30
+                ).returncode
+                == 0
+            )
         except (OSError, subprocess.TimeoutExpired):
             answered = False
         if answered:

@@ -79,8 +79,11 @@ def release_tag(root: Path, given: str | None = None) -> str:
             return value
     described = subprocess.run(
         ["git", "describe", "--tags", "--exact-match", "HEAD"],
-        cwd=root, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if described.returncode != 0 or not described.stdout.strip():
         raise ReleaseError(
             "no release tag: HEAD carries no tag and none was given",
@@ -111,10 +114,17 @@ def build_release(root: Path, out: Path) -> Built:
 def upload(release: Built, repository_url: str, *, log: Callable[[str], object]) -> None:
     """twine upload; credentials from the environment or keyring, redacted in output."""
     command = [
-        sys.executable, "-m", "twine", "--no-color", "upload", "--non-interactive",
+        sys.executable,
+        "-m",
+        "twine",
+        "--no-color",
+        "upload",
+        "--non-interactive",
         "--disable-progress-bar",
-        "--repository-url", repository_url, *(str(f) for f in release.files),
-    ]  # fmt: skip
+        "--repository-url",
+        repository_url,
+        *(str(f) for f in release.files),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     output = _redacted(completed.stdout + completed.stderr)
     for line in output.splitlines():
@@ -188,28 +198,36 @@ def install_back(
     with fresh_venv(python) as venv:
         venv_python = str(venv_python_of(venv))
         pin = f"{release.name}=={release.version}"
-        install = subprocess.run(
-            [uv, "pip", "install", "--quiet", "--python", venv_python, "--no-cache",
-             "--index-strategy", "first-index", "--index-url", dependency_index,
-             "--extra-index-url", index_url, pin],
-            capture_output=True, text=True, check=False, cwd=venv.parent,
-        )  # fmt: skip
-        if install.returncode != 0:
-            raise ReleaseError(
-                f"{pin} could not be installed back from {index_url}:\n"
-                f"{_redacted(install.stderr.strip())}",
-                fix="check that the upload landed and that the index serves it",
-            )
-        imported = subprocess.run(
+        indexes = ["--index-strategy", "first-index", "--index-url", dependency_index]
+        run(
+            [
+                uv,
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                venv_python,
+                "--no-cache",
+                *indexes,
+                "--extra-index-url",
+                index_url,
+                pin,
+            ],
+            what=f"installing {pin} back from {index_url}",
+            fix="check that the upload landed and that the index serves it",
+            error=ReleaseError,
+            cwd=venv.parent,
+            capture=True,
+            redact=_redacted,
+        )
+        imported = run(
             [venv_python, "-I", "-c", f"import {import_name}; print({import_name}.__file__)"],
-            capture_output=True, text=True, check=False, cwd=venv.parent,
-        )  # fmt: skip
-        if imported.returncode != 0:
-            raise ReleaseError(
-                f"{pin} installed from {index_url} but `import {import_name}` failed:\n"
-                f"{imported.stderr.strip()}",
-                fix="the uploaded distribution is broken: yank it and release a fixed version",
-            )
+            what=f"`import {import_name}` of {pin}, installed from {index_url},",
+            fix="the uploaded distribution is broken: yank it and release a fixed version",
+            error=ReleaseError,
+            cwd=venv.parent,
+            capture=True,
+        )
         return imported.stdout.strip()
 
 

@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = arguments.handler(arguments)
     except TierciError as exc:
-        from tierci.console import print_error  # noqa: PLC0415 - rich only when needed
+        from tierci.console import print_error
 
         print_error(str(exc))
         return exc.return_code

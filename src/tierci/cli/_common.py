@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from tierci.errors import UsageError
@@ -44,7 +45,7 @@ def add_command(
     parser: Parser = commands.add_parser(
         name,
         help=summary,
-        description=description or summary,
+        description=textwrap.fill(description or summary, width=88),
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -56,7 +57,7 @@ def add_command(
 def project_config(arguments: argparse.Namespace) -> TierciConfig:
     """``[tool.tierci]`` of the project at ``--project`` (read only by commands that
     need it)."""
-    from tierci.config import load_config  # noqa: PLC0415 - only commands that need it
+    from tierci.config import load_config
 
     config: TierciConfig = load_config(arguments.project)
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,13 +140,31 @@ def _house(config: TierciConfig) -> WheelhouseConfig:
     return config.wheelhouse
 
 
-def _selection(
-    arguments: argparse.Namespace, config: TierciConfig
-) -> tuple[Path, tuple[Lock, ...], Target]:
-    """The wheelhouse folder, its locks (read once, here) and the target."""
-    from tierci.locks.lockfile import read_locks  # noqa: PLC0415 - see _output
-    from tierci.wheelhouse.model import Target  # noqa: PLC0415
+@dataclass(frozen=True, kw_only=True)
+class _Selection:
+    """What a wheelhouse command works on: the folder, its locks (read once, here),
+    the target, and the project's wheelhouse settings where it has them."""
 
+    folder: Path
+    locks: tuple[Lock, ...]
+    target: Target
+    house: WheelhouseConfig | None
+
+    @property
+    def variant(self) -> str:
+        return self.house.variant if self.house else ""
+
+    def key(self) -> str:
+        from tierci.wheelhouse.model import cache_key
+
+        return cache_key(self.locks, self.target, self.variant)
+
+
+def _selection(arguments: argparse.Namespace) -> _Selection:
+    from tierci.locks.lockfile import read_locks
+    from tierci.wheelhouse.model import Target
+
+    config = project_config(arguments)
     folder: Path = arguments.dir or _house(config).dir
     paths = [config.root / lock for lock in arguments.lock] or list(_house(config).locks)
     version = getattr(arguments, "python_version", None)
@@ -155,21 +174,23 @@ def _selection(
         if version or platform
         else Target.host()
     )
-    return folder, read_locks(paths), target
+    return _Selection(
+        folder=folder, locks=read_locks(paths), target=target, house=config.wheelhouse
+    )
 
 
 def _output() -> Console:
     # Each handler imports what it needs, so `tierci --help` and the commands that
     # need none of this stay fast.
-    from tierci.console import output  # noqa: PLC0415
+    from tierci.console import output
 
     return output()
 
 
 def _print_problems(problems: list[Problem], folder: Path) -> int:
-    from rich.table import Table  # noqa: PLC0415 - see _output
+    from rich.table import Table
 
-    from tierci.console import print_line  # noqa: PLC0415
+    from tierci.console import print_line
 
     table = Table(title=f"wheelhouse {folder}: {len(problems)} problem(s)", title_justify="left")
     for column in ("problem", "package", "detail"):
@@ -184,7 +205,7 @@ def _print_problems(problems: list[Problem], folder: Path) -> int:
 
 
 def _build(arguments: argparse.Namespace) -> int:
-    from rich.progress import (  # noqa: PLC0415 - see _output
+    from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
@@ -192,12 +213,11 @@ def _build(arguments: argparse.Namespace) -> int:
         TimeElapsedColumn,
     )
 
-    from tierci.wheelhouse.build import build  # noqa: PLC0415
-    from tierci.wheelhouse.model import validate  # noqa: PLC0415
+    from tierci.wheelhouse.build import build
+    from tierci.wheelhouse.model import validate
 
-    config = project_config(arguments)
-    folder, locks, target = _selection(arguments, config)
-    house = config.wheelhouse
+    chosen = _selection(arguments)
+    folder, locks, target, house = chosen.folder, chosen.locks, chosen.target, chosen.house
     out = _output()
     with Progress(
         TextColumn("[bold]wheelhouse"),
@@ -235,81 +255,70 @@ def _build(arguments: argparse.Namespace) -> int:
 
 
 def _validate(arguments: argparse.Namespace) -> int:
-    from tierci.wheelhouse.model import validate  # noqa: PLC0415 - see _output
+    from tierci.wheelhouse.model import validate
 
-    config = project_config(arguments)
-    folder, locks, target = _selection(arguments, config)
-    required = config.wheelhouse.required if config.wheelhouse else ()
-    check = validate(folder, locks, target, required=required)
+    chosen = _selection(arguments)
+    required = chosen.house.required if chosen.house else ()
+    check = validate(chosen.folder, chosen.locks, chosen.target, required=required)
     if not check.ok:
-        return _print_problems(check.problems, folder)
+        return _print_problems(check.problems, chosen.folder)
     _output().print(
-        f"wheelhouse {folder}: valid, {check.checked} pins covered for "
-        f"{target.python_tag} {target.platform}"
+        f"wheelhouse {chosen.folder}: valid, {check.checked} pins covered for "
+        f"{chosen.target.python_tag} {chosen.target.platform}"
     )
     return 0
 
 
 def _key(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_line  # noqa: PLC0415 - see _output
-    from tierci.wheelhouse.model import cache_key  # noqa: PLC0415
+    from tierci.console import print_line
 
-    config = project_config(arguments)
-    _folder, locks, target = _selection(arguments, config)
-    variant = config.wheelhouse.variant if config.wheelhouse else ""
-    print_line(cache_key(locks, target, variant))
+    print_line(_selection(arguments).key())
     return 0
 
 
 def _pack(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_line  # noqa: PLC0415 - see _output
-    from tierci.wheelhouse.archive import pack  # noqa: PLC0415
+    from tierci.console import print_line
+    from tierci.wheelhouse.archive import pack
 
-    folder, _locks, _target = _selection(arguments, project_config(arguments))
-    print_line(str(pack(folder, arguments.out)))
+    print_line(str(pack(_selection(arguments).folder, arguments.out)))
     return 0
 
 
 def _unpack(arguments: argparse.Namespace) -> int:
-    from tierci.wheelhouse.archive import unpack  # noqa: PLC0415 - see _output
-    from tierci.wheelhouse.model import cache_key  # noqa: PLC0415
+    from tierci.wheelhouse.archive import unpack
 
-    config = project_config(arguments)
-    folder, locks, target = _selection(arguments, config)
-    variant = config.wheelhouse.variant if config.wheelhouse else ""
-    expected = None if arguments.any_key else cache_key(locks, target, variant)
-    manifest = unpack(arguments.archive, folder, expected_key=expected)
+    chosen = _selection(arguments)
+    expected = None if arguments.any_key else chosen.key()
+    manifest = unpack(arguments.archive, chosen.folder, expected_key=expected)
     _output().print(
-        f"wheelhouse {folder}: {len(manifest['wheels'])} wheels verified and unpacked "
+        f"wheelhouse {chosen.folder}: {len(manifest['wheels'])} wheels verified and unpacked "
         f"({manifest.get('key')})"
     )
     return 0
 
 
 def _install(arguments: argparse.Namespace) -> int:
-    from tierci.wheelhouse.install import install  # noqa: PLC0415 - see _output
+    from tierci.wheelhouse.install import install
 
-    config = project_config(arguments)
-    folder, locks, _target = _selection(arguments, config)
-    house = config.wheelhouse
+    chosen = _selection(arguments)
     install(
-        folder,
-        locks,
+        chosen.folder,
+        chosen.locks,
         arguments.python,
-        allow_fallback=arguments.allow_fallback or bool(house and house.fallback),
+        allow_fallback=arguments.allow_fallback or bool(chosen.house and chosen.house.fallback),
         log=_output().print,
     )
     return 0
 
 
 def _env_manager(arguments: argparse.Namespace) -> EnvManager:
-    from tierci.envs import EnvManager  # noqa: PLC0415 - see _output
+    from tierci.envs import EnvManager
 
     return EnvManager(project_config(arguments), log=_output().print)
 
 
 def _env_ensure(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_line  # noqa: PLC0415 - see _output
+    from tierci.console import print_line
 
     result = _env_manager(arguments).ensure(arguments.name)
     how = f"built in {result.seconds:.1f} s" if result.built else "reused"
@@ -319,11 +328,11 @@ def _env_ensure(arguments: argparse.Namespace) -> int:
 
 
 def _env_status(arguments: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415 - see _output
+    import json
 
-    from rich.table import Table  # noqa: PLC0415
+    from rich.table import Table
 
-    from tierci.console import print_line  # noqa: PLC0415
+    from tierci.console import print_line
 
     manager = _env_manager(arguments)
     names = getattr(arguments, "names", None) or sorted(manager.config.envs)

@@ -58,8 +58,8 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def _merge(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_reports  # noqa: PLC0415 - each command imports what it needs
-    from tierci.junit.merge import collect_inputs, merge_reports, parse_expectation  # noqa: PLC0415
+    from tierci.console import print_reports
+    from tierci.junit.merge import collect_inputs, merge_reports, parse_expectation
 
     expect = [parse_expectation(text) for text in arguments.expect]
     first: Path = arguments.inputs[0]

@@ -56,18 +56,18 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def _config(arguments: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415 - each command imports what it needs
-    from dataclasses import asdict  # noqa: PLC0415
+    import json
+    from dataclasses import asdict
 
-    from tierci.console import print_line  # noqa: PLC0415
+    from tierci.console import print_line
 
     print_line(json.dumps(asdict(project_config(arguments)), indent=2, default=str))
     return 0
 
 
 def _lock(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_line  # noqa: PLC0415 - each command imports what it needs
-    from tierci.locks.compile import find_stale, lock_specs  # noqa: PLC0415
+    from tierci.console import print_line
+    from tierci.locks.compile import find_stale, lock_specs
 
     config = project_config(arguments)
     stale = find_stale(lock_specs(config), config.pyproject)
@@ -77,7 +77,7 @@ def _lock(arguments: argparse.Namespace) -> int:
 
 
 def _pipeline(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_summary  # noqa: PLC0415 - each command imports what it needs
+    from tierci.console import print_summary
 
     config = project_config(arguments)
     results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)

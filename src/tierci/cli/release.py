@@ -43,7 +43,7 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def _release(arguments: argparse.Namespace) -> int:
-    from tierci.console import print_line  # noqa: PLC0415 - rich only when a command runs
+    from tierci.console import print_line
 
     release(
         project_config(arguments).root,

@@ -79,10 +79,10 @@ def add_commands(commands: Subcommands) -> None:
 
 def _ingest(arguments: argparse.Namespace) -> int:
     # Each command imports what it needs: `tierci --help` stays fast.
-    from tierci.console import print_line, print_reports  # noqa: PLC0415
-    from tierci.junit.merge import parse_expectation  # noqa: PLC0415
-    from tierci.report.history import RunContext  # noqa: PLC0415
-    from tierci.report.ingest import ingest  # noqa: PLC0415
+    from tierci.console import print_line, print_reports
+    from tierci.junit.merge import parse_expectation
+    from tierci.report.history import RunContext
+    from tierci.report.ingest import ingest
 
     context = RunContext.detect(
         arguments.project,
@@ -108,10 +108,10 @@ def _ingest(arguments: argparse.Namespace) -> int:
 
 
 def _hud(arguments: argparse.Namespace) -> int:
-    from tierci.config import load_config_if_present  # noqa: PLC0415 - see _ingest
-    from tierci.console import print_line  # noqa: PLC0415
-    from tierci.report.hud import gate_targets  # noqa: PLC0415
-    from tierci.report.ingest import render  # noqa: PLC0415
+    from tierci.config import load_config_if_present
+    from tierci.console import print_line
+    from tierci.report.hud import gate_targets
+    from tierci.report.ingest import render
 
     config = load_config_if_present(arguments.project)
     written = render(

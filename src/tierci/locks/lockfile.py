@@ -177,9 +177,13 @@ def _direct_wheel(
     if not hashes:
         raise LockError(f"{where}: {name} has no --hash", fix="add the wheel's sha256 hash")
     return LockedRequirement(
-        name=name, version=version, hashes=hashes, marker=requirement.marker, source=path,
+        name=name,
+        version=version,
+        hashes=hashes,
+        marker=requirement.marker,
+        source=path,
         url=requirement.url,
-    )  # fmt: skip
+    )
 
 
 def lock_digest(locks: Iterable[Lock]) -> str:
