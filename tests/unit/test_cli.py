@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -41,4 +42,5 @@ def test_lock_reports_stale_locks_with_exit_3(
 def test_the_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "tierci"
     completed = subprocess.run([script, "--version"], capture_output=True, text=True, check=True)
-    assert completed.stdout.startswith("tierci ")
+    # The version comes from the installed distribution's metadata, not a second copy.
+    assert completed.stdout.strip() == f"tierci {version('tierci')}"

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tierci.dist import verify_wheel_imports
+from tierci.artifacts.verify import verify_wheel_imports
 from tierci.errors import CommandFailedError
-from tierci.uvbin import find_uv
+from uv import find_uv_bin
 
 PROJECT = Path(__file__).parents[1]
 
@@ -21,7 +21,7 @@ PROJECT = Path(__file__).parents[1]
 def build_wheel(out: Path, *, broken: bool) -> Path:
     environment = {**os.environ, "NATIVE_ML_BROKEN_WHEEL": "1" if broken else "0"}
     subprocess.run(
-        [find_uv(), "build", "--wheel", "--quiet", "--out-dir", str(out), str(PROJECT)],
+        [find_uv_bin(), "build", "--wheel", "--quiet", "--out-dir", str(out), str(PROJECT)],
         env=environment, check=True,
     )  # fmt: skip
     (wheel,) = out.glob("native_ml-*.whl")
@@ -46,10 +46,10 @@ def test_wheel_build_broken_wheel_is_refused_naming_the_module(broken_wheel):
 
 def test_wheel_build_broken_wheel_refuses_to_start_unless_opted_out(broken_wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([find_uv(), "venv", "--quiet", str(venv)], check=True)
+    subprocess.run([find_uv_bin(), "venv", "--quiet", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run(
-        [find_uv(), "pip", "install", "--quiet", "--python", python, str(broken_wheel)], check=True
+        [find_uv_bin(), "pip", "install", "--quiet", "--python", python, str(broken_wheel)], check=True
     )
     code = "import native_ml; print(native_ml.native_status())"
     environment = {k: v for k, v in os.environ.items() if k != "NATIVE_ML_DISABLE_NATIVE"}

@@ -4,7 +4,6 @@ subcommands; errors become their exit codes here, and only here."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,7 +68,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error(str(exc))
         return exc.return_code
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
