@@ -21,8 +21,10 @@ def test_detection_names_the_gpu_nvidia_smi_lists() -> None:
     assert smi is not None, "a device host must have nvidia-smi"
     listed = subprocess.run(
         [smi, "--query-gpu=name", "--format=csv,noheader"],
-        capture_output=True, text=True, check=True,
-    ).stdout.splitlines()  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     info = detect_device()
     assert info.present
     assert info.name == listed[0].strip()

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.heavy
 
 @pytest.mark.env("legacy")
 def test_legacy_env_has_six_1_16() -> None:
+    # No types-six in the lint lock, so mypy sees six untyped (it reports that once a file).
     import six  # noqa: PLC0415 - only the env sessions have it
 
     assert six.__version__ == "1.16.0"

@@ -62,7 +62,7 @@ def inv(*args: str, cwd: Path) -> Ran:
 
 
 @pytest.fixture(scope="session")
-def tierci_wheel(tmp_path_factory) -> Path:
+def tierci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout built into a wheel, as a project would install a released tierci."""
     out = tmp_path_factory.mktemp("tierci-wheel")
     build = run(
@@ -74,7 +74,7 @@ def tierci_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def sample_project(tmp_path, tierci_wheel) -> Path:
+def sample_project(tmp_path: Path, tierci_wheel: Path) -> Path:
     """The sample adopter in a temp git repository, its lock = tierci's + the tierci wheel."""
     project = tmp_path / "sample"
     shutil.copytree(SAMPLE, project)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -26,11 +28,12 @@ PINNED = re.compile(r"^[\w./-]+@[0-9a-f]{40}$")
 EVERYWHERE = {"lint", "unit", "packaging", "heavy", "device", "report", "release", "lock"}
 
 
-def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+def load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return document
 
 
-def steps():
+def steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
     for path in WORKFLOWS:
         for job_name, job in load(path)["jobs"].items():
             for step in job.get("steps", []):
@@ -43,7 +46,7 @@ def sessions() -> dict[str, set[str]]:
     return {".": set(nox_sessions(REPO)), "examples/native-ml": set(nox_sessions(adopter))}
 
 
-def test_every_nox_session_a_workflow_calls_exists(sessions):
+def test_every_nox_session_a_workflow_calls_exists(sessions: dict[str, set[str]]) -> None:
     called = set()
     for name, job, step in steps():
         folder = step.get("working-directory", ".")
@@ -55,7 +58,7 @@ def test_every_nox_session_a_workflow_calls_exists(sessions):
     assert any("nox -s release" in step.get("run", "") for _, _, step in steps())
 
 
-def test_every_invoke_task_the_jenkinsfile_calls_exists():
+def test_every_invoke_task_the_jenkinsfile_calls_exists() -> None:
     listed = run([sys.executable, "-m", "invoke", "--list"], REPO)
     assert listed.returncode == 0, listed
     tasks = {line.split()[0] for line in listed.output.splitlines()[1:] if line.strip()}
@@ -64,13 +67,13 @@ def test_every_invoke_task_the_jenkinsfile_calls_exists():
     assert called >= EVERYWHERE | {"wheelhouse"}, EVERYWHERE - called
 
 
-def test_every_sh_step_of_the_jenkinsfile_runs_an_invoke_task():
+def test_every_sh_step_of_the_jenkinsfile_runs_an_invoke_task() -> None:
     for command in re.findall(r"\bsh '([^']*)'", JENKINSFILE):
         assert INVOKE_CALL.search(command), command
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_security_conventions(path):
+def test_workflow_security_conventions(path: Path) -> None:
     workflow = load(path)
     assert workflow["permissions"] == {}, "top-level permissions: {}"
     assert "concurrency" in workflow
@@ -90,7 +93,7 @@ def test_workflow_security_conventions(path):
             assert "${{" not in step.get("run", ""), f"{job_name}: expression inside run:"
 
 
-def test_pinned_actions_carry_their_version_comment():
+def test_pinned_actions_carry_their_version_comment() -> None:
     for path in WORKFLOWS:
         for line in path.read_text(encoding="utf-8").splitlines():
             if "uses:" in line:

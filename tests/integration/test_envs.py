@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ PAUSE_COMMAND = (
 
 
 @pytest.fixture
-def project(tmp_path) -> Path:
+def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     (folder / "requirements").mkdir(parents=True)
     shutil.copy(SMALL_LOCKS / "six-1.17.txt", folder / "requirements" / "env.txt")
@@ -60,10 +61,11 @@ def start(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def status(project: Path) -> dict[str, object]:
+def status(project: Path) -> dict[str, Any]:
     result = env_cli(project, "env", "status", "worker", "--json")
     assert result.returncode == 0, result
-    return json.loads(result.output)[0]
+    entry: dict[str, Any] = json.loads(result.output)[0]
+    return entry
 
 
 def six_version(env_path: str) -> str:
@@ -72,7 +74,7 @@ def six_version(env_path: str) -> str:
     return check.output.strip()
 
 
-def test_ensure_builds_once_then_reuses(project) -> None:
+def test_ensure_builds_once_then_reuses(project: Path) -> None:
     assert status(project)["state"] == "not_installed"
     first = env_cli(project, "env", "ensure", "worker")
     assert first.returncode == 0, first
@@ -87,7 +89,7 @@ def test_ensure_builds_once_then_reuses(project) -> None:
     assert ready["size_bytes"] > 30_000  # six and the venv scaffolding
 
 
-def test_two_processes_ensuring_at_once_build_it_once(project) -> None:
+def test_two_processes_ensuring_at_once_build_it_once(project: Path) -> None:
     both = [start(project, "env", "ensure", "worker") for _ in range(2)]
     outputs = [process.communicate(timeout=300)[0] for process in both]
     assert [process.returncode for process in both] == [0, 0], outputs
@@ -97,7 +99,7 @@ def test_two_processes_ensuring_at_once_build_it_once(project) -> None:
     assert six_version(paths.pop()) == "1.17.0"
 
 
-def test_a_build_killed_midway_leaves_nothing_ready(project, tmp_path) -> None:
+def test_a_build_killed_midway_leaves_nothing_ready(project: Path, tmp_path: Path) -> None:
     pause = tmp_path / "pause"
     pause.touch()
     builder = start(project, "env", "ensure", "worker")
@@ -120,7 +122,7 @@ def test_a_build_killed_midway_leaves_nothing_ready(project, tmp_path) -> None:
     assert six_version(again.output.strip().splitlines()[-1]) == "1.17.0"
 
 
-def test_a_changed_lock_makes_it_stale_and_ensure_rebuilds(project, tmp_path) -> None:
+def test_a_changed_lock_makes_it_stale_and_ensure_rebuilds(project: Path, tmp_path: Path) -> None:
     old = env_cli(project, "env", "ensure", "worker").output.strip().splitlines()[-1]
     shutil.copy(SMALL_LOCKS / "six-1.16.txt", project / "requirements" / "env.txt")
     stale = status(project)
@@ -135,7 +137,7 @@ def test_a_changed_lock_makes_it_stale_and_ensure_rebuilds(project, tmp_path) ->
     assert status(project)["state"] == "ready"
 
 
-def test_delete_frees_it(project) -> None:
+def test_delete_frees_it(project: Path) -> None:
     assert env_cli(project, "env", "ensure", "worker").returncode == 0
     deleted = env_cli(project, "env", "delete", "worker")
     assert deleted.returncode == 0, deleted
@@ -143,13 +145,13 @@ def test_delete_frees_it(project) -> None:
     assert status(project)["state"] == "not_installed"
 
 
-def test_an_unknown_env_is_a_config_error_with_a_hint(project) -> None:
+def test_an_unknown_env_is_a_config_error_with_a_hint(project: Path) -> None:
     result = env_cli(project, "env", "ensure", "wroker")
     assert result.returncode == 2, result
     assert "did you mean 'worker'" in result.output
 
 
-def test_ensure_installs_from_the_wheelhouse_offline(tmp_path) -> None:
+def test_ensure_installs_from_the_wheelhouse_offline(tmp_path: Path) -> None:
     from tests.integration.test_wheelhouse import make_project  # noqa: PLC0415
 
     project = make_project(

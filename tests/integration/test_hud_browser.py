@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,6 +12,9 @@ from tierci.report.history import open_history
 from tierci.report.hud import build_hud, write_hud
 
 from ..history_fixture import COMMITS, build_history
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +32,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (the heavy tier needs it)")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - heavy tier only
@@ -47,7 +52,7 @@ def page(tmp_path_factory):
         browser.close()
 
 
-def test_grid_has_a_row_per_commit_and_a_cell_per_tier(page):
+def test_grid_has_a_row_per_commit_and_a_cell_per_tier(page: Page) -> None:
     rows = page.locator("#grid tr[data-commit]")
     assert rows.count() == len(COMMITS)
     assert rows.first.get_attribute("data-commit") == COMMITS[-1]  # newest first
@@ -58,7 +63,7 @@ def test_grid_has_a_row_per_commit_and_a_cell_per_tier(page):
     assert statuses == ["missing", "flaky", "failed", "passed"]
 
 
-def test_a_failed_cell_links_to_its_failures(page):
+def test_a_failed_cell_links_to_its_failures(page: Page) -> None:
     cell = page.locator(f"#grid tr[data-commit='{COMMITS[1]}'] td[data-tier=unit] a")
     assert "1 failed" in cell.inner_text()
     cell.click()
@@ -69,13 +74,13 @@ def test_a_failed_cell_links_to_its_failures(page):
     assert page.evaluate("location.hash") == f"#cell-{COMMITS[1][:12]}-unit"
 
 
-def test_missing_shard_is_shown_with_its_file(page):
+def test_missing_shard_is_shown_with_its_file(page: Page) -> None:
     page.locator(f"#grid tr[data-commit='{COMMITS[-1]}'] td[data-tier=unit] a").click()
     text = page.locator(f"#cell-{COMMITS[-1][:12]}-unit").inner_text()
     assert "no report for unit shard 2/2" in text
 
 
-def test_flaky_table_and_gates(page):
+def test_flaky_table_and_gates(page: Page) -> None:
     rows = page.locator("#flaky-table tr.flaky-test")
     assert rows.count() == 1
     assert "tests.test_unit::test_a3" in rows.first.inner_text()
@@ -84,7 +89,7 @@ def test_flaky_table_and_gates(page):
     assert page.locator("#durations svg polyline").count() == 3
 
 
-def test_the_page_needs_no_network(page):
+def test_the_page_needs_no_network(page: Page) -> None:
     # Everything is inline: no stylesheet, script or image is fetched from anywhere.
     external = page.evaluate(
         "[...document.querySelectorAll('link[href], script[src], img[src]')].length"

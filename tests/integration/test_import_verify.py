@@ -32,7 +32,7 @@ def build_wheel(
     return wheel, source_modules(package)
 
 
-def test_a_complete_wheel_passes(tmp_path):
+def test_a_complete_wheel_passes(tmp_path: Path) -> None:
     wheel, expected = build_wheel(
         tmp_path, modules={"__init__.py": "", "core.py": "from demo import util\n", "util.py": ""}
     )
@@ -41,7 +41,7 @@ def test_a_complete_wheel_passes(tmp_path):
     assert str(tmp_path) not in check.location  # imported from the fresh env, not the tree
 
 
-def test_a_wheel_missing_a_module_fails_naming_it(tmp_path):
+def test_a_wheel_missing_a_module_fails_naming_it(tmp_path: Path) -> None:
     wheel, expected = build_wheel(
         tmp_path,
         modules={"__init__.py": "", "core.py": "", "plugin.py": ""},
@@ -53,7 +53,7 @@ def test_a_wheel_missing_a_module_fails_naming_it(tmp_path):
         verify_wheel_imports(wheel, package="demo", expected_modules=expected)
 
 
-def test_a_module_that_fails_to_import_after_install_fails(tmp_path):
+def test_a_module_that_fails_to_import_after_install_fails(tmp_path: Path) -> None:
     wheel, expected = build_wheel(
         tmp_path,
         modules={"__init__.py": "", "fast.py": "import demo_native_core_that_was_not_built\n"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 CASE = (
     '<testcase classname="pkg.module_{i}.TestThing" name="test_case_{i}" time="0.0{d}">'
@@ -25,7 +26,7 @@ print(json.dumps({"tests": summary.tests, "failed": summary.counts["failed"],
 """
 
 
-def test_a_200_mb_report_is_counted_in_bounded_memory(tmp_path):
+def test_a_200_mb_report_is_counted_in_bounded_memory(tmp_path: Path) -> None:
     report = tmp_path / "big.xml"
     output = "x" * 200
     cases = failures = 0

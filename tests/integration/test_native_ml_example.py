@@ -11,6 +11,7 @@ import shutil
 import sys
 import zipfile
 from pathlib import Path
+from typing import cast
 
 import pytest
 from lxml import etree
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def adopter(tmp_path_factory, tierci_wheel) -> Path:
+def adopter(tmp_path_factory: pytest.TempPathFactory, tierci_wheel: Path) -> Path:
     project = tmp_path_factory.mktemp("adopter") / "native-ml"
     shutil.copytree(
         EXAMPLE, project, ignore=shutil.ignore_patterns(".nox", "build", "dist", ".wheelhouse")
@@ -38,19 +39,20 @@ def nox(project: Path, *args: str, **env: str) -> Ran:
 
 def junit_cases(report: Path) -> dict[str, str]:
     tree = etree.parse(str(report))
-    outcomes = {}
+    outcomes: dict[str, str] = {}
     for case in tree.iterfind(".//testcase"):
         kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        outcomes[case.get("name")] = kinds[0] if kinds else "passed"
+        # pytest writes a name on every testcase.
+        outcomes[cast("str", case.get("name"))] = kinds[0] if kinds else "passed"
     return outcomes
 
 
-def test_lint(adopter) -> None:
+def test_lint(adopter: Path) -> None:
     ran = nox(adopter, "-s", "lint")
     assert ran.returncode == 0, ran
 
 
-def test_unit_runs_against_the_compiled_core(adopter) -> None:
+def test_unit_runs_against_the_compiled_core(adopter: Path) -> None:
     ran = nox(adopter, "-s", "unit")
     assert ran.returncode == 0, ran
     cases = junit_cases(adopter / "build" / "junit" / "unit.xml")
@@ -61,7 +63,7 @@ def test_unit_runs_against_the_compiled_core(adopter) -> None:
     assert set(cases.values()) == {"passed"}
 
 
-def test_packaging_verifies_the_native_module(adopter) -> None:
+def test_packaging_verifies_the_native_module(adopter: Path) -> None:
     ran = nox(adopter, "-s", "packaging")
     assert ran.returncode == 0, ran
     assert "import-verified" in ran.output
@@ -71,13 +73,13 @@ def test_packaging_verifies_the_native_module(adopter) -> None:
     assert any(n.startswith("native_ml/_core.") and n.endswith(".so") for n in names)
 
 
-def test_a_wheel_without_its_core_fails_the_packaging_tier(adopter) -> None:
+def test_a_wheel_without_its_core_fails_the_packaging_tier(adopter: Path) -> None:
     ran = nox(adopter, "-s", "packaging", NATIVE_ML_BROKEN_WHEEL="1")
     assert ran.returncode != 0, ran
     assert "lacks its compiled module(s) native_ml._core" in ran.output
 
 
-def test_wheels_fall_back_without_a_container_engine(adopter) -> None:
+def test_wheels_fall_back_without_a_container_engine(adopter: Path) -> None:
     ran = nox(adopter, "-s", "wheels")
     assert ran.returncode == 0, ran
     assert "no container engine answers" in ran.output
@@ -90,13 +92,13 @@ def test_wheels_fall_back_without_a_container_engine(adopter) -> None:
     )
 
 
-def test_the_device_tier_without_a_gpu_exits_8(adopter) -> None:
+def test_the_device_tier_without_a_gpu_exits_8(adopter: Path) -> None:
     ran = nox(adopter, "-s", "device", TIERCI_DEVICE="none")
     assert ran.returncode == 8, ran
     assert "needs a device and this host has none" in ran.output
 
 
-def test_its_committed_locks_match_their_inputs(tmp_path) -> None:
+def test_its_committed_locks_match_their_inputs(tmp_path: Path) -> None:
     # A pristine copy: pinning this tierci build into unit.txt rightly makes the locks
     # layered on it (-c unit.txt) stale.
     project = tmp_path / "native-ml"
@@ -106,7 +108,7 @@ def test_its_committed_locks_match_their_inputs(tmp_path) -> None:
     assert "all 8 lock files match their inputs" in ran.output
 
 
-def test_heavy_runs_torch_from_its_wheelhouse_offline(adopter) -> None:
+def test_heavy_runs_torch_from_its_wheelhouse_offline(adopter: Path) -> None:
     built = nox(adopter, "-s", "wheelhouse")
     assert built.returncode == 0, built
     ran = nox(adopter, "-s", "heavy")

@@ -16,12 +16,14 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 with warnings.catch_warnings():  # passlib imports the stdlib's deprecated `crypt`
     warnings.simplefilter("ignore", DeprecationWarning)
+    # No types-passlib in the lint lock: passlib is untyped here.
     from passlib.apache import HtpasswdFile
 
 from tests.integration.conftest import Ran, commit_all, tierci
@@ -36,7 +38,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory):
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """pypiserver: uploads need the password; listing and downloads are open."""
     folder = tmp_path_factory.mktemp("index")
     (folder / "packages").mkdir()
@@ -45,11 +47,25 @@ def index(tmp_path_factory):
     htpasswd.save()
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "pypiserver", "run", "--host", "127.0.0.1", "--port", str(port),
-         "--passwords", str(folder / "htpasswd"), "--authenticate", "update",
-         "--disable-fallback", str(folder / "packages")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--passwords",
+            str(folder / "htpasswd"),
+            "--authenticate",
+            "update",
+            "--disable-fallback",
+            str(folder / "packages"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 30
     while True:
@@ -87,7 +103,8 @@ def project_page(index: str) -> str:
     """The probe's page on the index: its files ('' while nothing was uploaded)."""
     try:
         with urllib.request.urlopen(index + "simple/tierci-release-probe/") as page:  # noqa: S310
-            return page.read().decode()
+            body: bytes = page.read()
+            return body.decode()
     except urllib.error.HTTPError as exc:
         if exc.code != 404:  # anything but "not there yet" is the index failing
             raise
@@ -96,12 +113,19 @@ def project_page(index: str) -> str:
 
 def release(project: Path, index: str, *args: str, password: str = PASSWORD) -> Ran:
     return tierci(
-        project, "release", "--repository-url", index, *args,
-        TWINE_USERNAME=USER, TWINE_PASSWORD=password,
-    )  # fmt: skip
+        project,
+        "release",
+        "--repository-url",
+        index,
+        *args,
+        TWINE_USERNAME=USER,
+        TWINE_PASSWORD=password,
+    )
 
 
-def test_release_uploads_installs_back_and_refuses_the_same_version_twice(index, tmp_path):
+def test_release_uploads_installs_back_and_refuses_the_same_version_twice(
+    index: str, tmp_path: Path
+) -> None:
     project = make_project(tmp_path / "probe", "1.2.0")
     first = release(project, index, "--tag", "v1.2.0")
     assert first.returncode == 0, first
@@ -117,7 +141,7 @@ def test_release_uploads_installs_back_and_refuses_the_same_version_twice(index,
     assert PASSWORD not in again.output
 
 
-def test_a_wrong_password_is_refused_and_not_printed(index, tmp_path):
+def test_a_wrong_password_is_refused_and_not_printed(index: str, tmp_path: Path) -> None:
     project = make_project(tmp_path / "probe", "2.0.0")
     wrong = "wrong-pa55word-xyz"
     refused = release(project, index, "--tag", "v2.0.0", password=wrong)
@@ -126,7 +150,7 @@ def test_a_wrong_password_is_refused_and_not_printed(index, tmp_path):
     assert wrong not in refused.output
 
 
-def test_a_dirty_tree_is_refused_before_anything_is_built(index, tmp_path):
+def test_a_dirty_tree_is_refused_before_anything_is_built(index: str, tmp_path: Path) -> None:
     project = make_project(tmp_path / "probe", "3.0.0")
     (project / "stray.txt").write_text("not committed\n")
     refused = release(project, index, "--tag", "v3.0.0")
@@ -135,7 +159,7 @@ def test_a_dirty_tree_is_refused_before_anything_is_built(index, tmp_path):
     assert not (project / "dist").exists()
 
 
-def test_a_version_that_is_not_the_tag_is_refused_before_upload(index, tmp_path):
+def test_a_version_that_is_not_the_tag_is_refused_before_upload(index: str, tmp_path: Path) -> None:
     project = make_project(tmp_path / "probe", "4.0.0")
     refused = release(project, index, "--tag", "v4.0.1")
     assert refused.returncode == 9, refused
@@ -143,7 +167,7 @@ def test_a_version_that_is_not_the_tag_is_refused_before_upload(index, tmp_path)
     assert "4.0.0" not in project_page(index)
 
 
-def test_the_tag_comes_from_git_when_not_given(index, tmp_path):
+def test_the_tag_comes_from_git_when_not_given(index: str, tmp_path: Path) -> None:
     project = make_project(tmp_path / "probe", "5.0.0")
     subprocess.run(["git", "tag", "v5.0.0"], cwd=project, check=True)
     released = release(project, index)
@@ -152,7 +176,7 @@ def test_the_tag_comes_from_git_when_not_given(index, tmp_path):
     shutil.rmtree(project / "dist")
 
 
-def test_check_only_builds_and_checks_but_uploads_nothing(index, tmp_path):
+def test_check_only_builds_and_checks_but_uploads_nothing(index: str, tmp_path: Path) -> None:
     project = make_project(tmp_path / "probe", "6.0.0")
     checked = release(project, index, "--tag", "v6.0.0", "--check-only")
     assert checked.returncode == 0, checked

@@ -5,19 +5,27 @@ from __future__ import annotations
 import json
 import re
 import sys
+from pathlib import Path
+from typing import cast
 
 from lxml import etree
 
 from .conftest import REPO, head_commit, inv, nox, run
 
 
-def junit_cases(path) -> tuple[dict[str, str], list[str]]:
+def junit_cases(path: Path) -> tuple[dict[str, str], list[str]]:
     tree = etree.parse(str(path))
-    properties = {p.get("name"): p.get("value") for p in tree.iterfind(".//properties/property")}
-    return properties, sorted(case.get("name") for case in tree.iterfind(".//testcase"))
+    # pytest writes a name and a value on every property and a name on every testcase.
+    properties = {
+        cast("str", p.get("name")): cast("str", p.get("value"))
+        for p in tree.iterfind(".//properties/property")
+    }
+    return properties, sorted(
+        cast("str", case.get("name")) for case in tree.iterfind(".//testcase")
+    )
 
 
-def test_unit_session_writes_a_stamped_junit_report(sample_project):
+def test_unit_session_writes_a_stamped_junit_report(sample_project: Path) -> None:
     ran = nox("-s", "unit", cwd=sample_project)
     assert ran.returncode == 0, ran
     properties, cases = junit_cases(sample_project / "build" / "junit" / "unit.xml")
@@ -29,7 +37,7 @@ def test_unit_session_writes_a_stamped_junit_report(sample_project):
     assert properties["shard"] == ""
 
 
-def test_a_failing_test_fails_the_session_and_is_in_the_report(sample_project):
+def test_a_failing_test_fails_the_session_and_is_in_the_report(sample_project: Path) -> None:
     (sample_project / "tests" / "test_broken.py").write_text(
         "def test_broken():\n    assert 1 + 1 == 3\n", encoding="utf-8"
     )
@@ -40,13 +48,13 @@ def test_a_failing_test_fails_the_session_and_is_in_the_report(sample_project):
     assert [c.get("name") for c in tree.iterfind(".//testcase[failure]")] == ["test_broken"]
 
 
-def test_a_tier_with_no_tests_fails_loudly(sample_project):
+def test_a_tier_with_no_tests_fails_loudly(sample_project: Path) -> None:
     ran = nox("-s", "device", "--", "--allow-no-device", cwd=sample_project)
     assert ran.returncode != 0, ran
     assert "tier 'device' selected no tests" in ran.output
 
 
-def test_the_device_tier_without_a_device_exits_8_in_one_line(sample_project):
+def test_the_device_tier_without_a_device_exits_8_in_one_line(sample_project: Path) -> None:
     # TIERCI_DEVICE=none: the same answer on a GPU agent as here.
     ran = run([sys.executable, "-m", "nox", "-s", "device"], sample_project, TIERCI_DEVICE="none")
     assert ran.returncode == 8, ran
@@ -59,7 +67,7 @@ def test_the_device_tier_without_a_device_exits_8_in_one_line(sample_project):
     assert not (sample_project / "build" / "junit" / "device.xml").exists()
 
 
-def test_shard_posargs_name_the_report(sample_project):
+def test_shard_posargs_name_the_report(sample_project: Path) -> None:
     ran = nox("-s", "unit", "--", "--shard", "2/2", cwd=sample_project)
     assert ran.returncode == 0, ran
     properties, cases = junit_cases(sample_project / "build" / "junit" / "unit-2of2.xml")
@@ -67,7 +75,7 @@ def test_shard_posargs_name_the_report(sample_project):
     assert cases == ["test_add_negative"]
 
 
-def test_reused_env_is_synced_back_to_the_lock(sample_project):
+def test_reused_env_is_synced_back_to_the_lock(sample_project: Path) -> None:
     assert nox("-s", "unit", cwd=sample_project).returncode == 0
     again = nox("-R", "-s", "unit", cwd=sample_project)
     assert again.returncode == 0, again
@@ -87,7 +95,7 @@ def test_reused_env_is_synced_back_to_the_lock(sample_project):
     assert not list(site.glob("humanize-*.dist-info"))
 
 
-def test_a_package_installed_by_hand_is_removed_on_the_next_run(sample_project):
+def test_a_package_installed_by_hand_is_removed_on_the_next_run(sample_project: Path) -> None:
     assert nox("-s", "unit", cwd=sample_project).returncode == 0
     site = next((sample_project / ".nox" / "unit" / "lib").glob("python*/site-packages"))
     stray = site / "stray-1.0.dist-info"
@@ -99,7 +107,7 @@ def test_a_package_installed_by_hand_is_removed_on_the_next_run(sample_project):
     assert not stray.exists()
 
 
-def test_invoke_lists_every_nox_session(sample_project):
+def test_invoke_lists_every_nox_session(sample_project: Path) -> None:
     listed = inv("--list", cwd=sample_project)
     assert listed.returncode == 0, listed
     for name in ["unit", "heavy", "device", "report", "ci"]:
@@ -107,19 +115,19 @@ def test_invoke_lists_every_nox_session(sample_project):
     assert "Unit tests of the sample. (nox -s unit)" in listed.output
 
 
-def test_invoke_task_runs_the_nox_session_with_posargs(sample_project):
+def test_invoke_task_runs_the_nox_session_with_posargs(sample_project: Path) -> None:
     ran = inv("unit", "--", "-k", "negative", cwd=sample_project)
     assert ran.returncode == 0, ran
     _, cases = junit_cases(sample_project / "build" / "junit" / "unit.xml")
     assert cases == ["test_add_negative"]
 
 
-def test_invoke_task_fails_when_the_session_fails(sample_project):
+def test_invoke_task_fails_when_the_session_fails(sample_project: Path) -> None:
     ran = inv("device", cwd=sample_project)
     assert ran.returncode != 0, ran
 
 
-def test_inv_ci_runs_the_pipeline_and_summarises(sample_project):
+def test_inv_ci_runs_the_pipeline_and_summarises(sample_project: Path) -> None:
     ran = inv("ci", cwd=sample_project)
     assert ran.returncode == 0, ran
     assert "tierci pipeline" in ran.output
@@ -138,7 +146,7 @@ def test_inv_ci_runs_the_pipeline_and_summarises(sample_project):
     }
 
 
-def test_inv_ci_stops_at_the_first_failure(sample_project):
+def test_inv_ci_stops_at_the_first_failure(sample_project: Path) -> None:
     (sample_project / "tests" / "test_broken.py").write_text(
         "def test_broken():\n    assert False\n", encoding="utf-8"
     )
@@ -150,7 +158,7 @@ def test_inv_ci_stops_at_the_first_failure(sample_project):
     assert "failed tier(s): unit" in ran.output
 
 
-def test_this_repository_has_an_invoke_task_for_every_nox_session():
+def test_this_repository_has_an_invoke_task_for_every_nox_session() -> None:
     noxfile = (REPO / "noxfile.py").read_text(encoding="utf-8")
     defined = set(re.findall(r"@nox\.session[^\n]*\n(?:@[^\n]*\n)*def (\w+)", noxfile))
     assert {"lint", "unit", "packaging", "heavy", "device", "lock"} <= defined
@@ -160,7 +168,9 @@ def test_this_repository_has_an_invoke_task_for_every_nox_session():
         assert f"  {name} " in listed.output, listed
 
 
-def test_report_session_fails_on_an_expected_hole_but_still_renders_it(sample_project):
+def test_report_session_fails_on_an_expected_hole_but_still_renders_it(
+    sample_project: Path,
+) -> None:
     assert nox("-s", "unit", cwd=sample_project).returncode == 0
     ran = nox("-s", "report", "--", "--expect", "unit", "--expect", "heavy", cwd=sample_project)
     assert ran.returncode != 0, ran

@@ -39,7 +39,7 @@ def make_project(folder: Path, *, extra: str = "") -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One project whose .wheelhouse was built for real; tests copy it before damaging it."""
     project = make_project(tmp_path_factory.mktemp("built"))
     result = tierci(project, "wheelhouse", "build")
@@ -49,7 +49,7 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def project(built, tmp_path) -> Path:
+def project(built: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     shutil.copytree(built, copy)
     return copy
@@ -66,7 +66,7 @@ def wheel(project: Path, prefix: str) -> Path:
     return found
 
 
-def test_build_records_each_wheel_and_where_it_came_from(built) -> None:
+def test_build_records_each_wheel_and_where_it_came_from(built: Path) -> None:
     manifest = json.loads((built / ".wheelhouse" / "tierci-wheelhouse.json").read_text())
     origins = {record["name"]: record["origin"] for record in manifest["wheels"].values()}
     assert origins == {"six": "index", "iniconfig": "index", "tomli-w": "index", "docopt": "built"}
@@ -76,13 +76,13 @@ def test_build_records_each_wheel_and_where_it_came_from(built) -> None:
     assert key.output.startswith(f"cp{sys.version_info[0]}{sys.version_info[1]}-")
 
 
-def test_a_second_build_fetches_nothing(project) -> None:
+def test_a_second_build_fetches_nothing(project: Path) -> None:
     again = tierci(project, "wheelhouse", "build")
     assert again.returncode == 0, again
     assert "4 pins, 4 already present, 0 to fetch" in again.output
 
 
-def test_the_source_built_wheel_is_reproducible(project, tmp_path) -> None:
+def test_the_source_built_wheel_is_reproducible(project: Path, tmp_path: Path) -> None:
     first = wheel(project, "docopt").read_bytes()
     wheel(project, "docopt").unlink()
     rebuilt = tierci(project, "wheelhouse", "build")
@@ -90,7 +90,7 @@ def test_the_source_built_wheel_is_reproducible(project, tmp_path) -> None:
     assert wheel(project, "docopt").read_bytes() == first  # SOURCE_DATE_EPOCH at work
 
 
-def test_offline_install_into_a_fresh_env_with_no_index(project, tmp_path) -> None:
+def test_offline_install_into_a_fresh_env_with_no_index(project: Path, tmp_path: Path) -> None:
     python = fresh_env(tmp_path / "venv")
     installed = tierci(
         project,
@@ -114,7 +114,7 @@ def test_offline_install_into_a_fresh_env_with_no_index(project, tmp_path) -> No
     assert check.output.strip() == "1.17.0 0.6.2", check
 
 
-def test_a_removed_wheel_fails_validation_naming_it(project, tmp_path) -> None:
+def test_a_removed_wheel_fails_validation_naming_it(project: Path, tmp_path: Path) -> None:
     wheel(project, "tomli_w").unlink()
     validated = tierci(project, "wheelhouse", "validate")
     assert validated.returncode == 6, validated
@@ -128,7 +128,7 @@ def test_a_removed_wheel_fails_validation_naming_it(project, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("prefix", ["six", "docopt"])
-def test_an_altered_wheel_is_refused(project, tmp_path, prefix) -> None:
+def test_an_altered_wheel_is_refused(project: Path, tmp_path: Path, prefix: str) -> None:
     with wheel(project, prefix).open("ab") as handle:
         handle.write(b"\0")
     validated = tierci(project, "wheelhouse", "validate")
@@ -141,7 +141,7 @@ def test_an_altered_wheel_is_refused(project, tmp_path, prefix) -> None:
     assert "refusing to install" in installed.output
 
 
-def test_a_required_package_no_lock_pins_is_reported(project) -> None:
+def test_a_required_package_no_lock_pins_is_reported(project: Path) -> None:
     text = (project / "pyproject.toml").read_text().replace('"docopt"]', '"docopt", "torch"]')
     (project / "pyproject.toml").write_text(text)
     validated = tierci(project, "wheelhouse", "validate")
@@ -149,7 +149,9 @@ def test_a_required_package_no_lock_pins_is_reported(project) -> None:
     assert "required torch" in validated.output
 
 
-def test_fallback_is_allowed_only_when_asked_and_logged_by_name(project, tmp_path) -> None:
+def test_fallback_is_allowed_only_when_asked_and_logged_by_name(
+    project: Path, tmp_path: Path
+) -> None:
     wheel(project, "iniconfig").unlink()
     python = fresh_env(tmp_path / "venv")
     installed = tierci(
@@ -162,7 +164,7 @@ def test_fallback_is_allowed_only_when_asked_and_logged_by_name(project, tmp_pat
     assert check.returncode == 0, check
 
 
-def test_pack_and_unpack_round_trip(project, tmp_path) -> None:
+def test_pack_and_unpack_round_trip(project: Path, tmp_path: Path) -> None:
     packed = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "out"))
     assert packed.returncode == 0, packed
     archive = Path(packed.output.strip().splitlines()[-1])
@@ -175,7 +177,7 @@ def test_pack_and_unpack_round_trip(project, tmp_path) -> None:
     assert tierci(project, "wheelhouse", "validate").returncode == 0
 
 
-def test_packing_is_reproducible(project, tmp_path) -> None:
+def test_packing_is_reproducible(project: Path, tmp_path: Path) -> None:
     first = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "a"))
     time.sleep(1.1)  # gzip headers and tar entries record whole seconds: cross one
     second = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "b"))
@@ -185,13 +187,15 @@ def test_packing_is_reproducible(project, tmp_path) -> None:
 
 
 @pytest.fixture
-def archive(project, tmp_path) -> Path:
+def archive(project: Path, tmp_path: Path) -> Path:
     packed = tierci(project, "wheelhouse", "pack", "--out", str(tmp_path / "out"))
     assert packed.returncode == 0, packed
     return Path(packed.output.strip().splitlines()[-1])
 
 
-def test_a_truncated_archive_is_refused_and_the_wheelhouse_kept(project, archive) -> None:
+def test_a_truncated_archive_is_refused_and_the_wheelhouse_kept(
+    project: Path, archive: Path
+) -> None:
     data = archive.read_bytes()
     archive.write_bytes(data[: len(data) // 2])
     before = sorted(p.name for p in (project / ".wheelhouse").iterdir())
@@ -201,11 +205,15 @@ def test_a_truncated_archive_is_refused_and_the_wheelhouse_kept(project, archive
     assert sorted(p.name for p in (project / ".wheelhouse").iterdir()) == before
 
 
-def test_an_archive_with_a_tampered_wheel_is_refused(project, archive, tmp_path) -> None:
+def test_an_archive_with_a_tampered_wheel_is_refused(
+    project: Path, archive: Path, tmp_path: Path
+) -> None:
     tampered = tmp_path / "tampered.tar.gz"
     with tarfile.open(archive, "r:gz") as source, tarfile.open(tampered, "w:gz") as out:
         for member in source:
-            data = source.extractfile(member).read()
+            extracted = source.extractfile(member)
+            assert extracted is not None  # the archive holds only regular files
+            data = extracted.read()
             if member.name.startswith("six-"):
                 data = data[:-1] + bytes([data[-1] ^ 1])
             member.size = len(data)
@@ -215,7 +223,7 @@ def test_an_archive_with_a_tampered_wheel_is_refused(project, archive, tmp_path)
     assert "does not match its manifest hash" in unpacked.output
 
 
-def test_an_archive_for_other_locks_is_refused(project, archive) -> None:
+def test_an_archive_for_other_locks_is_refused(project: Path, archive: Path) -> None:
     lock = project / "requirements" / "small.txt"
     lock.write_text(
         lock.read_text().split("iniconfig==")[0] + "six==1.17.0 \\\n"
@@ -227,7 +235,9 @@ def test_an_archive_for_other_locks_is_refused(project, archive) -> None:
     assert tierci(project, "wheelhouse", "unpack", "--any-key", str(archive)).returncode == 0
 
 
-def test_no_wheelhouse_at_all_fails_unless_fallback_then_all_from_the_index(project, tmp_path):
+def test_no_wheelhouse_at_all_fails_unless_fallback_then_all_from_the_index(
+    project: Path, tmp_path: Path
+) -> None:
     shutil.rmtree(project / ".wheelhouse")
     python = fresh_env(tmp_path / "venv")
     refused = tierci(project, "wheelhouse", "install", "--python", str(python))
@@ -240,7 +250,7 @@ def test_no_wheelhouse_at_all_fails_unless_fallback_then_all_from_the_index(proj
     assert check.returncode == 0, check
 
 
-def test_a_foreign_target_gets_published_wheels_and_no_local_builds(tmp_path) -> None:
+def test_a_foreign_target_gets_published_wheels_and_no_local_builds(tmp_path: Path) -> None:
     project = make_project(tmp_path / "arm")
     built = tierci(
         project,

@@ -23,7 +23,16 @@ def test_summary_columns_line_up(
     lines = capsys.readouterr().out.splitlines()
     unit = next(line for line in lines if "unit" in line)
     assert [cell.strip() for cell in unit.split("│")[1:-1]] == [
-        "unit", "passed", "2.0s", "10", "7", "0", "0", "1", "2", "",
-    ]  # fmt: skip
+        "unit",
+        "passed",
+        "2.0s",
+        "10",
+        "7",
+        "0",
+        "0",
+        "1",
+        "2",
+        "",
+    ]
     lint = next(line for line in lines if "lint" in line)
     assert lint.split("│")[-2].strip() == "ruff found 3"

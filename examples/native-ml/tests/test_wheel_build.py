@@ -22,8 +22,9 @@ def build_wheel(out: Path, *, broken: bool) -> Path:
     environment = {**os.environ, "NATIVE_ML_BROKEN_WHEEL": "1" if broken else "0"}
     subprocess.run(
         [find_uv_bin(), "build", "--wheel", "--quiet", "--out-dir", str(out), str(PROJECT)],
-        env=environment, check=True,
-    )  # fmt: skip
+        env=environment,
+        check=True,
+    )
     (wheel,) = out.glob("native_ml-*.whl")
     return wheel
 
@@ -49,19 +50,28 @@ def test_wheel_build_broken_wheel_refuses_to_start_unless_opted_out(broken_wheel
     subprocess.run([find_uv_bin(), "venv", "--quiet", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run(
-        [find_uv_bin(), "pip", "install", "--quiet", "--python", python, str(broken_wheel)], check=True
+        [find_uv_bin(), "pip", "install", "--quiet", "--python", python, str(broken_wheel)],
+        check=True,
     )
     code = "import native_ml; print(native_ml.native_status())"
     environment = {k: v for k, v in os.environ.items() if k != "NATIVE_ML_DISABLE_NATIVE"}
     refused = subprocess.run(
-        [python, "-I", "-c", code], env=environment, capture_output=True, text=True,
-        cwd=tmp_path, check=False,
-    )  # fmt: skip
+        [python, "-I", "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert refused.returncode != 0
     assert "native core missing" in refused.stderr
     opted_out = subprocess.run(
-        [python, "-I", "-c", code], env={**environment, "NATIVE_ML_DISABLE_NATIVE": "1"},
-        capture_output=True, text=True, cwd=tmp_path, check=True,
-    )  # fmt: skip
+        [python, "-I", "-c", code],
+        env={**environment, "NATIVE_ML_DISABLE_NATIVE": "1"},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
     assert opted_out.stdout.strip() == "disabled"
     assert sys.executable != python
