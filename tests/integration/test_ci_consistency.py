@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import REPO, run
+from tests.support import REPO, run
 from tierci.invoke_tasks import nox_sessions
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import REPO, Ran, run, tierci, tierci_command
 from tests.integration.test_wheelhouse import NO_INDEX, SMALL_LOCKS
+from tests.support import REPO, Ran, run, tierci, tierci_command
 
 # post_install waits while this file exists: a build that can be caught in the act.
 PAUSE_COMMAND = (

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import REPO, nox, run, tierci
 from tierci.errors import (
     ConfigError,
     EmptyTierError,
@@ -17,8 +18,6 @@ from tierci.errors import (
     UsageError,
     WheelhouseError,
 )
-
-from .conftest import REPO, nox, run, tierci
 
 CORPUS_REPORT = REPO / "tests" / "fixtures" / "junit-corpus" / "pytest" / "xunit2-report.xml"
 

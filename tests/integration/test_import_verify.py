@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import run
 from tierci.artifacts.verify import source_modules, verify_wheel_imports
 from tierci.errors import CommandFailedError
-
-from .conftest import run
 
 
 def build_wheel(

@@ -26,7 +26,7 @@ with warnings.catch_warnings():  # passlib imports the stdlib's deprecated `cryp
     # No types-passlib in the lint lock: passlib is untyped here.
     from passlib.apache import HtpasswdFile
 
-from tests.integration.conftest import Ran, commit_all, tierci
+from tests.support import Ran, commit_all, tierci
 
 USER, PASSWORD = "releaser", "pa55-word-for-tests-only"
 

@@ -10,7 +10,7 @@ from typing import cast
 
 from lxml import etree
 
-from .conftest import REPO, head_commit, inv, nox, run
+from tests.support import REPO, head_commit, inv, nox, run
 
 
 def junit_cases(path: Path) -> tuple[dict[str, str], list[str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, run, tierci
+from tests.support import REPO, run, tierci
 
 SMALL_LOCKS = REPO / "tests" / "fixtures" / "small-locks"
 # Nothing is listening there: an install that tried the index would fail.

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.history_fixture import COMMITS, build_history
 from tierci.report.history import open_history
 from tierci.report.hud import build_hud, write_hud
-
-from ..history_fixture import COMMITS, build_history
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

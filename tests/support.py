@@ -1,19 +1,17 @@
-"""Real projects, real nox and invoke processes, real uv virtual environments."""
+"""Helpers of the tests that drive real processes: nox, invoke, tierci, git, in real
+projects and virtual environments. Their fixtures are in tests/conftest.py."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).parents[2]
+REPO = Path(__file__).parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "sample-project"
 _CI_COMMIT_VARIABLES = ("TIERCI_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
 
@@ -59,31 +57,6 @@ def nox(*args: str, cwd: Path) -> Ran:
 
 def inv(*args: str, cwd: Path) -> Ran:
     return run([sys.executable, "-m", "invoke", *args], cwd)
-
-
-@pytest.fixture(scope="session")
-def tierci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This checkout built into a wheel, as a project would install a released tierci."""
-    out = tmp_path_factory.mktemp("tierci-wheel")
-    build = run(
-        [sys.executable, "-m", "uv", "build", "--wheel", "--out-dir", str(out), str(REPO)], REPO
-    )
-    assert build.returncode == 0, build
-    (wheel,) = out.glob("tierci-*.whl")
-    return wheel
-
-
-@pytest.fixture
-def sample_project(tmp_path: Path, tierci_wheel: Path) -> Path:
-    """The sample adopter in a temp git repository, its lock = tierci's + the tierci wheel."""
-    project = tmp_path / "sample"
-    shutil.copytree(SAMPLE, project)
-    digest = hashlib.sha256(tierci_wheel.read_bytes()).hexdigest()
-    lock = (REPO / "requirements" / "unit.txt").read_text(encoding="utf-8")
-    lock += f"tierci @ {tierci_wheel.as_uri()} \\\n    --hash=sha256:{digest}\n"
-    (project / "requirements" / "unit.txt").write_text(lock, encoding="utf-8")
-    commit_all(project)
-    return project
 
 
 def head_commit(project: Path) -> str:

@@ -16,7 +16,7 @@ from typing import cast
 import pytest
 from lxml import etree
 
-from tests.integration.conftest import REPO, Ran, commit_all, pin_tierci, run
+from tests.support import REPO, Ran, commit_all, pin_tierci, run
 
 EXAMPLE = REPO / "examples" / "native-ml"
 pytestmark = pytest.mark.e2e
