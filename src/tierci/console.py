@@ -2,6 +2,10 @@
 
 CI-aware: on GitHub Actions a failed tier also becomes an ``::error::`` annotation, and
 rich honours ``NO_COLOR`` and non-terminal output by itself.
+
+Every console here has rich markup turned off: text from reports and archives (a tier
+called ``[/]``, a test named ``[bold]x``) prints as it is, and styles are given as
+``Text`` spans, never as markup inside strings.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tierci.escape import show_invisible, workflow_command_data, workflow_command_property
 from tierci.pipeline import Status
 
 if TYPE_CHECKING:
@@ -36,7 +41,11 @@ _STYLE = {
 
 def _console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
     return Console(
-        stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=None if os.isatty(1) else 120
+        stderr=stderr,
+        markup=False,
+        highlight=False,
+        soft_wrap=soft_wrap,
+        width=None if os.isatty(1) else 120,
     )
 
 
@@ -72,27 +81,28 @@ def print_summary(results: Sequence[TierResult], *, title: str = "tierci pipelin
         counts = result.counts
         numbers = [str(n) for n in counts.row()] if counts else ["-"] * 6
         table.add_row(
-            result.tier,
-            f"[{_STYLE[result.status]}]{result.status.value}[/]",
+            show_invisible(result.tier),
+            Text(result.status.value, style=_STYLE[result.status]),
             f"{result.duration_s:.1f}s",
             *numbers,
-            result.reason,
+            show_invisible(result.reason),
         )
     console = _console()
     console.print(table)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for result in results:
             if result.status is Status.FAILED:
-                print_line(f"::error title=tier {result.tier} failed::{result.reason}")
+                title = workflow_command_property(f"tier {result.tier} failed")
+                print_line(f"::error title={title}::{workflow_command_data(result.reason)}")
 
 
 def print_error(message: str) -> None:
-    _console(stderr=True).print(Text.assemble(("error: ", "bold red"), message))
+    _console(stderr=True).print(Text.assemble(("error: ", "bold red"), show_invisible(message)))
 
 
 def print_reports(entries: Sequence[ReportEntry], *, title: str = "JUnit reports") -> None:
     """One row per report: what it held, or why it could not count."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=show_invisible(title), title_justify="left")
     for column in ("report", "tier", "shard", "status", "tests", "failed", "errors", "flaky"):
         table.add_column(column)
     problems = []
@@ -108,13 +118,16 @@ def print_reports(entries: Sequence[ReportEntry], *, title: str = "JUnit reports
             if summary
             else ["-"] * 4
         )
-        style = "green" if entry.ok else "bold red"
         table.add_row(
-            entry.path.name, entry.tier, entry.shard, f"[{style}]{entry.status.value}[/]", *numbers
+            show_invisible(entry.path.name),
+            show_invisible(entry.tier),
+            show_invisible(entry.shard),
+            Text(entry.status.value, style="green" if entry.ok else "bold red"),
+            *numbers,
         )
         if entry.problem:
             problems.append(entry.problem)
     console = _console()
     console.print(table)
     for problem in problems:
-        console.print(Text.assemble(("problem: ", "bold red"), problem))
+        console.print(Text.assemble(("problem: ", "bold red"), show_invisible(problem)))

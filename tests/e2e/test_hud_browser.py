@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.history_fixture import COMMITS, build_history
-from tierci.report.history import open_history
+from tierci.report.history import RunContext, open_history
 from tierci.report.hud import build_hud, write_hud
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -31,24 +31,31 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module (Playwright's sync API allows one at a time)."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (the heavy tier needs it)")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - heavy tier only
 
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Page]:
     folder = tmp_path_factory.mktemp("hud")
     with open_history(build_history(folder)) as history:
         model = build_hud(history.connection)
     (index,) = write_hud(model, folder / "site", ["html"])
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(index.as_uri())
-        yield page
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.goto(index.as_uri())
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(index.as_uri())
+    yield page
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.goto(index.as_uri())
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.close()
 
 
 def test_grid_has_a_row_per_commit_and_a_cell_per_tier(page: Page) -> None:
@@ -94,3 +101,54 @@ def test_the_page_needs_no_network(page: Page) -> None:
         "[...document.querySelectorAll('link[href], script[src], img[src]')].length"
     )
     assert external == 0
+
+
+HOSTILE_TIER = "tier-" + "x" * 3000
+HOSTILE_NAME = "test_" + "very_long_" * 1000
+
+
+@pytest.fixture(scope="module")
+def hostile_page(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Page]:
+    """A history with a 10 KB test name, a 3 KB tier, a bidi override in a name and an
+    unreadable shard: the HUD stays a page a person can read."""
+    folder = tmp_path_factory.mktemp("hostile")
+    good = folder / "unit-1of2.xml"
+    good.write_text(
+        '<testsuites><testsuite name="s"><properties>'
+        f'<property name="tier" value="{HOSTILE_TIER}"/></properties>'
+        f'<testcase classname="c" name="{HOSTILE_NAME}"><failure message="m"/></testcase>'
+        '<testcase classname="c" name="safe&#x202e;gnp.exe"><failure message="m"/></testcase>'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    broken = folder / "lint-1of2.xml"
+    broken.write_text("<testsuites><testsuite><testcase", encoding="utf-8")
+    with open_history(folder / "h.sqlite") as history:
+        history.ingest([good, broken], RunContext(commit="e" * 40))
+        model = build_hud(history.connection)
+    (index,) = write_hud(model, folder / "site", ["html"])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(index.as_uri())
+    yield page
+    page.screenshot(path=str(SCREENSHOT.with_name("hud-hostile-screenshot.png")), full_page=True)
+    page.close()
+
+
+def test_long_names_do_not_stretch_the_page(hostile_page: Page) -> None:
+    height = hostile_page.evaluate("document.documentElement.scrollHeight")
+    width = hostile_page.evaluate("document.documentElement.scrollWidth")
+    assert height < 4000
+    assert width < 2600
+    header = hostile_page.locator("#grid th[title^='tier-xxx']")
+    assert header.get_attribute("title") == HOSTILE_TIER  # the whole text, on hover
+
+
+def test_bidi_overrides_are_shown_not_obeyed(hostile_page: Page) -> None:
+    text = hostile_page.locator("#failures").inner_text()
+    assert "safe\\u202egnp.exe" in text
+    assert "\u202e" not in hostile_page.content()
+
+
+def test_an_unreadable_shard_says_so_not_zero_failed(hostile_page: Page) -> None:
+    cell = hostile_page.locator("#grid td.cell[data-tier=lint] a")
+    assert cell.inner_text().strip() == "unreadable"

@@ -37,10 +37,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """pypiserver: uploads need the password; listing and downloads are open."""
-    folder = tmp_path_factory.mktemp("index")
+def serve_index(folder: Path, authenticate: str) -> Iterator[str]:
+    """pypiserver on 127.0.0.1 with one user; ``authenticate`` names what needs it."""
     (folder / "packages").mkdir()
     htpasswd = HtpasswdFile(str(folder / "htpasswd"), new=True, default_scheme="apr_md5_crypt")
     htpasswd.set_password(USER, PASSWORD)
@@ -59,7 +57,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--passwords",
             str(folder / "htpasswd"),
             "--authenticate",
-            "update",
+            authenticate,
             "--disable-fallback",
             str(folder / "packages"),
         ],
@@ -70,8 +68,10 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while True:
         try:
-            urllib.request.urlopen(url + "simple/", timeout=1).close()  # noqa: S310 - loopback
+            urllib.request.urlopen(url, timeout=1).close()
             break
+        except urllib.error.HTTPError:
+            break  # it answers (401 where the front page needs credentials)
         except OSError:
             assert server.poll() is None, "pypiserver exited"
             assert time.monotonic() < deadline, "pypiserver did not answer"
@@ -79,6 +79,12 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """pypiserver: uploads need the password; listing and downloads are open."""
+    yield from serve_index(tmp_path_factory.mktemp("index"), "update")
 
 
 def make_project(folder: Path, version: str) -> Path:

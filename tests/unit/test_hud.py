@@ -110,9 +110,9 @@ def test_rollout_scope(hud: Hud) -> None:
 def test_markdown_summary(hud: Hud) -> None:
     text = render_markdown(hud)
     assert "Latest commit `dddddddddddd` on `main`" in text
-    assert "| unit | missing |" in text
+    assert "| `unit` | missing |" in text
     assert "no report for unit shard 2/2" in text
-    assert "| flaky tests |" in text
+    assert "| `flaky tests` |" in text
     assert "`tests.test_unit::test_a3`" in text
 
 

@@ -1,13 +1,8 @@
 import pytest
 from packaging.version import Version
 
-from tierci.artifacts.release import (
-    PYPI_SIMPLE,
-    PYPI_UPLOAD,
-    _redacted,
-    check_tag,
-    simple_index_for,
-)
+from tierci.artifacts.credentials import IndexUrl, Redactor
+from tierci.artifacts.release import PYPI_SIMPLE, PYPI_UPLOAD, check_tag, simple_index_for
 from tierci.errors import ReleaseError
 
 
@@ -40,6 +35,32 @@ def test_tags_that_do_not(tag: str, expected: str) -> None:
         check_tag(Version("1.2.0"), tag)
 
 
-def test_the_password_never_reaches_the_log(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TWINE_PASSWORD", "pypi-AgEIcHlwaS5vcmc")
-    assert _redacted("auth pypi-AgEIcHlwaS5vcmc failed") == "auth **** failed"
+def test_a_long_secret_is_redacted_even_folded_over_lines() -> None:
+    token = "pypi-AgEIcHlwaS5vcmcCJGFhYWFhYWFhLWJiYmItY2NjYy1kZGRkLWVlZWVlZWVlZWVlZQ"
+    folded = f"Uploading to https://__token__:{token[:30]}\n  {token[30:]}@upload.pypi.org/"
+    redacted = Redactor([token])(folded)
+    assert token[:12] not in redacted
+    assert token[-12:] not in redacted
+    assert "****" in redacted
+
+
+def test_a_short_password_is_redacted_where_it_stands_as_a_word() -> None:
+    redact = Redactor(["pw1"])
+    assert redact("password pw1 refused") == "password **** refused"
+    assert redact("user:pw1@host") == "user:****@host"
+    assert redact("pw12 is another word") == "pw12 is another word"
+
+
+def test_the_url_encoded_form_of_a_secret_is_redacted_too() -> None:
+    assert Redactor(["p@ss:word/1"])("https://u:p%40ss%3Aword%2F1@h/") == "https://u:****@h/"
+
+
+def test_credentials_leave_the_url_and_win_over_the_environments() -> None:
+    index = IndexUrl.parse("https://me:s%40cret@nexus.example:8443/pypi/", password="env")
+    assert index.url == "https://nexus.example:8443/pypi/"
+    assert (index.username, index.password) == ("me", "s@cret")
+    assert index.with_credentials() == "https://me:s%40cret@nexus.example:8443/pypi/"
+    assert index.authorization() == {"Authorization": "Basic bWU6c0BjcmV0"}
+    plain = IndexUrl.parse("https://pypi.org/simple/", username="u", password="p")
+    assert plain.url == "https://pypi.org/simple/"
+    assert plain.password == "p"

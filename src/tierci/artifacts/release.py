@@ -23,6 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from tierci._proc import find_uv, run, venv_python_of
 from tierci.artifacts.build import Built, build_and_check
+from tierci.artifacts.credentials import IndexUrl, Redactor
 from tierci.artifacts.verify import fresh_venv
 from tierci.errors import ReleaseError
 
@@ -111,8 +112,10 @@ def build_release(root: Path, out: Path) -> Built:
     return build_and_check(root, out, python=sys.executable, run=_run, error=ReleaseError)
 
 
-def upload(release: Built, repository_url: str, *, log: Callable[[str], object]) -> None:
-    """twine upload; credentials from the environment or keyring, redacted in output."""
+def upload(
+    release: Built, repository: IndexUrl, *, redact: Redactor, log: Callable[[str], object]
+) -> None:
+    """twine upload to ``repository``; credentials through twine's environment only."""
     command = [
         sys.executable,
         "-m",
@@ -122,47 +125,70 @@ def upload(release: Built, repository_url: str, *, log: Callable[[str], object])
         "--non-interactive",
         "--disable-progress-bar",
         "--repository-url",
-        repository_url,
+        repository.url,
         *(str(f) for f in release.files),
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    output = _redacted(completed.stdout + completed.stderr)
+    environment = {**os.environ, "COLUMNS": str(_UNFOLDED)}  # one line per message
+    if repository.username:
+        environment["TWINE_USERNAME"] = repository.username
+    if repository.password:
+        environment["TWINE_PASSWORD"] = repository.password
+    completed = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=environment
+    )
+    output = redact(completed.stdout + completed.stderr)
     for line in output.splitlines():
         log(line)
     if completed.returncode == 0:
         return
-    if re.search(r"\b(409|400)\b.*(exist|Conflict)|already exists", output, re.IGNORECASE):
+    if _CONFLICT.search(output):
+        raise _already_on(release, repository.url)
+    if _REFUSED.search(output):
         raise ReleaseError(
-            f"{release.name} {release.version} is already on {repository_url}: an index "
-            "never takes the same version twice",
-            fix="bump the version (and tag) and release again",
-        )
-    if re.search(r"\b(401|403)\b|Forbidden|Unauthorized|Invalid or non-existent auth", output):
-        raise ReleaseError(
-            f"{repository_url} refused the credentials",
+            f"{repository.url} refused the credentials",
             fix="set TWINE_USERNAME and TWINE_PASSWORD (for PyPI: __token__ and an API "
             "token), or use trusted publishing from CI",
         )
+    if _BAD_REQUEST.search(output) and already_released(release, _index_of(repository)):
+        # An index that answers a re-upload with a bare 400 (pypiserver) and lists its
+        # files only to those with credentials: asked again, with them.
+        raise _already_on(release, repository.url)
     raise ReleaseError(
-        f"twine upload to {repository_url} failed (exit {completed.returncode})",
+        f"twine upload to {repository.url} failed (exit {completed.returncode})",
         fix="read twine's message above",
     )
 
 
-def _redacted(text: str) -> str:
-    secret = os.environ.get("TWINE_PASSWORD", "")
-    return text.replace(secret, "****") if len(secret) >= 4 else text  # noqa: PLR2004
+#: Wide enough that twine (rich) folds no line: a folded secret is harder to redact.
+_UNFOLDED = 100_000
+_CONFLICT = re.compile(r"\b409\b|\b400\b.*exist|already exists", re.IGNORECASE)
+_REFUSED = re.compile(r"\b(401|403)\b|Forbidden|Unauthorized|Invalid or non-existent auth")
+_BAD_REQUEST = re.compile(r"\b400\b")
 
 
-def already_released(release: Built, index_url: str) -> bool:
+def _already_on(release: Built, where: str) -> ReleaseError:
+    return ReleaseError(
+        f"{release.name} {release.version} is already on {where}: an index never takes "
+        "the same version twice",
+        fix="bump the version (and tag) and release again",
+    )
+
+
+def _index_of(repository: IndexUrl) -> IndexUrl:
+    return repository.sharing_credentials(simple_index_for(repository.url))
+
+
+def already_released(release: Built, index: IndexUrl) -> bool:
     """Whether the index already lists one of these files (when it can tell at all).
 
     Indexes answer a re-upload differently (PyPI: "400 File already exists",
-    pypiserver: a bare "400 Bad Request"), so the release asks first.
+    pypiserver: a bare "400 Bad Request"), so the release asks first, with the
+    credentials where the index wants them for reading too.
     """
-    url = f"{index_url.rstrip('/')}/{canonicalize_name(release.name)}/"
+    url = f"{index.url.rstrip('/')}/{canonicalize_name(release.name)}/"
+    request = urllib.request.Request(url, headers=index.authorization())  # noqa: S310 - http(s)
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - http(s) index
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - as above
             page = response.read().decode("utf-8", "replace")
     except (OSError, ValueError):
         return False  # not listed, or the index will not say: the upload decides
@@ -184,15 +210,17 @@ def simple_index_for(repository_url: str) -> str:
 def install_back(
     release: Built,
     *,
-    index_url: str,
+    index: IndexUrl,
     import_name: str,
+    redact: Redactor,
     dependency_index: str = PYPI_SIMPLE,
     python: str = sys.executable,
 ) -> str:
-    """Install ``name==version`` from ``index_url`` into a fresh env; import it; its file.
+    """Install ``name==version`` from ``index`` into a fresh env; import it; its file.
 
-    The release itself must come from ``index_url`` (uv's first-index strategy, that
-    index first); its dependencies may come from ``dependency_index``.
+    The release itself must come from ``index`` (uv's first-index strategy, that index
+    first; its credentials through uv's environment); its dependencies may come from
+    ``dependency_index``.
     """
     uv = find_uv()
     with fresh_venv(python) as venv:
@@ -209,20 +237,19 @@ def install_back(
                 venv_python,
                 "--no-cache",
                 *indexes,
-                "--extra-index-url",
-                index_url,
                 pin,
             ],
-            what=f"installing {pin} back from {index_url}",
+            what=f"installing {pin} back from {index.url}",
             fix="check that the upload landed and that the index serves it",
             error=ReleaseError,
             cwd=venv.parent,
+            env={**os.environ, "UV_EXTRA_INDEX_URL": index.with_credentials()},
             capture=True,
-            redact=_redacted,
+            redact=redact,
         )
         imported = run(
             [venv_python, "-I", "-c", f"import {import_name}; print({import_name}.__file__)"],
-            what=f"`import {import_name}` of {pin}, installed from {index_url},",
+            what=f"`import {import_name}` of {pin}, installed from {index.url},",
             fix="the uploaded distribution is broken: yank it and release a fixed version",
             error=ReleaseError,
             cwd=venv.parent,
@@ -257,22 +284,29 @@ def release(
             f"{built.files[0].parent}; not uploaded (--check-only)"
         )
         return built, ""
-    log(f"release {built.name} {built.version} (tag {the_tag}) to {repository_url}")
-    index = index_url or simple_index_for(repository_url)
+    repository = IndexUrl.parse(
+        repository_url,
+        username=os.environ.get("TWINE_USERNAME", ""),
+        password=os.environ.get("TWINE_PASSWORD", ""),
+    )
+    index = IndexUrl.parse(index_url) if index_url else _index_of(repository)
+    redact = Redactor([repository.password, index.password])
+
+    def say(line: str) -> None:
+        log(redact(line))
+
+    say(f"release {built.name} {built.version} (tag {the_tag}) to {repository.url}")
     if already_released(built, index):
-        raise ReleaseError(
-            f"{built.name} {built.version} is already on {index}: an index never takes the "
-            "same version twice",
-            fix="bump the version (and tag) and release again",
-        )
-    upload(built, repository_url, log=log)
+        raise _already_on(built, index.url)
+    upload(built, repository, redact=redact, log=say)
     location = install_back(
         built,
-        index_url=index,
+        index=index,
         import_name=import_name or built.name.replace("-", "_"),
+        redact=redact,
         dependency_index=dependency_index,
     )
-    log(f"installed {built.name}=={built.version} back from {index}: imported from {location}")
+    say(f"installed {built.name}=={built.version} back from {index.url}: imported from {location}")
     return built, location
 
 

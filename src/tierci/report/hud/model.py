@@ -64,12 +64,36 @@ class Cell:
     flaky: int
     skipped: int
     time_to_signal_s: float
+    #: Reports that could not be read, and expected ones that ran no test.
+    unreadable: int = 0
+    empty: int = 0
     problems: tuple[str, ...] = ()
     failures: tuple[Failure, ...] = ()
 
     @property
     def anchor(self) -> str:
         return f"cell-{self.commit[:12]}-{self.tier}"
+
+    @property
+    def state(self) -> str:
+        """The status in words; a failure that is a report's, not a test's, says so
+        (an unreadable report is never "0 failed")."""
+        if self.status is Status.FAILED and not self.failed + self.errors:
+            return "unreadable" if self.unreadable else "empty"
+        return self.status.value
+
+    @property
+    def label(self) -> str:
+        """What the cell in the grid says."""
+        if self.status is Status.FAILED and self.failed + self.errors:
+            return f"{self.failed + self.errors} failed"
+        if self.status is Status.FAILED:
+            return self.state
+        if self.status is Status.FLAKY:
+            return f"{self.flaky} flaky"
+        if self.status is Status.MISSING:
+            return "missing"
+        return str(self.tests)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +270,7 @@ def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[st
                    sum(failed) AS failed, sum(errors) AS errors, sum(flaky) AS flaky,
                    sum(skipped) AS skipped, max(duration_s) AS time_to_signal,
                    sum(status = 'error') AS unreadable, sum(status = 'missing') AS missing,
+                   sum(status = 'empty' AND problem != '') AS empty,
                    group_concat(CASE WHEN problem != '' THEN problem END, char(10)) AS problems
             FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
             GROUP BY commit_sha, tier""",
@@ -266,6 +291,8 @@ def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[st
             flaky=row["flaky"],
             skipped=row["skipped"],
             time_to_signal_s=row["time_to_signal"] or 0.0,
+            unreadable=row["unreadable"],
+            empty=row["empty"],
             problems=tuple((row["problems"] or "").split("\n")) if row["problems"] else (),
             failures=tuple(failures.get(key, ())),
         )
@@ -273,7 +300,7 @@ def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[st
 
 
 def _cell_status(row: sqlite3.Row) -> Status:
-    if row["failed"] or row["errors"] or row["unreadable"]:
+    if row["failed"] or row["errors"] or row["unreadable"] or row["empty"]:
         return Status.FAILED
     if row["missing"]:
         return Status.MISSING

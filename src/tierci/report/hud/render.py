@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from tierci.errors import ConfigError
+from tierci.escape import clip, markdown_code, show_invisible
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,16 +37,30 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters["md"] = _markdown_cell
+    environment.filters["code"] = _markdown_code
+    environment.filters["cell"] = _markdown_cell
+    environment.filters["visible"] = _visible
     environment.filters["seconds"] = _seconds
     environment.globals["svg_polyline"] = svg_polyline
     return environment
 
 
+#: How much of one string from a report a page shows before "… (+N characters)"; the
+#: HTML page keeps the whole text in the element's title (shown on hover).
+_SHOWN_CHARACTERS = 300
+
+
+def _markdown_code(value: object) -> str:
+    return markdown_code(clip(str(value), _SHOWN_CHARACTERS))
+
+
 def _markdown_cell(value: object) -> str:
-    """Safe inside a Markdown table cell: no pipes, no newlines, no HTML."""
-    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    return markdown_code(clip(str(value), _SHOWN_CHARACTERS), in_table=True)
+
+
+def _visible(value: object, limit: int = _SHOWN_CHARACTERS) -> str:
+    """For HTML (which Jinja then escapes): invisible controls shown, clipped."""
+    return clip(show_invisible(str(value)), limit)
 
 
 def _seconds(value: float) -> str:
