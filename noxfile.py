@@ -77,12 +77,16 @@ def report(session: nox.Session) -> None:
     noxlib.report(session)
 
 
-BENCHMARKS = {"junit": "benchmarks/junit_merge.py", "heavy": "benchmarks/heavy_env.py"}
+BENCHMARKS = {
+    "junit": "benchmarks/junit_merge.py",
+    "heavy": "benchmarks/heavy_env.py",
+    "hud": "benchmarks/hud.py",
+}
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks beside their baselines: all, or `-- junit --files 200` / `-- heavy`."""
+    """Benchmarks beside their baselines: all, or `-- junit --files 200` / `-- heavy` / `-- hud`."""
     noxlib.sync(session, "unit")
     chosen, arguments = list(BENCHMARKS), list(session.posargs)
     if arguments and arguments[0] in BENCHMARKS:

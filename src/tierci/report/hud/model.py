@@ -206,17 +206,20 @@ def build_hud(
     ).fetchall()
     shas = [row["commit_sha"] for row in commits]
     tiers = _tiers(connection, shas)
-    cells = _cells(connection, shas)
+    cells_by_commit: dict[str, dict[str, Cell]] = {sha: {} for sha in shas}
+    for (sha, tier), cell in _cells(connection, shas).items():
+        cells_by_commit[sha][tier] = cell
     rows = tuple(
         CommitRow(
             sha=row["commit_sha"],
             branch=row["branch"],
             ref_time=row["ref_time"],
-            cells={tier: cell for (sha, tier), cell in cells.items() if sha == row["commit_sha"]},
+            cells=cells_by_commit[row["commit_sha"]],
         )
         for row in commits
     )
-    flaky, distinct = _flaky_tests(connection, shas)
+    scope = _test_scope(connection, shas)
+    flaky = _flaky_tests(connection, shas, scope)
     durations = _durations(rows, tiers)
     return Hud(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -224,9 +227,9 @@ def build_hud(
         commits=rows,
         flaky=flaky,
         durations=durations,
-        gates=_gates(rows, flaky, distinct, durations, targets),
-        rollout=_rollout(connection, shas, tiers),
-        distinct_tests=distinct,
+        gates=_gates(rows, flaky, scope.distinct, durations, targets),
+        rollout=_rollout(connection, shas, tiers, scope),
+        distinct_tests=scope.distinct,
         warnings=_warnings(connection, shas[0]) if shas else (),
     )
 
@@ -336,34 +339,70 @@ def _failures(
     return found
 
 
-def _flaky_tests(
-    connection: sqlite3.Connection, shas: Sequence[str]
-) -> tuple[tuple[FlakyTest, ...], int]:
-    """A flake: passed only on retry within a run, or both failed and passed on one commit."""
-    rows = connection.execute(
-        """WITH per_commit AS (
-                SELECT o.test_id, r.commit_sha, count(*) AS runs,
-                       sum(o.outcome = 'flaky') AS retried,
-                       sum(o.outcome IN ('failed', 'error')) AS failed,
-                       sum(o.outcome IN ('passed', 'flaky')) AS passed
-                FROM outcomes o JOIN runs r ON r.id = o.run_id
-                WHERE r.commit_sha IN (SELECT value FROM json_each(?))
-                GROUP BY o.test_id, r.commit_sha)
-            SELECT test_id, sum(runs) AS runs,
-                   sum(retried) + sum(CASE WHEN failed > 0 AND passed > 0 THEN 1 ELSE 0 END)
-                       AS flaky_runs
-            FROM per_commit GROUP BY test_id""",
+@dataclass(frozen=True, kw_only=True)
+class _TestScope:
+    """Per test and tier over the commits shown: one pass over their outcomes."""
+
+    runs: dict[str, int]  # test id -> outcomes recorded
+    retried: dict[str, int]  # test id -> runs in which it passed only on retry
+    known: dict[str, int]  # tier -> distinct tests
+
+    @property
+    def distinct(self) -> int:
+        return len(self.runs)
+
+
+def _test_scope(connection: sqlite3.Connection, shas: Sequence[str]) -> _TestScope:
+    runs: dict[str, int] = {}
+    retried: dict[str, int] = {}
+    known: dict[str, int] = {}
+    for tier, test_id, count, flaky in connection.execute(
+        """SELECT r.tier, o.test_id, count(*), sum(o.outcome = 'flaky')
+           FROM runs r JOIN outcomes o ON o.run_id = r.id
+           WHERE r.commit_sha IN (SELECT value FROM json_each(?))
+           GROUP BY r.tier, o.test_id""",
         (json.dumps(shas),),
-    ).fetchall()
-    flaky = sorted(
-        (
-            FlakyTest(test_id=row["test_id"], runs=row["runs"], flaky_runs=row["flaky_runs"])
-            for row in rows
-            if row["flaky_runs"]
-        ),
-        key=lambda test: (-test.rate, -test.flaky_runs, test.test_id),
+    ):
+        runs[test_id] = runs.get(test_id, 0) + count
+        if flaky:
+            retried[test_id] = retried.get(test_id, 0) + flaky
+        known[tier] = known.get(tier, 0) + 1
+    return _TestScope(runs=runs, retried=retried, known=known)
+
+
+def _flaky_tests(
+    connection: sqlite3.Connection, shas: Sequence[str], scope: _TestScope
+) -> tuple[FlakyTest, ...]:
+    """A flake: passed only on retry within a run, or both failed and passed on one commit.
+
+    Failures are rare, so the second kind is looked for from them: each (test, commit)
+    that failed, checked against that commit's other runs through the (run, test) index
+    (CROSS JOIN keeps SQLite from walking a test's whole history instead).
+    """
+    flipped = dict(
+        connection.execute(
+            """WITH failing AS MATERIALIZED (
+                   SELECT DISTINCT o.test_id, r.commit_sha FROM runs r
+                   JOIN outcomes o ON o.run_id = r.id
+                   WHERE r.commit_sha IN (SELECT value FROM json_each(?))
+                     AND o.outcome IN ('failed', 'error'))
+               SELECT f.test_id, count(DISTINCT f.commit_sha) FROM failing f
+               CROSS JOIN runs r ON r.commit_sha = f.commit_sha
+               CROSS JOIN outcomes o ON o.run_id = r.id AND o.test_id = f.test_id
+               WHERE o.outcome IN ('passed', 'flaky')
+               GROUP BY f.test_id""",
+            (json.dumps(shas),),
+        ).fetchall()
     )
-    return tuple(flaky), len(rows)
+    flaky = [
+        FlakyTest(
+            test_id=test_id,
+            runs=scope.runs[test_id],
+            flaky_runs=scope.retried.get(test_id, 0) + flipped.get(test_id, 0),
+        )
+        for test_id in set(scope.retried) | set(flipped)
+    ]
+    return tuple(sorted(flaky, key=lambda test: (-test.rate, -test.flaky_runs, test.test_id)))
 
 
 def _durations(
@@ -437,31 +476,38 @@ def _gates(
 
 
 def _rollout(
-    connection: sqlite3.Connection, shas: Sequence[str], tiers: Sequence[str]
+    connection: sqlite3.Connection, shas: Sequence[str], tiers: Sequence[str], scope: _TestScope
 ) -> tuple[RolloutStage, ...]:
+    """Each tier's test scope: what its latest run covered of the tests it ran in the
+    commits shown (the view, never the whole history: its cost follows the view)."""
     if not shas:
         return ()
     latest = shas[0]
-    stages = []
-    for tier in tiers:
-        row = connection.execute(
-            """SELECT
-                  (SELECT count(DISTINCT o.test_id) FROM outcomes o JOIN runs r ON r.id = o.run_id
-                    WHERE r.tier = ? AND r.commit_sha = ?) AS run_now,
-                  (SELECT count(DISTINCT o.test_id) FROM outcomes o JOIN runs r ON r.id = o.run_id
-                    WHERE r.tier = ?) AS known,
-                  (SELECT count(DISTINCT commit_sha) FROM runs
-                    WHERE tier = ? AND commit_sha IN (SELECT value FROM json_each(?))) AS commits,
-                  (SELECT max(scope) FROM runs WHERE tier = ? AND commit_sha = ?) AS scope""",
-            (tier, latest, tier, tier, json.dumps(shas), tier, latest),
-        ).fetchone()
-        stages.append(
-            RolloutStage(
-                tier=tier,
-                scope=row["scope"] or "100%",
-                tests_run=row["run_now"],
-                tests_known=row["known"],
-                commits_run=row["commits"],
-            )
+    now = {
+        row["tier"]: row
+        for row in connection.execute(
+            """SELECT r.tier, max(r.scope) AS scope,
+                      (SELECT count(DISTINCT o.test_id) FROM runs x
+                       JOIN outcomes o ON o.run_id = x.id
+                       WHERE x.commit_sha = r.commit_sha AND x.tier = r.tier) AS tests
+               FROM runs r WHERE r.commit_sha = ? GROUP BY r.tier""",
+            (latest,),
         )
-    return tuple(stages)
+    }
+    commits_run = dict(
+        connection.execute(
+            """SELECT tier, count(DISTINCT commit_sha) FROM runs
+               WHERE commit_sha IN (SELECT value FROM json_each(?)) GROUP BY tier""",
+            (json.dumps(shas),),
+        ).fetchall()
+    )
+    return tuple(
+        RolloutStage(
+            tier=tier,
+            scope=(now[tier]["scope"] if tier in now else "") or "100%",
+            tests_run=now[tier]["tests"] if tier in now else 0,
+            tests_known=scope.known.get(tier, 0),
+            commits_run=commits_run.get(tier, 0),
+        )
+        for tier in tiers
+    )
