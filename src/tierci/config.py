@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierci.errors import ConfigError
+from tierci.locks.lockfile import can_be_allowed, normalise_option
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,6 +53,7 @@ _TOP_KEYS: dict[str, type] = {
     "env_dir": str,
     "native_modules": list,
     "gates": dict,
+    "lock_options": list,
 }
 _GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes")
 _TIER_KEYS: dict[str, type] = {
@@ -69,11 +71,21 @@ _WHEELHOUSE_KEYS: dict[str, type] = {
     "variant": str,
     "fallback": bool,
     "pip_args": list,
+    "max_unpacked_mib": int,
 }
 _ENV_KEYS: dict[str, type] = {"lock": str, "python": str, "post_install": list}
 #: The heavy tier's own environment; an env may not take its name.
 DEFAULT_ENV = "default"
-_TYPE_WORDS = {str: "a string", bool: "a boolean (true/false)", list: "a list", dict: "a table"}
+_TYPE_WORDS = {
+    str: "a string",
+    bool: "a boolean (true/false)",
+    int: "a whole number",
+    list: "a list",
+    dict: "a table",
+}
+#: The most a wheelhouse archive may unpack to: a CUDA torch wheelhouse (torch, the
+#: nvidia-* wheels, triton) is 3-5 GB, so twice that.
+DEFAULT_MAX_UNPACKED_MIB = 8192
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +126,8 @@ class WheelhouseConfig:
     fallback: bool
     #: Extra pip arguments for ``wheelhouse build`` (``--extra-index-url ...``).
     pip_args: tuple[str, ...]
+    #: The most an archive may unpack to; refused before anything is written if more.
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_MIB << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +174,9 @@ class TierciConfig:
     #: Compiled modules the built wheel must contain and import (``pkg._core``).
     native_modules: tuple[str, ...] = ()
     gates: GateConfig = field(default_factory=GateConfig)
+    #: Option lines a lock may carry (``--extra-index-url URL``), each exactly, normalised;
+    #: any other option line in a lock is an error (``read_lock(allowed_options=...)``).
+    lock_options: tuple[str, ...] = ()
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -267,7 +284,28 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         env_dir=root / table["env_dir"] if "env_dir" in table else None,
         native_modules=tuple(_strings(table, "native_modules", where=where)),
         gates=_parse_gates(table.get("gates", {}), where=f"{where}.gates"),
+        lock_options=_parse_lock_options(table, where=where),
     )
+
+
+def _parse_lock_options(table: Mapping[str, Any], *, where: str) -> tuple[str, ...]:
+    options = []
+    for entry in _strings(table, "lock_options", where=where):
+        option = normalise_option(entry)
+        if not option.startswith("-"):
+            raise ConfigError(
+                f"{where}: lock_options entry {entry!r} is not an option line",
+                fix="list whole option lines as they stand in the lock, e.g. "
+                '"--extra-index-url https://download.pytorch.org/whl/cpu"',
+            )
+        if not can_be_allowed(option):
+            raise ConfigError(
+                f"{where}: lock_options entry {entry!r} cannot be allowed: a lock may not "
+                "include other files (-r, -c), editable installs (-e) or lone --hash lines",
+                fix="remove the entry, and put the pins in the lock itself (`nox -s lock`)",
+            )
+        options.append(option)
+    return tuple(dict.fromkeys(options))
 
 
 def _parse_gates(table: Mapping[str, Any], *, where: str) -> GateConfig:
@@ -300,7 +338,19 @@ def _parse_wheelhouse(
         variant=entry.get("variant", ""),
         fallback=entry.get("fallback", False),
         pip_args=tuple(_strings(entry, "pip_args", where=where)),
+        max_unpacked_bytes=_positive(entry, "max_unpacked_mib", DEFAULT_MAX_UNPACKED_MIB, where)
+        << 20,
     )
+
+
+def _positive(entry: Mapping[str, Any], key: str, default: int, where: str) -> int:
+    value = entry.get(key, default)
+    if isinstance(value, bool) or value < 1:
+        raise ConfigError(
+            f"{where}: {key} must be a whole number above 0, got {value!r}",
+            fix=f"write e.g. {key} = {default}",
+        )
+    return int(value)
 
 
 def _parse_envs(table: Mapping[str, Any], *, root: Path, where: str) -> dict[str, EnvConfig]:

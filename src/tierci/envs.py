@@ -6,6 +6,10 @@ folder (``$TIERCI_ENV_DIR``, ``[tool.tierci] env_dir``, or the user cache folder
 platform: a lock edit makes the old environment *stale* and the next ``ensure``
 builds a new one.
 
+The env folder must be a folder tierci can write (or create): a path that is a file,
+or lies below one, or cannot be written, is an ``EnvError`` (exit 7) naming it, for
+every verb, never an empty listing or "deleted, 0.0 MB".
+
 ``ensure`` is safe under concurrency and interruption: it takes a file lock, checks
 again (another process may have just built it), builds into ``NAME/.build-<key>``
 and renames that into place only when complete, so a killed build never leaves
@@ -15,6 +19,7 @@ anything that looks ready. Environments are created relocatable (``uv venv
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -35,7 +40,7 @@ from tierci.wheelhouse.install import install
 from tierci.wheelhouse.model import Target
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from tierci.config import EnvConfig, TierciConfig
 
@@ -75,11 +80,23 @@ class EnsureResult:
         return venv_python_of(self.path)
 
 
+_ENV_DIR_VARIABLE = "TIERCI_ENV_DIR"
+
+
 def default_env_dir(config: TierciConfig) -> Path:
-    override = os.environ.get("TIERCI_ENV_DIR")
+    override = os.environ.get(_ENV_DIR_VARIABLE)
     if override:
         return Path(override)
     return config.env_dir or user_cache_path("tierci") / "envs"
+
+
+def _env_dir_fix(config: TierciConfig) -> str:
+    """How to point tierci at another env folder, for where this one came from."""
+    if os.environ.get(_ENV_DIR_VARIABLE):
+        return f"set {_ENV_DIR_VARIABLE} to a folder tierci can write, or unset it"
+    if config.env_dir is not None:
+        return f"set [tool.tierci] env_dir in {config.pyproject} to a folder tierci can write"
+    return f"make it a writable folder, or set {_ENV_DIR_VARIABLE} to one"
 
 
 class EnvManager:
@@ -102,11 +119,58 @@ class EnvManager:
         """``py311-linux_x86_64-<lock digest>``: a new key is a new environment."""
         python = env.python or f"{sys.version_info.major}.{sys.version_info.minor}"
         tag = "py" + python.replace(".", "").replace(os.sep, "_")
-        digest = (lock or read_lock(env.lock)).digest
+        digest = (lock or read_lock(env.lock, allowed_options=self.config.lock_options)).digest
         return f"{tag}-{Target.host().platform}-{digest[:16]}"
 
     def _home(self, name: str) -> Path:
         return self.env_dir / name
+
+    def _usable_home(self, name: str, *, create: bool = False) -> Path:
+        """``NAME``'s folder, after checking that environments can be kept there: the env
+        folder is made if missing (every verb, so one that cannot be made is an error
+        even for ``status``), and ``NAME``'s own folder too when ``create``."""
+        home = self._home(name)
+        with self._os_errors(name):
+            existing = home
+            while not existing.exists() and existing != existing.parent:
+                existing = existing.parent
+            if not existing.is_dir():
+                below = "" if existing == home else f" (so {home} cannot be made)"
+                raise EnvError(
+                    f"env folder {self.env_dir}: {existing} is a file, not a folder{below}",
+                    fix=f"{_env_dir_fix(self.config)}; or move the file {existing} away",
+                )
+            try:
+                self.env_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise EnvError(
+                    f"env folder {self.env_dir} cannot be made: {exc.strerror or exc}",
+                    fix=_env_dir_fix(self.config),
+                ) from exc
+            if not os.access(self.env_dir, os.W_OK | os.X_OK):
+                raise EnvError(
+                    f"env folder {self.env_dir} is not writable", fix=_env_dir_fix(self.config)
+                )
+            if create:
+                home.mkdir(exist_ok=True)
+        return home
+
+    @contextlib.contextmanager
+    def _os_errors(self, name: str) -> Iterator[None]:
+        """A filesystem failure under the env folder as an EnvError naming the path."""
+        try:
+            yield
+        except Timeout as exc:  # an OSError too, with its own meaning
+            raise EnvError(
+                f"env {name}: waited {self.lock_timeout_s:.0f} s for another process building it",
+                fix=f"check `tierci env status {name}`; if nothing is building, delete "
+                f"{exc.lock_file}",
+            ) from None
+        except OSError as exc:
+            raise EnvError(
+                f"env {name}: {exc.strerror or exc}: {exc.filename or self._home(name)}",
+                fix=f"check the env folder {self.env_dir}; {_env_dir_fix(self.config)}",
+            ) from exc
 
     def _file_lock(self, name: str, timeout: float) -> FileLock:
         home = self._home(name)
@@ -115,8 +179,13 @@ class EnvManager:
 
     def status(self, name: str) -> EnvStatus:
         env = self.config.env(name)
+        home = self._usable_home(name)
         key = self.key(env)
-        home = self._home(name)
+        with self._os_errors(name):
+            return self._status(env, home, key)
+
+    def _status(self, env: EnvConfig, home: Path, key: str) -> EnvStatus:
+        name = env.name
         final = home / key
         if _is_ready(final):
             return EnvStatus(
@@ -162,27 +231,20 @@ class EnvManager:
     def ensure(self, name: str) -> EnsureResult:
         """The environment, ready: reused when its key is built, else built now (once)."""
         env = self.config.env(name)
-        lock = read_lock(env.lock)
+        lock = read_lock(env.lock, allowed_options=self.config.lock_options)
+        home = self._usable_home(name, create=True)
         key = self.key(env, lock)
-        final = self._home(name) / key
+        final = home / key
         started = time.perf_counter()
         if _is_ready(final):
             return EnsureResult(name=name, path=final, built=False, seconds=0.0)
-        file_lock = self._file_lock(name, timeout=self.lock_timeout_s)
-        try:
-            with file_lock:
-                if _is_ready(final):  # built by another process while this one waited
-                    self.log(f"env {name}: built by another process meanwhile; reusing it")
-                    return EnsureResult(
-                        name=name, path=final, built=False, seconds=time.perf_counter() - started
-                    )
-                from_index = self._build(env, lock, key, final)
-        except Timeout:
-            raise EnvError(
-                f"env {name}: waited {self.lock_timeout_s:.0f} s for another process building it",
-                fix=f"check `tierci env status {name}`; if nothing is building, delete "
-                f"{file_lock.lock_file}",
-            ) from None
+        with self._os_errors(name), self._file_lock(name, timeout=self.lock_timeout_s):
+            if _is_ready(final):  # built by another process while this one waited
+                self.log(f"env {name}: built by another process meanwhile; reusing it")
+                return EnsureResult(
+                    name=name, path=final, built=False, seconds=time.perf_counter() - started
+                )
+            from_index = self._build(env, lock, key, final)
         return EnsureResult(
             name=name,
             path=final,
@@ -262,11 +324,11 @@ class EnvManager:
     def delete(self, name: str) -> int:
         """Remove every build of ``name``; returns the bytes freed."""
         self.config.env(name)
-        home = self._home(name)
+        home = self._usable_home(name)
         if not home.is_dir():
             return 0
         freed = 0
-        with self._file_lock(name, timeout=self.lock_timeout_s):
+        with self._os_errors(name), self._file_lock(name, timeout=self.lock_timeout_s):
             for child in home.iterdir():
                 if child.name != ".lock":
                     freed += _size(child)

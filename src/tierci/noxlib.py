@@ -42,12 +42,13 @@ from tierci.errors import (
 )
 from tierci.junit.merge import parse_expectation
 from tierci.locks import compile as locks
-from tierci.locks.lockfile import read_locks
+from tierci.locks.lockfile import read_lock, read_locks
 from tierci.pytest_plugin import EXIT_REASON_VARIABLE
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 from tierci.report.history import RunContext
 from tierci.report.hud import gate_targets
 from tierci.report.ingest import ingest_and_render
+from tierci.sharding import parse_shard
 from tierci.wheelhouse.install import install as install_from_wheelhouse
 from tierci.wheelhouse.model import Target, cache_key
 
@@ -160,6 +161,9 @@ def _sync_lock(
             f"lock file {lock} does not exist",
             fix=f"create {lock.with_suffix('.in').name} next to it and run `nox -s lock`",
         )
+    # The strict reading comes first: an option line nobody allowed (an index redirect)
+    # fails the session before uv reads the file and obeys it.
+    checked = read_lock(lock, allowed_options=config.lock_options)
     venv = Path(session.virtualenv.location)
     marker = venv / _SYNC_MARKER
     fingerprint = _fingerprint(lock, project)
@@ -171,7 +175,7 @@ def _sync_lock(
         house = config.wheelhouse
         allowed = house.fallback or os.environ.get("TIERCI_WHEELHOUSE_FALLBACK") == "1"
         install_from_wheelhouse(
-            house.dir, read_locks([lock]), python, allow_fallback=allowed, log=session.log
+            house.dir, [checked], python, allow_fallback=allowed, log=session.log
         )
     else:
         session.run(
@@ -278,11 +282,12 @@ def _pytest_error(reason_file: Path, failed: CommandFailed) -> BaseException:
 
 
 def _shard_argument(posargs: Sequence[str]) -> str | None:
+    """The ``--shard I/N`` among the session's arguments, checked (a UsageError if wrong)."""
     for position, argument in enumerate(posargs):
         if argument.startswith("--shard="):
-            return argument.split("=", 1)[1]
+            return str(parse_shard(argument.split("=", 1)[1]))
         if argument == "--shard" and position + 1 < len(posargs):
-            return posargs[position + 1]
+            return str(parse_shard(posargs[position + 1]))
     return None
 
 
@@ -294,6 +299,7 @@ def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_E
     ``-- --allow-no-device``) the session fails at once with the reason, and nox exits 8.
     """
     config = _config(session)
+    _shard_argument(session.posargs)  # a wrong --shard fails before anything is synced
     tier_config = config.tier(tier)
     if tier_config.requires_device:
         _require_device(session, tier_config)
@@ -348,7 +354,8 @@ def wheelhouse_session(session: nox.Session, *, lock_name: str = "wheelhouse") -
     archive_out = config.root / "build" / "wheelhouse"
     _run_tierci(session, "wheelhouse", "pack", "--out", str(archive_out))
     house = config.wheelhouse
-    key = cache_key(read_locks(house.locks), Target.host(), house.variant)
+    locks_read = read_locks(house.locks, allowed_options=config.lock_options)
+    key = cache_key(locks_read, Target.host(), house.variant)
     session.log(f"wheelhouse key: {key}")
     return archive_out
 
@@ -425,6 +432,7 @@ def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "u
         dependency_locks=[dependencies.lock],
         expected_modules=verify.source_modules(package_dir) if package_dir.is_dir() else None,
         native_modules=config.native_modules,
+        allowed_options=config.lock_options,
     )
     session.log(
         f"import-verified {len(check.imported)} modules of {built.wheel.name} "

@@ -11,6 +11,7 @@ recorded duration are dealt round-robin in collection order on top.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
+    "MAX_SHARDS",
     "Shard",
     "balanced_assignment",
     "in_scope",
@@ -31,7 +33,12 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-_SHARD_PATTERN = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+# ASCII digits only: int() would take other scripts' digits too.
+_SHARD_PATTERN = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
+#: The most shards a tier may be split into. CI matrices stop far below (GitHub Actions
+#: runs at most 256 jobs per matrix); the cap refuses a typo like 1/100000000000 before
+#: anything is allocated per shard.
+MAX_SHARDS = 10_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,13 +59,25 @@ def parse_shard(text: str) -> Shard:
         raise UsageError(
             f"--shard {text!r} is not of the form i/n", fix="write e.g. --shard 2/4 (2nd of 4)"
         )
-    index, count = int(match.group(1)), int(match.group(2))
+    index, count = (_bounded(number) for number in match.groups())
+    if count > MAX_SHARDS:
+        raise UsageError(
+            f"--shard {text!r}: at most {MAX_SHARDS} shards",
+            fix=f"split into fewer shards, e.g. --shard 1/4 (the count may be 1 … {MAX_SHARDS})",
+        )
     if not 1 <= index <= count:
         raise UsageError(
             f"--shard {text!r}: the index must be between 1 and the count",
             fix=f"use 1/{count} … {count}/{count}" if count else "use a count of at least 1",
         )
     return Shard(index=index, count=count)
+
+
+def _bounded(digits: str) -> int:
+    """The number, or ``MAX_SHARDS + 1`` for any larger one (without converting thousands
+    of digits, which int() refuses)."""
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) <= len(str(MAX_SHARDS)) else MAX_SHARDS + 1
 
 
 def select_shard(items: Sequence[_T], shard: Shard) -> list[_T]:
@@ -73,15 +92,16 @@ def balanced_assignment(
 ) -> list[int]:
     """The 0-based shard of each test id: longest known first onto the least loaded."""
     shard_of = [-1] * len(test_ids)
-    loads = [0.0] * count
+    # (load, shard): the heap's top is the least loaded shard, the lower one on a tie.
+    loads = [(0.0, shard) for shard in range(count)]
     known = sorted(
         (position for position, test in enumerate(test_ids) if test in durations),
         key=lambda position: (-durations[test_ids[position]], test_ids[position], position),
     )
     for position in known:
-        target = min(range(count), key=lambda shard: (loads[shard], shard))
+        load, target = loads[0]
         shard_of[position] = target
-        loads[target] += durations[test_ids[position]]
+        heapq.heapreplace(loads, (load + durations[test_ids[position]], target))
     unknown = (position for position in range(len(test_ids)) if shard_of[position] < 0)
     for dealt, position in enumerate(unknown):
         shard_of[position] = dealt % count

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,42 @@ def test_junit_paths_carry_the_env(tmp_path: Path) -> None:
     assert config.junit_path("heavy", None, "legacy").name == "heavy-legacy.xml"
     assert config.junit_path("heavy", None, "default").name == "heavy.xml"
     assert config.junit_path("heavy", "2/3", "legacy").name == "heavy-legacy-2of3.xml"
+
+
+def test_lock_options_are_kept_normalised(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path,
+        "[tool.tierci]\nlock_options = [\n"
+        "  '--extra-index-url=https://download.pytorch.org/whl/cpu',\n"
+        "  '  --extra-index-url   https://download.pytorch.org/whl/cpu ',\n"
+        "  '--only-binary :all:',\n]\n",
+    )
+    assert load_config(tmp_path).lock_options == (
+        "--extra-index-url https://download.pytorch.org/whl/cpu",
+        "--only-binary :all:",
+    )
+    write_pyproject(tmp_path, "")
+    assert load_config(tmp_path).lock_options == ()
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ("['-r ../outside.txt']", "'-r ../outside.txt' cannot be allowed"),
+        ("['--constraint c.txt']", "'--constraint c.txt' cannot be allowed"),
+        ("['--requir c.txt']", "'--requir c.txt' cannot be allowed"),
+        ("['-e .']", "'-e .' cannot be allowed"),
+        ("['https://evil.example/simple']", "is not an option line"),
+        ("['']", "is not an option line"),
+        ("[1]", "lock_options must be a list of strings"),
+        ("'--pre'", "lock_options must be a list"),
+    ],
+)
+def test_lock_options_that_cannot_be_allowed_are_config_errors(
+    tmp_path: Path, entries: str, expected: str
+) -> None:
+    write_pyproject(tmp_path, f"[tool.tierci]\nlock_options = {entries}\n")
+    with pytest.raises(ConfigError, match=re.escape(expected)) as caught:
+        load_config(tmp_path)
+    assert "pyproject.toml: [tool.tierci]" in caught.value.message
+    assert caught.value.fix

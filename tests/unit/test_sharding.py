@@ -6,6 +6,7 @@ import pytest
 from tierci.errors import UsageError
 from tierci.report.durations import junit_test_id, load_durations
 from tierci.sharding import (
+    MAX_SHARDS,
     Shard,
     balanced_assignment,
     in_scope,
@@ -21,10 +22,32 @@ def test_parse() -> None:
     assert str(parse_shard(" 1 / 3 ")) == "1/3"
 
 
-@pytest.mark.parametrize("text", ["0/4", "5/4", "a/b", "2", "1/0", ""])
+@pytest.mark.parametrize("text", ["0/4", "5/4", "a/b", "2", "1/0", "", "\u0661/\u0662", "-1/4"])
 def test_bad_shards_are_clear_errors(text: str) -> None:
     with pytest.raises(UsageError, match="--shard"):
         parse_shard(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1/100000000000", "at most 10000 shards"),
+        (f"1/{MAX_SHARDS + 1}", "at most 10000 shards"),
+        ("1/" + "9" * 5000, "at most 10000 shards"),  # past int()'s digit limit
+        ("9" * 5000 + "/4", "the index must be between 1 and the count"),
+        ("100000000000/100000000000", "at most 10000 shards"),
+    ],
+)
+def test_absurd_shard_counts_are_usage_errors(text: str, expected: str) -> None:
+    with pytest.raises(UsageError, match=expected) as caught:
+        parse_shard(text)
+    assert caught.value.return_code == 4
+    assert caught.value.fix
+
+
+def test_the_largest_allowed_count_still_parses() -> None:
+    assert parse_shard(f"{MAX_SHARDS}/{MAX_SHARDS}") == Shard(index=MAX_SHARDS, count=MAX_SHARDS)
+    assert parse_shard("007/0010") == Shard(index=7, count=10)
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 200])
@@ -40,7 +63,7 @@ def test_every_item_in_exactly_one_shard(count: int) -> None:
 def test_scope_parsing() -> None:
     assert parse_scope("25") == 25.0
     assert parse_scope("5%") == 5.0
-    for bad in ("0", "101", "x", "-5"):
+    for bad in ("0", "101", "x", "-5", "nan", "NaN%", "inf", "-inf", "1e999", "", "%"):
         with pytest.raises(UsageError, match="--scope"):
             parse_scope(bad)
 
@@ -94,6 +117,12 @@ def test_unknown_tests_are_dealt_round_robin_in_collection_order() -> None:
     durations = {"a": 10.0, "b": 1.0}
     ids = ["new1", "a", "new2", "b", "new3"]
     assert balanced_assignment(ids, durations, 2) == [0, 0, 1, 1, 0]
+
+
+def test_the_least_loaded_shard_takes_the_next_test_and_ties_go_to_the_lower() -> None:
+    durations = {"a": 3.0, "b": 3.0, "c": 2.0, "d": 1.0, "e": 1.0}
+    assert balanced_assignment(list(durations), durations, 2) == [0, 1, 0, 1, 1]
+    assert balanced_assignment(list(durations), durations, 7) == [0, 1, 2, 3, 4]
 
 
 def test_select_balanced_keeps_collection_order_and_covers_everything() -> None:

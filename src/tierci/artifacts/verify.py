@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from tierci._proc import find_uv, run, venv_python_of
 from tierci.errors import CommandFailedError
+from tierci.locks.lockfile import read_locks
 
 if TYPE_CHECKING:
     import subprocess
@@ -96,6 +97,7 @@ def verify_wheel_imports(
     dependency_locks: Sequence[Path] = (),
     expected_modules: set[str] | None = None,
     native_modules: Sequence[str] = (),
+    allowed_options: Sequence[str] = (),
 ) -> WheelCheck:
     """Install ``wheel`` (``installed_wheel``) and import all of it, from outside the tree.
 
@@ -103,7 +105,9 @@ def verify_wheel_imports(
     import as one.
     """
     _check_native_files(wheel, native_modules)
-    with installed_wheel(wheel, python=python, dependency_locks=dependency_locks) as venv:
+    with installed_wheel(
+        wheel, python=python, dependency_locks=dependency_locks, allowed_options=allowed_options
+    ) as venv:
         workdir = venv.parent
         venv_python = str(venv_python_of(venv))
         completed = _step(
@@ -132,13 +136,20 @@ def fresh_venv(python: str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def installed_wheel(
-    wheel: Path, *, python: str, dependency_locks: Sequence[Path] = ()
+    wheel: Path,
+    *,
+    python: str,
+    dependency_locks: Sequence[Path] = (),
+    allowed_options: Sequence[str] = (),
 ) -> Iterator[Path]:
     """A ``fresh_venv`` holding ``wheel``.
 
     Dependencies come from hashed locks (the wheel itself goes in with ``--no-deps``),
-    so nothing is resolved and exactly the pinned set is tested. Yields the venv.
+    so nothing is resolved and exactly the pinned set is tested. Each lock is read
+    strictly first (``allowed_options``: ``[tool.tierci] lock_options``), so a bad one
+    fails before any environment is made. Yields the venv.
     """
+    read_locks(dependency_locks, allowed_options=allowed_options)
     uv = find_uv()
     with fresh_venv(python) as venv:
         workdir = venv.parent
