@@ -576,6 +576,7 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
         project=config.root,
         python=python,
         dependency_locks=test_locks,
+        allowed_options=config.lock_options,
         log=session.log,
     )
     session.log(f"wheel: {repaired[0]}")

@@ -71,13 +71,16 @@ def run_test_command(
     python: str,
     dependency_locks: Sequence[Path],
     log: Callable[[str], object],
+    allowed_options: Sequence[str] = (),
 ) -> None:
     """The project's test-command against ``wheel`` installed in a fresh environment.
 
     As cibuildwheel does: ``{project}`` and ``{package}`` stand for the project folder,
     and the command runs outside it, so the installed wheel is what gets imported.
     """
-    with installed_wheel(wheel, python=python, dependency_locks=dependency_locks) as venv:
+    with installed_wheel(
+        wheel, python=python, dependency_locks=dependency_locks, allowed_options=allowed_options
+    ) as venv:
         workdir = venv.parent
         command = test_command(project / "pyproject.toml")
         expanded = command.replace("{project}", str(project)).replace("{package}", str(project))
