@@ -3,16 +3,18 @@
 Every test lands in exactly one shard, deterministically, so n jobs with the same
 collection (and the same recorded durations) together run each test once.
 
-With recorded durations the split is balanced: longest test first onto the least
-loaded shard (ties: the lower shard; equal durations: by test id). Tests with no
-recorded duration are dealt round-robin in collection order on top.
+With recorded durations the split is balanced: heaviest test first onto the least
+loaded shard (ties: the shard with fewer tests, then the lower one; equal weights: by
+test id). A test with no recorded duration weighs the mean of the known ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import re
+import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+#: pytest writes times to the millisecond: a recorded 0.000 is under a millisecond, not
+#: free, and weighing it so spreads many fast tests instead of piling them up.
+_RESOLUTION_S = 0.001
 # ASCII digits only: int() would take other scripts' digits too.
 _SHARD_PATTERN = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 #: The most shards a tier may be split into. CI matrices stop far below (GitHub Actions
@@ -90,21 +95,31 @@ def select_shard(items: Sequence[_T], shard: Shard) -> list[_T]:
 def balanced_assignment(
     test_ids: Sequence[str], durations: Mapping[str, float], count: int
 ) -> list[int]:
-    """The 0-based shard of each test id: longest known first onto the least loaded."""
-    shard_of = [-1] * len(test_ids)
-    # (load, shard): the heap's top is the least loaded shard, the lower one on a tie.
-    loads = [(0.0, shard) for shard in range(count)]
-    known = sorted(
-        (position for position, test in enumerate(test_ids) if test in durations),
-        key=lambda position: (-durations[test_ids[position]], test_ids[position], position),
+    """The 0-based shard of each test id: heaviest first onto the least loaded shard.
+
+    A test weighs its recorded duration; a test with none (or an unusable one: NaN,
+    infinite, negative) weighs the mean of the known ones, as pytest-split does. Ties
+    between shards go to the one with fewer tests, then the lower one: pytest writes
+    fast tests as ``time="0.000"``, and without the count a shard's load never grows
+    and every such test would pile onto shard 1.
+    """
+    known = {
+        test: max(seconds, _RESOLUTION_S)
+        for test, seconds in durations.items()
+        if 0.0 <= seconds < math.inf
+    }
+    mean = statistics.fmean(known.values()) if known else _RESOLUTION_S
+    weights = [known.get(test, mean) for test in test_ids]
+    order = sorted(
+        range(len(test_ids)), key=lambda position: (-weights[position], test_ids[position])
     )
-    for position in known:
-        load, target = loads[0]
+    shard_of = [-1] * len(test_ids)
+    # (load, tests, shard): the heap's top is the least loaded, then the emptiest shard.
+    loads = [(0.0, 0, shard) for shard in range(count)]
+    for position in order:
+        load, tests, target = loads[0]
         shard_of[position] = target
-        heapq.heapreplace(loads, (load + durations[test_ids[position]], target))
-    unknown = (position for position in range(len(test_ids)) if shard_of[position] < 0)
-    for dealt, position in enumerate(unknown):
-        shard_of[position] = dealt % count
+        heapq.heapreplace(loads, (load + weights[position], tests + 1, target))
     return shard_of
 
 

@@ -113,10 +113,34 @@ def test_the_assignment_is_deterministic_and_order_free() -> None:
     assert first == second
 
 
-def test_unknown_tests_are_dealt_round_robin_in_collection_order() -> None:
-    durations = {"a": 10.0, "b": 1.0}
+def test_unknown_tests_weigh_the_mean_of_the_known_ones() -> None:
+    durations = {"a": 10.0, "b": 1.0}  # mean 5.5: each new test weighs 5.5
     ids = ["new1", "a", "new2", "b", "new3"]
-    assert balanced_assignment(ids, durations, 2) == [0, 0, 1, 1, 0]
+    # a (10) → 0; new1, new2 (5.5 each) → 1; new3 → 0 (15.5 against 11); b → 1.
+    assert balanced_assignment(ids, durations, 2) == [1, 0, 1, 1, 0]
+
+
+def test_twelve_tests_recorded_at_zero_split_four_four_four() -> None:
+    """pytest writes fast tests as time="0.000": the count breaks the tie."""
+    ids = [f"tests.test_fast::test_{n}" for n in range(12)]
+    shard_of = balanced_assignment(ids, dict.fromkeys(ids, 0.0), 3)
+    assert sorted(shard_of.count(shard) for shard in range(3)) == [4, 4, 4]
+
+
+def test_many_zero_durations_still_balance_within_15_percent() -> None:
+    ids = [f"t{n}" for n in range(300)]
+    durations = {test: (0.0 if n % 3 else 0.5 + (n % 17) / 10) for n, test in enumerate(ids)}
+    for count in (2, 3, 4, 6):
+        shard_of, loads = shard_loads(ids, durations, count)
+        assert max(loads) <= 1.15 * (sum(loads) / count)
+        assert all(shard in shard_of for shard in range(count))  # no shard left empty
+
+
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), -3.0])
+def test_unusable_durations_count_as_unknown(odd: float) -> None:
+    ids = ["a", "b", "c", "d"]
+    shard_of = balanced_assignment(ids, {"a": odd, "b": 1.0, "c": 1.0, "d": 1.0}, 2)
+    assert sorted(shard_of.count(shard) for shard in range(2)) == [2, 2]
 
 
 def test_the_least_loaded_shard_takes_the_next_test_and_ties_go_to_the_lower() -> None:
