@@ -4,10 +4,10 @@ subcommands; errors become their exit codes here, and only here."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci import __version__
 from tierci.cli import heavy, junit, project, release, report
 from tierci.cli._common import Parser
 from tierci.errors import TierciError
@@ -45,7 +45,7 @@ def _parser() -> Parser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"tierci {__version__}")
+    parser.add_argument("--version", action=_Version, help="show tierci's version and exit")
     parser.add_argument(
         "--project",
         type=Path,
@@ -56,6 +56,19 @@ def _parser() -> Parser:
     for group in (project, junit, report, heavy, release):
         group.add_commands(commands)
     return parser
+
+
+class _Version(argparse.Action):
+    """--version, reading the version only when asked (it costs a metadata lookup)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str) -> None:  # noqa: A002 - argparse's name
+        super().__init__(option_strings, dest, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from tierci import __version__
+
+        sys.stdout.write(f"tierci {__version__}\n")
+        parser.exit(0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

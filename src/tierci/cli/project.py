@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from tierci.cli._common import add_command, project_config
 from tierci.errors import StaleLockError
-from tierci.pipeline import DEFAULT_PIPELINE, failed_tiers, run_pipeline
 
 if TYPE_CHECKING:
     import argparse
@@ -47,9 +46,7 @@ def add_commands(commands: Subcommands) -> None:
         "build/tierci/pipeline.json. `inv ci` does the same and then renders the HUD.",
         examples=("tierci pipeline", "tierci pipeline lint unit --keep-going"),
     )
-    pipeline.add_argument(
-        "tiers", nargs="*", default=list(DEFAULT_PIPELINE), help="default: lint unit packaging"
-    )
+    pipeline.add_argument("tiers", nargs="*", help="default: lint unit packaging")
     pipeline.add_argument(
         "--keep-going", action="store_true", help="run every tier even after a failure"
     )
@@ -78,8 +75,10 @@ def _lock(arguments: argparse.Namespace) -> int:
 
 def _pipeline(arguments: argparse.Namespace) -> int:
     from tierci.console import print_summary
+    from tierci.pipeline import DEFAULT_PIPELINE, failed_tiers, run_pipeline
 
     config = project_config(arguments)
-    results = run_pipeline(config, arguments.tiers, stop_on_failure=not arguments.keep_going)
+    tiers = arguments.tiers or list(DEFAULT_PIPELINE)
+    results = run_pipeline(config, tiers, stop_on_failure=not arguments.keep_going)
     print_summary(results)
     return 1 if failed_tiers(results) else 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tierci.artifacts.release import PYPI_SIMPLE, PYPI_UPLOAD, release
 from tierci.cli._common import add_command, project_config
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ def add_commands(commands: Subcommands) -> None:
             "tierci release --repository-url https://test.pypi.org/legacy/",
         ),
     )
-    parser.add_argument("--repository-url", default=PYPI_UPLOAD, help="upload URL")
+    parser.add_argument("--repository-url", help="upload URL (default: PyPI's)")
     parser.add_argument("--index-url", help="simple index to install back from (default: derived)")
     parser.add_argument("--tag", help="the tag released (default: CI variables, git describe)")
     parser.add_argument("--import-name", help="module to import (default: from the name)")
@@ -38,20 +37,21 @@ def add_commands(commands: Subcommands) -> None:
         "--check-only", action="store_true", help="refuse/build/check only; no upload"
     )
     parser.add_argument(
-        "--dependency-index", default=PYPI_SIMPLE, help="where its dependencies come from"
+        "--dependency-index", help="where its dependencies come from (default: PyPI)"
     )
 
 
 def _release(arguments: argparse.Namespace) -> int:
+    from tierci.artifacts.release import PYPI_SIMPLE, PYPI_UPLOAD, release
     from tierci.console import print_line
 
     release(
         project_config(arguments).root,
-        repository_url=arguments.repository_url,
+        repository_url=arguments.repository_url or PYPI_UPLOAD,
         tag=arguments.tag,
         index_url=arguments.index_url,
         import_name=arguments.import_name,
-        dependency_index=arguments.dependency_index,
+        dependency_index=arguments.dependency_index or PYPI_SIMPLE,
         check_only=arguments.check_only,
         log=print_line,
     )
