@@ -14,6 +14,7 @@ dependencies.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import hashlib
 import json
@@ -27,10 +28,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from nox.command import CommandFailed
 
+from tierci import records
 from tierci._proc import find_uv
 from tierci.artifacts import native, verify
 from tierci.artifacts.build import build_and_check
-from tierci.config import DEFAULT_ENV, load_config
+from tierci.config import DEFAULT_ENV, load_config, tier_slot
 from tierci.device import detect_device, no_device_error
 from tierci.errors import (
     CommandFailedError,
@@ -43,6 +45,8 @@ from tierci.errors import (
 from tierci.junit.merge import parse_expectation
 from tierci.locks import compile as locks
 from tierci.locks.lockfile import read_lock, read_locks
+from tierci.pipeline import Status
+from tierci.provenance import commit_sha, current_branch, platform_tag, python_version
 from tierci.pytest_plugin import EXIT_REASON_VARIABLE
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 from tierci.report.history import RunContext
@@ -53,7 +57,7 @@ from tierci.wheelhouse.install import install as install_from_wheelhouse
 from tierci.wheelhouse.model import Target, cache_key
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     import nox
 
@@ -128,12 +132,71 @@ def _reported(
     return wrapper
 
 
+def _recorded_as(
+    tier: str,
+) -> Callable[
+    [Callable[Concatenate[nox.Session, _P], _R]], Callable[Concatenate[nox.Session, _P], _R]
+]:
+    """A session of a tier that writes no JUnit (lint, packaging, ...) still records its
+    run: see ``_tier_record``."""
+
+    def decorate(
+        function: Callable[Concatenate[nox.Session, _P], _R],
+    ) -> Callable[Concatenate[nox.Session, _P], _R]:
+        @functools.wraps(function)
+        def wrapper(session: nox.Session, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            with _tier_record(_config(session), tier):
+                return function(session, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _config(session: nox.Session) -> TierciConfig:
     return load_config(Path(session.invoked_from))
 
 
 def _venv_python(session: nox.Session) -> str:
     return str(Path(session.bin) / ("python.exe" if sys.platform == "win32" else "python"))
+
+
+@contextlib.contextmanager
+def _tier_record(
+    config: TierciConfig, tier: str, *, shard: str = "", junit: Path | None = None
+) -> Iterator[None]:
+    """Record the tier's run (status, exit code, start and end) beside the JUnit reports,
+    whether it passes or fails: the HUD's grid and its time to signal come from these."""
+    started = records.now()
+    status, exit_code, note = Status.PASSED, 0, ""
+    try:
+        yield
+    except TierciError as exc:
+        status, exit_code, note = Status.FAILED, exc.return_code, exc.message
+        raise
+    except CommandFailed as exc:
+        status, exit_code, note = Status.FAILED, exc.return_code or 1, exc.reason or ""
+        raise
+    except BaseException as exc:
+        status, exit_code, note = Status.FAILED, 1, f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        record = records.TierRecord(
+            tier=tier,
+            shard=shard,
+            status=status,
+            exit_code=exit_code,
+            started=started,
+            ended=records.now(),
+            commit=commit_sha(config.root),
+            branch=current_branch(config.root),
+            python=python_version(),
+            platform=platform_tag(),
+            note=note,
+            junit=junit.name if junit is not None else "",
+            pipeline_started=records.pipeline_started(),
+        )
+        records.write_record(records.record_path(config.junit_dir, tier, shard), record)
 
 
 @_reported
@@ -224,7 +287,10 @@ def run_pytest(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_
     ``env`` other than ``default`` runs only the tests marked ``env(NAME)``.
     """
     config = _config(session)
-    return _run_pytest(session, config, config.tier(tier), extra, env=env)
+    shard = _shard_argument(session.posargs)
+    junit = config.junit_path(tier, shard, env)
+    with _tier_record(config, tier_slot(tier, env), shard=shard or "", junit=junit):
+        return _run_pytest(session, config, config.tier(tier), extra, env=env)
 
 
 def _run_pytest(
@@ -299,16 +365,18 @@ def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_E
     ``-- --allow-no-device``) the session fails at once with the reason, and nox exits 8.
     """
     config = _config(session)
-    _shard_argument(session.posargs)  # a wrong --shard fails before anything is synced
+    shard = _shard_argument(session.posargs)  # a wrong --shard fails before any sync
     tier_config = config.tier(tier)
-    if tier_config.requires_device:
-        _require_device(session, tier_config)
-    if env == DEFAULT_ENV:
-        _sync_tier(session, config, tier_config)
-    else:
-        project = config.root if tier_config.install_project else None
-        _sync_lock(session, config, config.env(env).lock, project=project)
-    return _run_pytest(session, config, tier_config, extra, env=env)
+    junit = config.junit_path(tier, shard, env)
+    with _tier_record(config, tier_slot(tier, env), shard=shard or "", junit=junit):
+        if tier_config.requires_device:
+            _require_device(session, tier_config)
+        if env == DEFAULT_ENV:
+            _sync_tier(session, config, tier_config)
+        else:
+            project = config.root if tier_config.install_project else None
+            _sync_lock(session, config, config.env(env).lock, project=project)
+        return _run_pytest(session, config, tier_config, extra, env=env)
 
 
 def _require_device(session: nox.Session, tier: TierConfig) -> None:
@@ -337,6 +405,7 @@ def heavy_envs(root: Path) -> list[str]:
 
 
 @_reported
+@_recorded_as("wheelhouse")
 def wheelhouse_session(session: nox.Session, *, lock_name: str = "wheelhouse") -> Path:
     """Build the wheelhouse from its locks, validate it, pack it into ``build/wheelhouse/``.
 
@@ -371,6 +440,7 @@ def _run_tierci(session: nox.Session, *arguments: str) -> None:
 
 
 @_reported
+@_recorded_as("lint")
 def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
     """ruff check, ruff format --check, mypy (as ``[tool.mypy]`` configures it)."""
     config = _config(session)
@@ -410,6 +480,7 @@ def _lint_ci_files(session: nox.Session, root: Path) -> None:
 
 
 @_reported
+@_recorded_as("packaging")
 def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "unit") -> None:
     """Build sdist + wheel, check them strictly, import-verify the installed wheel.
 
@@ -443,6 +514,7 @@ def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "u
 
 
 @_reported
+@_recorded_as("lock")
 def lock(session: nox.Session) -> None:
     """Compile every ``requirements/*.in``; ``-- --check`` only reports stale locks.
 
@@ -524,6 +596,7 @@ def report(session: nox.Session) -> Path:
 
 
 @_reported
+@_recorded_as("wheels")
 def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit") -> Path:
     """Native wheels into ``dist/wheels/``: cibuildwheel, or the fallback where it cannot run.
 
@@ -584,6 +657,7 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
 
 
 @_reported
+@_recorded_as("release")
 def release_session(session: nox.Session, *, lock_name: str = "release") -> None:
     """``tierci release`` with the session's arguments, in ``requirements/<lock_name>.txt``.
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tierci.junit import Counts, JUnitError, count_outcomes
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PIPELINE",
+    "PIPELINE_STARTED_VARIABLE",
     "Status",
     "TierResult",
     "failed_tiers",
@@ -34,6 +37,9 @@ __all__ = [
 
 #: The tiers `inv ci` and `tierci pipeline` run when none are named.
 DEFAULT_PIPELINE = ("lint", "unit", "packaging")
+#: When the whole pipeline started (ISO 8601): set by CI (the workflow run's start, the
+#: Jenkins build's) or by this runner for the sessions it starts; tier records keep it.
+PIPELINE_STARTED_VARIABLE = "TIERCI_PIPELINE_STARTED"
 
 
 class Status(enum.StrEnum):
@@ -88,6 +94,12 @@ def _run_tiers(
     config: TierciConfig, tiers: Sequence[str], *, stop_on_failure: bool
 ) -> list[TierResult]:
     results: list[TierResult] = []
+    # Every tier's record carries the same pipeline start: time to signal counts from it.
+    environment = {
+        **os.environ,
+        PIPELINE_STARTED_VARIABLE: os.environ.get(PIPELINE_STARTED_VARIABLE)
+        or datetime.now(UTC).isoformat(timespec="milliseconds"),
+    }
     for name in tiers:
         if stop_on_failure and any(r.status is Status.FAILED for r in results):
             results.append(
@@ -99,16 +111,19 @@ def _run_tiers(
                 )
             )
             continue
-        results.append(_run_tier(config, name))
+        results.append(_run_tier(config, name, environment))
     return results
 
 
-def _run_tier(config: TierciConfig, name: str) -> TierResult:
+def _run_tier(config: TierciConfig, name: str, environment: dict[str, str]) -> TierResult:
     tier = config.tier(name)
     junit = config.junit_path(name) if tier.runs_tests else None
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "nox", "--session", name], cwd=config.root, check=False
+        [sys.executable, "-m", "nox", "--session", name],
+        cwd=config.root,
+        env=environment,
+        check=False,
     )
     duration = time.monotonic() - started
     counts, reason = None, ""

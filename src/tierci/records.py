@@ -1,0 +1,172 @@
+"""What a tier's run came to, as a small JSON file beside the JUnit reports.
+
+Test tiers write JUnit; lint, packaging, wheels, the wheelhouse, the lock check and
+the release write none, yet the HUD's grid must show them, and time to signal is the
+wall clock from the pipeline's start to the last tier's end (environment sync and
+builds included), which no JUnit file records. So every tier session writes
+``<junit_dir>/<slot>[-<i>of<n>].tier.json``: its status, exit code, note, when it
+started and ended, the commit and where it ran.
+
+A record is read as untrusted input: a wrong type or an unknown status is a
+:class:`RecordError` naming the file, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tierci.errors import TierciError
+from tierci.pipeline import PIPELINE_STARTED_VARIABLE, Status
+
+__all__ = [
+    "PIPELINE_STARTED_VARIABLE",
+    "RECORD_SUFFIX",
+    "RecordError",
+    "TierRecord",
+    "now",
+    "pipeline_started",
+    "read_record",
+    "record_path",
+    "write_record",
+]
+
+RECORD_SUFFIX = ".tier.json"
+_FORMAT = 1
+_MAX_BYTES = 64 * 1024  # a record is a few hundred bytes; anything far larger is not one
+_MAX_NOTE = 2000
+
+
+class RecordError(TierciError):
+    """A tier record that cannot be read."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierRecord:
+    tier: str  # the slot: unit, heavy-legacy, lint
+    shard: str
+    status: Status
+    exit_code: int
+    started: str  # ISO 8601, UTC
+    ended: str
+    commit: str
+    branch: str = ""
+    python: str = ""
+    platform: str = ""
+    note: str = ""
+    #: The JUnit report this run wrote (its file name), if it is a test tier.
+    junit: str = ""
+    pipeline_started: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return max(
+            0.0,
+            (
+                datetime.fromisoformat(self.ended) - datetime.fromisoformat(self.started)
+            ).total_seconds(),
+        )
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"format": _FORMAT, **asdict(self), "status": self.status.value}
+        return json.dumps(data, indent=2) + "\n"
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def pipeline_started() -> str:
+    """The pipeline's start as CI or `inv ci` gave it, normalised; empty if unknown."""
+    raw = os.environ.get(PIPELINE_STARTED_VARIABLE, "").strip()
+    return _moment(raw) if raw else ""
+
+
+def record_path(junit_dir: Path, tier: str, shard: str = "") -> Path:
+    suffix = f"-{shard.replace('/', 'of')}" if shard else ""
+    return junit_dir / f"{tier}{suffix}{RECORD_SUFFIX}"
+
+
+def write_record(path: Path, record: TierRecord) -> None:
+    """Write atomically: a reader never sees half a record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as handle:
+        handle.write(record.to_json())
+    Path(handle.name).replace(path)
+
+
+def read_record(path: Path) -> TierRecord:
+    """The record at ``path``, checked field by field."""
+    try:
+        if not path.is_file():
+            raise _invalid(path, "not a regular file")
+        if path.stat().st_size > _MAX_BYTES:
+            raise _invalid(path, f"larger than {_MAX_BYTES // 1024} KB")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _invalid(path, str(exc)) from exc
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise _invalid(path, f"not a tier record of format {_FORMAT}")
+    text = {name: _string(data, name, path) for name in _STRING_FIELDS}
+    status = data.get("status")
+    if status not in {member.value for member in Status}:
+        raise _invalid(path, f"status {status!r} is not one of {[s.value for s in Status]}")
+    exit_code = data.get("exit_code")
+    if isinstance(exit_code, bool) or not isinstance(exit_code, int):
+        raise _invalid(path, "exit_code is not a whole number")
+    for name in ("started", "ended"):
+        text[name] = _moment(text[name]) or ""
+        if not text[name]:
+            raise _invalid(path, f"{name} is not an ISO 8601 time")
+    text["pipeline_started"] = _moment(text["pipeline_started"])
+    text["note"] = text["note"][:_MAX_NOTE]
+    return TierRecord(status=Status(status), exit_code=exit_code, **text)
+
+
+_STRING_FIELDS = (
+    "tier",
+    "shard",
+    "started",
+    "ended",
+    "commit",
+    "branch",
+    "python",
+    "platform",
+    "note",
+    "junit",
+    "pipeline_started",
+)
+
+
+def _string(data: dict[str, Any], name: str, path: Path) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise _invalid(path, f"{name} is not a string")
+    if name == "tier" and not value:
+        raise _invalid(path, "tier is empty")
+    return value
+
+
+def _moment(raw: str) -> str:
+    """ISO 8601 in UTC, or empty when ``raw`` is not a time (a zone-less time is UTC)."""
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _invalid(path: Path, why: str) -> RecordError:
+    return RecordError(
+        f"{path}: not a readable tier record ({why})",
+        fix="re-run that tier's session, which writes its record; or delete the file",
+    )

@@ -1,0 +1,76 @@
+"""Tier records: written atomically, read back exactly, hostile ones refused by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tierci.pipeline import Status
+from tierci.records import RecordError, TierRecord, read_record, record_path, write_record
+
+
+def record(**changes: object) -> TierRecord:
+    fields: dict[str, object] = {
+        "tier": "lint",
+        "shard": "",
+        "status": Status.FAILED,
+        "exit_code": 1,
+        "started": "2026-11-24T10:00:00.000+00:00",
+        "ended": "2026-11-24T10:01:30.500+00:00",
+        "commit": "a" * 40,
+        "note": "ruff found 3 errors",
+    }
+    fields.update(changes)
+    return TierRecord(**fields)  # type: ignore[arg-type]  # the test's own field values
+
+
+def test_a_record_round_trips(tmp_path: Path) -> None:
+    path = record_path(tmp_path, "unit", "2/4")
+    assert path.name == "unit-2of4.tier.json"
+    write_record(path, record(tier="unit", shard="2/4", junit="unit-2of4.xml"))
+    again = read_record(path)
+    assert again == record(tier="unit", shard="2/4", junit="unit-2of4.xml")
+    assert again.duration_s == 90.5
+    assert [p.name for p in tmp_path.iterdir()] == ["unit-2of4.tier.json"]  # no temp left
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"status": "green"}, "status 'green'"),
+        ({"exit_code": "1"}, "exit_code"),
+        ({"tier": ["x"]}, "tier is not a string"),
+        ({"started": "yesterday"}, "started is not an ISO 8601 time"),
+        ({"format": 99}, "not a tier record"),
+    ],
+)
+def test_a_hostile_record_is_refused_naming_the_file(
+    tmp_path: Path, change: dict[str, object], why: str
+) -> None:
+    path = tmp_path / "lint.tier.json"
+    data = json.loads(record().to_json())
+    data.update(change)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(RecordError, match=why) as caught:
+        read_record(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_record_that_is_not_a_file_or_too_large_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "dir.tier.json").mkdir()
+    with pytest.raises(RecordError, match="not a regular file"):
+        read_record(tmp_path / "dir.tier.json")
+    big = tmp_path / "big.tier.json"
+    big.write_text(" " * 100_000, encoding="utf-8")
+    with pytest.raises(RecordError, match="larger than"):
+        read_record(big)
+
+
+def test_times_are_normalised_to_utc(tmp_path: Path) -> None:
+    path = tmp_path / "lint.tier.json"
+    write_record(path, record(started="2026-11-24T11:00:00+01:00", pipeline_started="garbage"))
+    again = read_record(path)
+    assert again.started == "2026-11-24T10:00:00.000+00:00"
+    assert again.pipeline_started == ""
