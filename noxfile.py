@@ -81,6 +81,7 @@ BENCHMARKS = {
     "junit": "benchmarks/junit_merge.py",
     "heavy": "benchmarks/heavy_env.py",
     "hud": "benchmarks/hud.py",
+    "history": "benchmarks/history_ingest.py",
 }
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import JUNIT_CORPUS
 from tierci.cli import main
-from tierci.errors import TierciError
+from tierci.errors import UsageError
 from tierci.junit.merge import Expectation
-from tierci.report.history import RunContext, open_history
+from tierci.report.history import SCHEMA_VERSION, RunContext, open_history, read_history
 from tierci.report.hud import build_hud, render_html, render_markdown
 
 
@@ -65,8 +65,11 @@ def test_missing_shards_are_runs_too(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     bogus = tmp_path / "h.sqlite"
     bogus.write_text("this is not sqlite " * 100)
-    with pytest.raises(TierciError, match="cannot be used as a tierci history database"):
+    with pytest.raises(UsageError, match="not a tierci history database") as caught:
         open_history(bogus)
+    assert str(bogus) in caught.value.message
+    assert caught.value.fix
+    assert bogus.read_text() == "this is not sqlite " * 100
 
 
 WRITER = """
@@ -199,4 +202,73 @@ def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_pa
         assert history.count_runs() == 1
         columns = {row[1] for row in history.connection.execute("PRAGMA table_info(runs)")}
     assert "warnings" in columns
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_reading_opens_the_history_read_only_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    with open_history(db) as history:
+        history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
+    before = db.read_bytes()
+    with read_history(db) as history:
+        assert history.count_runs() == 1
+        with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+            history.connection.execute("DELETE FROM runs")
+    assert main(["report", "hud", "--db", str(db), "--out", str(tmp_path / "hud")]) == 0
+    assert db.read_bytes() == before
+
+
+def test_reading_a_version_1_history_upgrades_it_first_where_it_can(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    with open_history(db) as history:
+        history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
+    connection = sqlite3.connect(db)
+    connection.execute("DROP INDEX runs_one_per_report")
+    connection.execute("ALTER TABLE runs DROP COLUMN warnings")
+    connection.execute("PRAGMA user_version = 1")
+    connection.commit()
+    connection.close()
+    with read_history(db) as history:
+        assert history.count_runs() == 1
+        build_hud(history.connection)  # reads the warnings column
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_a_history_newer_than_this_tierci_is_refused_by_name(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    open_history(db).close()
+    connection = sqlite3.connect(db)
+    connection.execute("PRAGMA user_version = 99")
+    connection.close()
+    for opener in (open_history, read_history):
+        with pytest.raises(UsageError, match="schema version 99 is newer than this tierci's"):
+            opener(db)
+
+
+def test_an_sqlite_file_that_is_no_history_is_refused_for_reading(tmp_path: Path) -> None:
+    db = tmp_path / "other.sqlite"
+    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(UsageError, match="not a tierci history"):
+        read_history(db)
+
+
+def test_an_unreadable_report_is_one_run_however_often_it_is_ingested(tmp_path: Path) -> None:
+    missing = tmp_path / "unit.xml"
+    with open_history(tmp_path / "h.sqlite") as history:
+        for _ in range(3):
+            (entry,) = history.ingest([missing], RunContext(commit="abc"))
+            assert "cannot be read" in entry.problem
+        assert history.already_ingested == [missing]
+        assert history.count_runs() == 1
+
+
+def test_a_report_stored_for_a_commit_cannot_be_stored_again_even_by_hand(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    with open_history(db) as history:
+        history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
+    connection = sqlite3.connect(db)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        connection.execute(
+            "INSERT INTO runs (commit_sha, ref_time, tier, status, report_digest, ingested_at) "
+            "SELECT commit_sha, ref_time, tier, status, report_digest, ingested_at FROM runs"
+        )

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import hashlib
+import lzma
+import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from tests.conftest import JUNIT_CORPUS
 from tierci.junit import (
@@ -16,7 +24,7 @@ from tierci.junit import (
     ReportReader,
     summarize,
 )
-from tierci.junit.read import normalize_timestamp
+from tierci.junit.read import _message_and_details, normalize_timestamp
 
 # Each file maps to its (tests, passed, failed, error, skipped, flaky).
 EXPECTED = {
@@ -267,3 +275,160 @@ def test_every_corpus_timestamp_normalises_without_a_crash() -> None:
 def test_a_summary_carries_the_normalised_timestamp() -> None:
     summary = summarize(JUNIT_CORPUS / "nextest/quick-junit-basic_report.xml")
     assert summary.timestamp == "2021-04-01T18:52:39+00:00"  # suite time, -08:00 in the file
+
+
+# --- files that are not plain reports ------------------------------------------------
+
+
+def test_a_fifo_a_socket_and_a_directory_are_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo.xml"
+    os.mkfifo(fifo)  # no writer: reading it would block for ever
+    listening = socket.socket(socket.AF_UNIX)
+    sock = tmp_path / "socket.xml"
+    listening.bind(str(sock))
+    folder = tmp_path / "folder.xml"
+    folder.mkdir()
+    try:
+        for path, kind in (
+            (fifo, "a named pipe (FIFO)"),
+            (sock, "a socket"),
+            (folder, "a directory"),
+            (Path("/dev/null"), "a character device"),
+        ):
+            with pytest.raises(JUnitError) as caught:
+                summarize(path)
+            assert caught.value.message == f"{path}: refused: it is {kind}, not a regular file"
+            assert caught.value.fix
+    finally:
+        listening.close()
+
+
+def test_a_symlink_is_judged_by_what_it_points_to(tmp_path: Path) -> None:
+    link = tmp_path / "unit.xml"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(JUnitError, match="a symlink to /dev/zero, which is a character device"):
+        summarize(link)
+    good = tmp_path / "good.xml"
+    good.symlink_to(JUNIT_CORPUS / "pytest/xunit2-report.xml")
+    assert summarize(good).tests == 3
+
+
+@pytest.mark.parametrize(
+    ("compress", "name"), [(gzip.compress, "gzip"), (lzma.compress, "xz")], ids=["gzip", "xz"]
+)
+def test_a_compressed_report_is_refused_with_a_fix(
+    tmp_path: Path, compress: Callable[[bytes], bytes], name: str
+) -> None:
+    report = tmp_path / "unit.xml"
+    report.write_bytes(compress((JUNIT_CORPUS / "pytest/xunit2-report.xml").read_bytes()))
+    reader = ReportReader(report)
+    with pytest.raises(JUnitError, match=f"refused: it is {name}-compressed") as caught:
+        list(reader)
+    assert caught.value.fix is not None
+    assert f"{name} -dc {report}" in caught.value.fix
+    assert reader.digest == ""  # refused before a byte was hashed
+
+
+CONTROL_CASES = [
+    # (where the raw character is, the line of the document, its line, its column)
+    ("in test output", '<testsuite>\n<testcase name="a"><system-out>ab\x1bc</system-out>', 2, 34),
+    ("in an attribute", '<testsuite>\n<testcase name="a\x1b[0m">', 2, 18),
+    ("in CDATA", '<testsuite>\n<testcase name="a"><system-out><![CDATA[ab\x1b', 2, 43),
+    (
+        "a NUL",
+        '<testsuite>\n<testcase name="ü"><system-out>ab\x00c</system-out>',
+        2,
+        34,
+    ),  # ü: 2 bytes, 1 column
+]
+
+
+@pytest.mark.parametrize(
+    ("where", "head", "line", "column"), CONTROL_CASES, ids=[case[0] for case in CONTROL_CASES]
+)
+def test_a_raw_control_character_is_named_with_its_line_and_column(
+    tmp_path: Path, where: str, head: str, line: int, column: int
+) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(f"{head}</testcase></testsuite>", encoding="utf-8")
+    code = 0 if where == "a NUL" else 0x1B
+    with pytest.raises(JUnitError) as caught:
+        summarize(report)
+    assert caught.value.message == (
+        f"{report}: contains a raw control character U+{code:04X} (not allowed in XML) at "
+        f"line {line}, column {column}: the test runner wrote test output without escaping it"
+    )
+    assert "crashed" not in str(caught.value)
+
+
+def test_an_escaped_control_character_is_named_too(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text('<testsuite><testcase name="a&#27;[31m"/></testsuite>', encoding="utf-8")
+    with pytest.raises(JUnitError, match=r"a character reference &#27; to U\+001B"):
+        summarize(report)
+
+
+def test_a_truncated_file_is_still_called_cut_off(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text('<testsuite>\n<testcase name="a"><failure>boom', encoding="utf-8")
+    with pytest.raises(JUnitError, match="not well-formed XML") as caught:
+        summarize(report)
+    assert "probably crashed or was cut off" in str(caught.value)
+
+
+def test_long_failure_text_is_cut_with_a_marker_that_survives_reading_again(
+    tmp_path: Path,
+) -> None:
+    report = tmp_path / "r.xml"
+    text = "x" * 50_000
+    report.write_text(
+        f'<testsuite><testcase name="a"><failure message="{"m" * 900}">{text}</failure>'
+        "</testcase></testsuite>",
+        encoding="utf-8",
+    )
+    (case,) = list(ReportReader(report))
+    assert case.details.endswith("… [truncated: 50.0 kB of output]")
+    assert len(case.details) == 4000
+    assert case.message == "m" * 499 + "…"
+    assert _message_and_details(_failure_element(case)) == (case.message, case.details)
+
+
+def _failure_element(case: CaseResult) -> etree._Element:
+    """The case's failure as tierci's merge writes it: read again, it must not change."""
+    failure = etree.Element("failure", message=case.message)
+    failure.text = case.details
+    return failure
+
+
+def test_the_digest_is_of_the_whole_file_whether_or_not_it_parses(tmp_path: Path) -> None:
+    for name in ("pytest/xunit2-report.xml", "malformed/truncated-corrupt-xml.xml"):
+        path = JUNIT_CORPUS / name
+        reader = ReportReader(path)
+        with contextlib.suppress(JUnitError):
+            list(reader)
+        assert reader.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_digest_of_a_refused_or_retried_file_is_of_its_bytes(tmp_path: Path) -> None:
+    not_junit = JUNIT_CORPUS / "malformed/non-junit-root.xml"
+    huge = tmp_path / "huge.xml"
+    huge.write_text(
+        f'<testsuite><testcase name="a"><system-out>{"x" * 11_000_000}</system-out></testcase>'
+        "</testsuite>",
+        encoding="utf-8",
+    )
+    huge_behind_doctype = tmp_path / "doctype.xml"
+    huge_behind_doctype.write_text(f"<!DOCTYPE testsuite>{huge.read_text()}", encoding="utf-8")
+    for path in (not_junit, huge, huge_behind_doctype):
+        reader = ReportReader(path)
+        with contextlib.suppress(JUnitError):
+            list(reader)
+        assert reader.digest == hashlib.sha256(path.read_bytes()).hexdigest(), path
+
+
+def test_a_control_character_after_the_real_error_is_not_blamed(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text('<testsuite><testcase name="a" x=1>\x1b</testcase></testsuite>')
+    with pytest.raises(JUnitError, match="not well-formed XML") as caught:
+        summarize(report)
+    assert "control character" not in str(caught.value)

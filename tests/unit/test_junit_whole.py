@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import os
 import shutil
 from pathlib import Path
 
@@ -77,3 +79,18 @@ def test_worker_processes_write_exactly_what_one_process_writes(tmp_path: Path) 
     assert [(e.path, e.status, e.problem) for e in pooled_entries] == [
         (e.path, e.status, e.problem) for e in single_entries
     ]
+
+
+def test_the_fast_path_never_inflates_a_compressed_report(tmp_path: Path) -> None:
+    """libxml2 inflates a gzip file given by name; the fast path gives it bytes only."""
+    report = tmp_path / "unit.xml"
+    report.write_bytes(gzip.compress((JUNIT_CORPUS / "pytest/xunit2-report.xml").read_bytes()))
+    assert read_whole(report) is None  # declined: the streaming reader says why
+    (entry,) = merge_reports([report], tmp_path / "merged.xml")
+    assert "refused: it is gzip-compressed" in entry.problem
+
+
+def test_the_fast_path_declines_a_fifo_without_opening_it_for_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "unit.xml"
+    os.mkfifo(fifo)
+    assert read_whole(fifo) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -176,3 +177,21 @@ def test_cli_merge_exit_code_flags_holes_not_test_failures(
     printed = capsys.readouterr().out
     assert "no report for unit shard 3/4" in printed
     assert "unit-4of4.xml" in printed
+
+
+def test_a_fifo_in_a_merged_folder_is_an_unreadable_report_and_the_rest_is_merged(
+    reports: Path, tmp_path: Path
+) -> None:
+    os.mkfifo(reports / "unit-3of4.xml")  # nothing will ever write to it
+    out = tmp_path / "merged.xml"
+    entries = merge_reports(collect_inputs([reports]), out, expect=[parse_expectation("unit:4")])
+    by_slot = {(e.tier, e.shard): e for e in entries}
+    fifo = by_slot[("unit", "3/4")]
+    assert fifo.status is EntryStatus.ERROR
+    assert fifo.problem.startswith(f"{reports / 'unit-3of4.xml'}: refused: it is a named pipe")
+    assert by_slot[("unit", "1/4")].ok
+    suites = {s.get("name"): s for s in etree.parse(str(out)).iterfind("testsuite")}
+    case = suites["unit shard 3/4"].find("testcase")
+    assert case is not None
+    assert case.get("name") == "[unreadable report]"
+    assert suites["unit shard 1/4"].get("tests") == "35"

@@ -35,8 +35,9 @@ def add_commands(commands: Subcommands) -> None:
         _merge,
         summary="merge reports into one JUnit file",
         description="Write OUT with one <testsuite> per report. Exit 1 when a report is "
-        "missing (see --expect), empty or unreadable; failing tests alone exit 0 (they "
-        "are the report's business).",
+        "missing (see --expect), empty, unreadable or refused (only regular, uncompressed "
+        "files are read: a FIFO, a device or a gzip file is named and left out); failing "
+        "tests alone exit 0 (they are the report's business).",
         examples=(
             "tierci junit merge build/all.xml build/junit",
             "tierci junit merge all.xml shard-*/junit.xml --expect unit:4",
@@ -51,7 +52,12 @@ def add_commands(commands: Subcommands) -> None:
         metavar="TIER[:SHARDS]",
         help="a report that must be there (unit:4 = shards 1/4..4/4); repeatable",
     )
-    merge.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
+    merge.add_argument(
+        "--huge-tree",
+        action="store_true",
+        help="lift all of libxml2's size limits for trusted files (one text node over 10 MB "
+        "is read without this, truncated, when the file has no DOCTYPE)",
+    )
     merge.add_argument(
         "--jobs", type=int, default=None, help="worker processes (default: the usable CPUs)"
     )

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["add_commands"]
 
 _HISTORY = Path(DEFAULT_HISTORY)
+_HUGE_TREE_HELP = (
+    "lift all of libxml2's size limits for trusted files (one text node over 10 MB is "
+    "read without this, truncated, when the file has no DOCTYPE)"
+)
 
 
 def add_commands(commands: Subcommands) -> None:
@@ -39,28 +43,37 @@ def add_commands(commands: Subcommands) -> None:
         _ingest,
         summary="store JUnit reports of one commit in the history",
         description="Store each report (one transaction each) under the commit; the same "
-        "bytes twice for one commit are stored once. Exit 1 when a report is missing, "
-        "empty or unreadable (it is stored as such: the HUD shows the hole).",
+        "bytes twice for one commit are stored once, however many jobs ingest them at "
+        "once. Exit 1 when a report is missing, empty or unreadable (it is stored as "
+        "such: the HUD shows the hole); only regular, uncompressed files are read. Exit 4 "
+        "when --db cannot be a history this process writes (a folder, under a file, "
+        "read-only).",
         examples=(
             "tierci report ingest build/junit",
             "tierci report ingest junit/ --commit $SHA --branch main --expect unit:4",
         ),
     )
     ingest.add_argument("inputs", type=Path, nargs="+", help="report files or folders of *.xml")
-    ingest.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    ingest.add_argument(
+        "--db",
+        type=Path,
+        default=_HISTORY,
+        help=f"the history, created with its folders if missing (default: {_HISTORY})",
+    )
     ingest.add_argument("--commit", help="the commit tested (default: from CI or git)")
     ingest.add_argument("--branch", default="", help="its branch")
     ingest.add_argument("--job", default="", help="the CI job that produced the reports")
     ingest.add_argument("--ref-time", default="", help="ISO time ordering this commit in the HUD")
     ingest.add_argument("--expect", action="append", default=[], metavar="TIER[:SHARDS]")
-    ingest.add_argument("--huge-tree", action="store_true", help="lift libxml2's size limits")
+    ingest.add_argument("--huge-tree", action="store_true", help=_HUGE_TREE_HELP)
     hud = add_command(
         verbs,
         "hud",
         _hud,
         summary="render the HUD from the history",
         description="Write index.html (one self-contained page), summary.md (also "
-        "appended to $GITHUB_STEP_SUMMARY) and/or hud.json from the history.",
+        "appended to $GITHUB_STEP_SUMMARY) and/or hud.json from the history, which is "
+        "opened read-only (a history on a read-only folder or mount renders too).",
         examples=("tierci report hud", "tierci report hud --format markdown --commits 10"),
     )
     hud.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")

@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING
 from tierci.config import tier_slot
 from tierci.errors import ConfigError
 from tierci.junit.model import CaseResult, Counts, JUnitError, Outcome, ReportSummary
-from tierci.junit.read import summarize
+from tierci.junit.read import ReportReader, summarize_reader
 from tierci.junit.whole import WHOLE_DOCUMENT_MAX_BYTES, read_whole
 
 if TYPE_CHECKING:
@@ -83,6 +83,9 @@ class ReportEntry:
     problem: str = ""
     summary: ReportSummary | None = None  # None when the report could not be read
     warnings: list[str] = field(default_factory=list)
+    #: sha256 of the bytes read (an unreadable file's too); empty when it was refused
+    #: unread (missing, a FIFO, a device) or never existed.
+    digest: str = ""
 
     @property
     def label(self) -> str:
@@ -125,17 +128,23 @@ def read_entry(
     path: Path, *, huge_tree: bool = False, on_case: Callable[[CaseResult], object] | None = None
 ) -> ReportEntry:
     """One report judged: ``ok``, ``empty`` or ``error`` (never an exception)."""
+    reader = ReportReader(path, huge_tree=huge_tree)
     try:
-        summary = summarize(path, huge_tree=huge_tree, on_case=on_case)
+        summary = summarize_reader(reader, on_case=on_case)
     except JUnitError as exc:
         tier, shard = _slot_from_name(path)
         return ReportEntry(
-            path=path, tier=tier, shard=shard, status=EntryStatus.ERROR, problem=str(exc)
+            path=path,
+            tier=tier,
+            shard=shard,
+            status=EntryStatus.ERROR,
+            problem=str(exc),
+            digest=reader.digest,
         )
-    return _entry(path, summary)
+    return _entry(path, summary, digest=reader.digest)
 
 
-def _entry(path: Path, summary: ReportSummary) -> ReportEntry:
+def _entry(path: Path, summary: ReportSummary, *, digest: str = "") -> ReportEntry:
     tier, shard = _slot_from_name(path)
     # The tier plugin's properties are the truth; the file name is the fallback.
     if summary.properties.get("tier"):
@@ -144,7 +153,13 @@ def _entry(path: Path, summary: ReportSummary) -> ReportEntry:
         shard = properties.get("shard", "")
     status = EntryStatus.OK if summary.tests else EntryStatus.EMPTY
     return ReportEntry(
-        path=path, tier=tier, shard=shard, status=status, summary=summary, warnings=summary.warnings
+        path=path,
+        tier=tier,
+        shard=shard,
+        status=status,
+        summary=summary,
+        warnings=summary.warnings,
+        digest=digest,
     )
 
 

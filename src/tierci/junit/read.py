@@ -20,13 +20,25 @@ their own testcases). Outcomes, by precedence:
 An ``<error>``/``<failure>`` directly inside a ``<testsuite>`` (a crashed fixture, a
 suite that never started) becomes a testcase named ``[suite error]``: it must count.
 Odd values (negative or non-numeric times, missing names) are normalised with a warning.
+
+Trust: a report is only read if it is a regular file (a FIFO, device, socket or
+directory, or a symlink to one, is refused before a byte is read), not empty and not
+compressed (gzip and xz are refused with a fix, never inflated). A text node over
+libxml2's 10 MB limit (one test's huge captured output) re-reads that file with the
+limit lifted, but only if it has no DOCTYPE (so no entity can be defined, let alone
+expanded); the text is kept up to a cap with a visible truncation marker. A raw control
+character (an unescaped ANSI colour code) is named with its line and column.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import re
+import stat
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from lxml import etree
 
@@ -50,15 +62,28 @@ __all__ = [
     "count_outcomes",
     "judge_testcase",
     "normalize_timestamp",
+    "open_report",
     "parse_time",
     "report_property",
     "summarize",
+    "summarize_reader",
 ]
 
 _NEVER_RETRIES = frozenset({SUITE_ERROR_NAME, UNNAMED})
 _MAX_MESSAGE = 500
 _MAX_DETAILS = 4000
 _MAX_WARNINGS = 20
+_CHUNK = 1 << 20
+# Characters XML 1.0 forbids even escaped; a test runner's unescaped output has them.
+_CONTROL = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_COMPRESSED = {b"\x1f\x8b": ("gzip", "gzip -dc"), b"\xfd7zXZ\x00": ("xz", "xz -dc")}
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
 _FAILURE_TAGS = frozenset({"failure", "error"})
 _FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
 _RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
@@ -76,8 +101,8 @@ _STATUS_OUTCOMES = {
 
 
 class ReportReader:
-    """Iterate a report's testcases; afterwards ``properties``, ``timestamp`` and
-    ``warnings`` describe the file."""
+    """Iterate a report's testcases; afterwards ``properties``, ``timestamp``,
+    ``warnings`` and ``digest`` describe the file."""
 
     def __init__(self, path: Path, *, huge_tree: bool = False) -> None:
         self.path = path
@@ -87,90 +112,115 @@ class ReportReader:
         self._warnings = WarningLog()
         self.warnings = self._warnings.messages
         self._root_checked = False
+        #: sha256 of the file's bytes, set when reading ends (after a syntax error too);
+        #: empty when the file was refused before it was read.
+        self.digest = ""
 
-    def __iter__(self) -> Iterator[CaseResult]:  # noqa: PLR0912 - flat on purpose, see below
+    def __iter__(self) -> Iterator[CaseResult]:  # noqa: PLR0912, PLR0915 - flat on purpose
         """Cases in file order, consecutive duplicates folded into attempts.
 
         One flat loop on purpose: a large merge runs it once per testcase, and every
-        extra generator layer or call shows in the benchmark.
+        extra generator layer or call shows in the benchmark. ``produced`` and ``skip``
+        let a second pass (a text node over the size limit) resume where the first
+        stopped without yielding a case twice.
         """
-        self._check_readable()
-        with self.path.open("rb") as handle:
-            events = etree.iterparse(
-                handle,
-                # Only end events of the elements that matter: everything else is built
-                # by libxml2 in C and never costs a Python iteration.
-                events=("end",),
-                tag=("testcase", "testsuite", "property", "error", "failure"),
-                resolve_entities=False,
-                load_dtd=False,
-                no_network=True,
-                huge_tree=self.huge_tree,
-                remove_comments=True,
-                remove_pis=True,
-            )
-            pending: CaseResult | None = None
-            suite_element: etree._Element | None = None
-            suite = ""
-            try:
-                for _, element in events:
-                    tag = element.tag
-                    if tag == "testcase":
-                        parent = element.getparent()
-                        if parent is not suite_element:
-                            suite_element, suite = parent, self._suite_name(parent)
-                        case = self._case(element, suite)
-                        # _release, inlined: this line runs once per testcase.
-                        element.clear(keep_tail=False)
-                        if parent is not None:
-                            while element.getprevious() is not None:
-                                del parent[0]
-                        if pending is None:
-                            pending = case
-                        elif (
-                            case.name == pending.name
-                            and case.classname == pending.classname
-                            and case.suite == pending.suite
-                            and case.name not in _NEVER_RETRIES  # distinct events
-                        ):
-                            pending = _fold_retry(pending, case)
-                        else:
-                            yield pending
-                            pending = case
-                    elif tag == "testsuite":
-                        self._check_root(element)
-                        _release(element)
-                    elif tag == "property":
-                        self._property(element)
-                    elif _parent_tag(element) == "testsuite":  # <error>/<failure> of a suite
-                        if pending is not None:
-                            yield pending
-                            pending = None
-                        yield self._suite_error(element)
-            except etree.XMLSyntaxError as exc:
-                raise self._syntax_error(exc) from exc
+        with open_report(self.path) as handle:
+            source = _HashedSource(handle)
+            huge_tree = self.huge_tree
+            skip = 0
+            while True:
+                events = etree.iterparse(
+                    source,
+                    # Only end events of the elements that matter: everything else is
+                    # built by libxml2 in C and never costs a Python iteration.
+                    events=("end",),
+                    tag=("testcase", "testsuite", "property", "error", "failure"),
+                    resolve_entities=False,
+                    load_dtd=False,
+                    no_network=True,
+                    huge_tree=huge_tree,
+                    remove_comments=True,
+                    remove_pis=True,
+                )
+                pending: CaseResult | None = None
+                suite_element: etree._Element | None = None
+                suite = ""
+                produced = 0
+                try:
+                    for _, element in events:
+                        tag = element.tag
+                        if tag == "testcase":
+                            parent = element.getparent()
+                            if parent is not suite_element:
+                                suite_element, suite = parent, self._suite_name(parent)
+                            case = self._case(element, suite)
+                            # _release, inlined: this line runs once per testcase.
+                            element.clear(keep_tail=False)
+                            if parent is not None:
+                                while element.getprevious() is not None:
+                                    del parent[0]
+                            if pending is None:
+                                pending = case
+                            elif (
+                                case.name == pending.name
+                                and case.classname == pending.classname
+                                and case.suite == pending.suite
+                                and case.name not in _NEVER_RETRIES  # distinct events
+                            ):
+                                pending = _fold_retry(pending, case)
+                            else:
+                                produced += 1
+                                if produced > skip:
+                                    yield pending
+                                pending = case
+                        elif tag == "testsuite":
+                            self._check_root(element)
+                            _release(element)
+                        elif tag == "property":
+                            self._property(element)
+                        elif _parent_tag(element) == "testsuite":  # <error>/<failure> of a suite
+                            if pending is not None:
+                                produced += 1
+                                if produced > skip:
+                                    yield pending
+                                pending = None
+                            suite_error = self._suite_error(element)
+                            produced += 1
+                            if produced > skip:
+                                yield suite_error
+                except JUnitError:
+                    self.digest = source.finish()
+                    raise
+                except etree.XMLSyntaxError as exc:
+                    self.digest = source.finish()  # before anything else moves the handle
+                    if huge_tree or not _over_size_limit(exc) or _has_doctype(handle):
+                        raise self._syntax_error(exc, handle, limit_lifted=huge_tree) from exc
+                    # One test's output is over libxml2's 10 MB text limit and no entity
+                    # can exist (no DOCTYPE): read again with the limit lifted.
+                    huge_tree, skip = True, produced
+                    source.restart()
+                    self._start_over()
+                    self.warn(
+                        "a text node is larger than libxml2's 10 MB limit: read again with "
+                        "the limit lifted (the file has no DOCTYPE); its text is truncated"
+                    )
+                    continue
+                break
+            self.digest = source.finish()
             self._check_root(events.root)
-            if pending is not None:
+            if pending is not None and produced + 1 > skip:
                 yield pending
 
     def warn(self, message: str) -> None:
         """Add a warning about this report (capped, like the reader's own)."""
         self._warnings.add(message)
 
-    def _check_readable(self) -> None:
-        try:
-            empty = self.path.stat().st_size == 0
-        except OSError as exc:
-            raise JUnitError(
-                f"{self.path}: cannot be read ({exc.strerror})",
-                fix="check that the tier or shard that should write it ran",
-            ) from exc
-        if empty:
-            raise JUnitError(
-                f"{self.path}: empty file (0 bytes)",
-                fix="the run that should have written it crashed or was killed; re-run that "
-                "tier or shard",
-            )
+    def _start_over(self) -> None:
+        """Forget what a first pass learnt: the second one learns it again."""
+        self.properties.clear()
+        self.timestamp = ""
+        self._warnings.clear()
+        self._root_checked = False
 
     def _check_root(self, element: etree._Element | None) -> None:
         if self._root_checked:
@@ -196,8 +246,11 @@ class ReportReader:
             fix="point tierci at the JUnit XML your test runner writes (pytest --junitxml=...)",
         )
 
-    def _syntax_error(self, exc: etree.XMLSyntaxError) -> JUnitError:
+    def _syntax_error(
+        self, exc: etree.XMLSyntaxError, handle: IO[bytes], *, limit_lifted: bool
+    ) -> JUnitError:
         text = str(exc)
+        line, column = exc.position if exc.position else (0, 0)
         if "amplification" in text.lower():
             return JUnitError(
                 f"{self.path}: refused: its entity definitions expand beyond libxml2's limit "
@@ -205,10 +258,40 @@ class ReportReader:
                 fix="JUnit reports never need <!ENTITY> definitions; regenerate the file with "
                 "the test runner",
             )
-        if "huge" in text.lower():
+        control = _control_character(handle, line) if line else None
+        # At or before where libxml2 stopped (its column counts bytes, or characters).
+        if control is not None and (not column or control[1] <= column):
+            code, column = control
             return JUnitError(
-                f"{self.path}: a text node exceeds libxml2's safety limit ({text})",
-                fix="if the file is trusted, allow it with --huge-tree",
+                f"{self.path}: contains a raw control character U+{code:04X} (not allowed in "
+                f"XML) at line {line}, column {column}: the test runner wrote test output "
+                "without escaping it",
+                fix="make the test runner's JUnit writer escape or strip control characters "
+                "(ANSI colour codes in captured output are the usual ones), then re-run that "
+                "tier or shard",
+            )
+        reference = _BAD_REFERENCE.search(text)
+        if reference is not None:
+            code = int(reference["code"])
+            return JUnitError(
+                f"{self.path}: contains a character reference &#{code}; to U+{code:04X}, which "
+                f"XML 1.0 does not allow even escaped, at line {line}, column {column}",
+                fix="make the test runner's JUnit writer strip control characters instead of "
+                "escaping them, then re-run that tier or shard",
+            )
+        if _over_size_limit(exc):
+            if limit_lifted:
+                return JUnitError(
+                    f"{self.path}: exceeds libxml2's hard size limit even with the limits "
+                    f"lifted ({text})",
+                    fix="cap the test output the runner captures into the report "
+                    "(pytest: -o junit_logging=no)",
+                )
+            return JUnitError(
+                f"{self.path}: a text node exceeds libxml2's 10 MB safety limit, and the file "
+                f"has a DOCTYPE, so tierci does not lift the limit by itself ({text})",
+                fix="JUnit reports never need a DOCTYPE: regenerate the file without one; if "
+                "the file is trusted, allow it with --huge-tree",
             )
         return JUnitError(
             f"{self.path}: not well-formed XML ({text})",
@@ -322,6 +405,10 @@ class WarningLog:
         elif self._count == _MAX_WARNINGS + 1:
             self.messages.append("… further warnings suppressed")
 
+    def clear(self) -> None:
+        self.messages.clear()
+        self._count = 0
+
 
 def report_property(element: etree._Element) -> tuple[str, str] | None:
     """``(name, value)`` of a report-level ``<property>`` (a value may be element text);
@@ -370,9 +457,38 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
 
 
 def _message_and_details(element: etree._Element) -> tuple[str, str]:
-    text = "".join(element.itertext()).strip()
+    """The result's message and text, each capped; a cut says so and by how much."""
+    kept: list[str] = []
+    size = 0
+    cut: list[str] = []
+    for piece in element.itertext():
+        if size < _MAX_DETAILS:
+            kept.append(piece)
+            size += len(piece)
+        else:
+            cut.append(piece)
+    text = "".join(kept).strip()
     message = (element.get("message") or "").strip() or text.split("\n", 1)[0].strip()
-    return message[:_MAX_MESSAGE], text[:_MAX_DETAILS]
+    # Cut to the cap, the marker included: read again (a merged file), nothing changes.
+    if len(message) > _MAX_MESSAGE:
+        message = message[: _MAX_MESSAGE - 1] + "…"
+    if cut or len(text) > _MAX_DETAILS:
+        total = sum(_utf8_size(piece) for piece in (text, *cut))
+        marker = f"… [truncated: {_size_text(total)} of output]"
+        text = text[: _MAX_DETAILS - len(marker)] + marker
+    return message, text
+
+
+def _utf8_size(text: str) -> int:
+    # isascii() is O(1) in CPython: no copy of a large text just to measure it.
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _size_text(size: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
@@ -409,6 +525,170 @@ def _release(element: etree._Element) -> None:
             del parent[0]
 
 
+def open_report(path: Path) -> IO[bytes]:
+    """``path`` opened for reading, if it is a regular file, not empty, not compressed.
+
+    Anything else is a :class:`JUnitError` naming the path, raised before a byte is
+    read: the type is checked before opening (opening a device can act on it) and again
+    on the open descriptor (the path could be swapped in between), and the open itself
+    never blocks, so a FIFO cannot hang a command.
+    """
+    try:
+        kind = _special_kind(path.stat().st_mode)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    if kind:
+        raise _refused(path, kind)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    handle: IO[bytes] | None = None
+    try:
+        _check_descriptor(path, descriptor)
+        os.set_blocking(descriptor, True)
+        handle = os.fdopen(descriptor, "rb")
+        _refuse_compressed(path, handle)
+    except BaseException:
+        if handle is None:
+            os.close(descriptor)
+        else:
+            handle.close()
+        raise
+    return handle
+
+
+def _check_descriptor(path: Path, descriptor: int) -> None:
+    info = os.fstat(descriptor)
+    kind = _special_kind(info.st_mode)
+    if kind:
+        raise _refused(path, kind)
+    if info.st_size == 0:
+        raise JUnitError(
+            f"{path}: empty file (0 bytes)",
+            fix="the run that should have written it crashed or was killed; re-run that "
+            "tier or shard",
+        )
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is not a regular file is ("" for a regular file)."""
+    return next((kind for test, kind in _FILE_KINDS if test(mode)), "")
+
+
+def _unreadable(path: Path, exc: OSError) -> JUnitError:
+    return JUnitError(
+        f"{path}: cannot be read ({exc.strerror})",
+        fix="check that the tier or shard that should write it ran",
+    )
+
+
+def _refused(path: Path, kind: str) -> JUnitError:
+    what = f"a symlink to {os.path.realpath(path)}, which is {kind}" if path.is_symlink() else kind
+    return JUnitError(
+        f"{path}: refused: it is {what}, not a regular file",
+        fix="point tierci at the report file the test runner wrote; only regular files are "
+        "read (a pipe or a device may never end)",
+    )
+
+
+def _refuse_compressed(path: Path, handle: IO[bytes]) -> None:
+    head = handle.read(8)
+    handle.seek(0)
+    for magic, (name, command) in _COMPRESSED.items():
+        if head.startswith(magic):
+            raise JUnitError(
+                f"{path}: refused: it is {name}-compressed (it starts with {name}'s magic "
+                "bytes), not XML; tierci does not inflate reports (a small file can inflate "
+                "to gigabytes)",
+                fix=f"decompress it first ({command} {path} > report.xml) or have the test "
+                "runner write plain XML",
+            )
+
+
+class _HashedSource:
+    """The report's bytes as the parser reads them, hashed on the way: the digest is of
+    exactly what was parsed, in one read of the file."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._hash = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._hash.update(data)
+        return data
+
+    def restart(self) -> None:
+        self._handle.seek(0)
+        self._hash = hashlib.sha256()
+
+    def finish(self) -> str:
+        """The digest of the whole file (what the parser left unread is hashed too)."""
+        for block in iter(lambda: self._handle.read(_CHUNK), b""):
+            self._hash.update(block)
+        return self._hash.hexdigest()
+
+
+_BAD_REFERENCE = re.compile(r"xmlParseCharRef: invalid xmlChar value (?P<code>\d+)")
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _over_size_limit(exc: etree.XMLSyntaxError) -> bool:
+    """libxml2 refused a text node, attribute or CDATA section for its size."""
+    text = str(exc).lower()
+    return "amplification" not in text and any(
+        word in text for word in ("xml_parse_huge", "huge", "too big", "too long")
+    )
+
+
+def _has_doctype(handle: IO[bytes]) -> bool:
+    """Whether the document has a DOCTYPE (read up to its root's start tag only); True
+    when that cannot even be told, so that no limit is lifted for it."""
+    handle.seek(0)
+    events = etree.iterparse(
+        handle, events=("start",), resolve_entities=False, load_dtd=False, no_network=True
+    )
+    try:
+        for _, element in events:
+            return bool(element.getroottree().docinfo.doctype)
+    except etree.XMLSyntaxError:
+        return True
+    return True
+
+
+def _control_character(handle: IO[bytes], line: int) -> tuple[int, int] | None:
+    """The first character XML forbids on ``line`` (1-based) as (code point, column),
+    or None. Read in chunks: a report may be one 2 GB line."""
+    handle.seek(0)
+    if handle.read(2) in _UTF16_BOMS:  # bytes are not characters there
+        return None
+    handle.seek(0)
+    current, column = 1, 0
+    for chunk in iter(lambda: handle.read(_CHUNK), b""):
+        start = 0
+        if current < line:
+            newlines = chunk.count(b"\n")
+            if current + newlines < line:
+                current += newlines
+                continue
+            while current < line:
+                start = chunk.index(b"\n", start) + 1
+                current += 1
+        end = chunk.find(b"\n", start)
+        segment = chunk[start : end if end >= 0 else len(chunk)]
+        found = _CONTROL.search(segment)
+        if found is not None:
+            before = segment[: found.start()]
+            return found.group()[0], column + len(before.translate(None, _CONTINUATION_BYTES)) + 1
+        if end >= 0:
+            return None
+        column += len(segment.translate(None, _CONTINUATION_BYTES))
+    return None
+
+
 def summarize(
     path: Path,
     *,
@@ -417,8 +697,15 @@ def summarize(
 ) -> ReportSummary:
     """Count one report's outcomes and collect its properties, streaming; ``on_case``
     sees every case on the way (to write or store it in the same single pass)."""
-    reader = ReportReader(path, huge_tree=huge_tree)
-    summary = ReportSummary(path=path)
+    return summarize_reader(ReportReader(path, huge_tree=huge_tree), on_case=on_case)
+
+
+def summarize_reader(
+    reader: ReportReader, *, on_case: Callable[[CaseResult], object] | None = None
+) -> ReportSummary:
+    """:func:`summarize` with a reader of the caller's (to read its ``digest`` after,
+    whether the report could be read or not)."""
+    summary = ReportSummary(path=reader.path)
     tally = dict.fromkeys(Outcome, 0)  # a dict in the hot loop; Counts at the end
     duration = 0.0
     for case in reader:

@@ -8,9 +8,11 @@ reader's own rules, and serialise the suite with one ``tostring``.
 
 It declines (returns None) whenever the streaming reader's semantics need the
 sequential view: retries written as consecutive duplicates, errors outside any
-testcase, files too large to hold, and anything unreadable (so that the streaming reader
-reports the error, with its message). ``tests/unit/test_junit_whole.py`` holds both paths
-to the same results on every corpus file.
+testcase, files too large to hold, and anything unreadable or refused (so that the
+streaming reader reports the error, with its message). It opens files as the streaming
+reader does (:func:`~tierci.junit.read.open_report`) and parses bytes, never a file name,
+so libxml2 never inflates a compressed file by itself. ``tests/unit/test_junit_whole.py``
+holds both paths to the same results on every corpus file.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from tierci.junit.model import UNNAMED, Counts, Outcome, ReportSummary
+from tierci.junit.model import UNNAMED, Counts, JUnitError, Outcome, ReportSummary
 from tierci.junit.read import (
     WarningLog,
     judge_testcase,
     normalize_timestamp,
+    open_report,
     parse_time,
     report_property,
 )
@@ -73,10 +76,13 @@ def read_whole(
 ) -> WholeReport | None:
     """The report read at once, or None where the streaming reader must read it."""
     try:
-        size = path.stat().st_size
-    except OSError:
+        handle = open_report(path)  # the same trust checks as the streaming reader's
+    except JUnitError:
         return None
-    if not 0 < size <= max_bytes:
+    with handle:
+        # Never by file name: libxml2 would inflate a compressed file on its own.
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
         return None
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -87,7 +93,7 @@ def read_whole(
         remove_pis=True,
     )
     try:
-        root = etree.parse(str(path), parser).getroot()
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
         return None
     if root.tag not in ("testsuites", "testsuite") or _NEEDS_SEQUENTIAL_VIEW(root):

@@ -3,7 +3,8 @@
 Test ids are the history's (``classname::name``), which is what pytest's own JUnit
 report gives a test (``junit_test_id`` maps a node id to it). From the history, each
 test's duration is the median of its latest recorded runs in the tier, so one slow
-outlier does not move it to another shard.
+outlier does not move it to another shard. Reports are read with the same trust rules
+as everywhere (regular files only, no compressed files); the history is opened read-only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from _pytest.junitxml import mangle_test_address
 from tierci.errors import UsageError
 from tierci.junit import JUnitError, summarize
 from tierci.junit.merge import collect_inputs
+from tierci.report.history import read_history
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -55,24 +57,22 @@ def load_durations(path: Path, *, tier: str | None = None) -> dict[str, float]:
 
 
 def _from_history(path: Path, tier: str | None) -> dict[str, float]:
-    if not path.is_file():
+    """Read-only, as the HUD reads it (a history on a read-only mount will do)."""
+    if not path.exists() and not path.is_symlink():
         raise UsageError(f"no history at {path}", fix="run `nox -s report` to record one")
-    try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    with read_history(path) as history:
         try:
-            rows = connection.execute(
+            rows = history.connection.execute(
                 "SELECT o.test_id, o.time_s FROM outcomes o JOIN runs r ON r.id = o.run_id "
                 "WHERE (? IS NULL OR r.tier = ?) AND o.outcome != 'skipped' "
                 "ORDER BY r.id DESC",
                 (tier, tier),
             ).fetchall()
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as exc:
-        raise UsageError(
-            f"{path}: not a readable tierci history ({exc})",
-            fix="point --shard-durations at the history `nox -s report` writes",
-        ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(
+                f"{path}: not a readable tierci history ({exc})",
+                fix="point --shard-durations at the history `nox -s report` writes",
+            ) from exc
     latest: dict[str, list[float]] = {}
     for test, seconds in rows:
         times = latest.setdefault(test, [])

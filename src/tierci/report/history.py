@@ -1,37 +1,51 @@
 """Run history: every tier's and shard's report, per commit, with per-test outcomes.
 
 SQLite in WAL mode: readers never block the writer, and several CI processes may ingest
-at once. Each report is ingested in one ``BEGIN IMMEDIATE`` transaction with a generous
-busy timeout, so concurrent writers queue instead of failing and nothing is lost or
-half-written. Holes (missing, unreadable, empty reports) are stored as runs too: the HUD
-must show them.
+at once. A report is parsed first, outside any lock, into a private staging table (a
+temporary file that SQLite unlinks as it creates it, so not even a SIGKILL leaves it
+behind); then one short ``BEGIN IMMEDIATE`` transaction checks whether this commit
+already has the report's bytes and, if not, copies the run and its outcomes in with one
+``INSERT … SELECT``. Writers therefore wait only for each other's copy, never for a
+parse, and the check and the insert cannot be split by another writer; a UNIQUE index
+on (commit, report digest) is the schema's own guarantee. Holes (missing, unreadable,
+empty reports) are stored as runs too: the HUD must show them.
+
+The schema is migrated under the same write lock, its version read again inside it, so
+two processes opening an old store at once migrate it once. Reading (the HUD, shard
+durations) opens the file read-only and never migrates, so a history on a read-only
+folder, mount or file can still be rendered.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import sqlite3
+import stat
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.errors import TierciError
+from tierci.errors import CommandFailedError, TierciError, UsageError
 from tierci.junit import Counts
 from tierci.junit.merge import EntryStatus, add_missing, read_entry
 from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from tierci.junit import CaseResult
     from tierci.junit.merge import Expectation, ReportEntry
 
-__all__ = ["History", "RunContext", "open_history"]
+__all__ = ["History", "RunContext", "open_history", "read_history"]
 
-SCHEMA_VERSION = 2  # 2: runs.warnings
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+# 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index
+SCHEMA_VERSION = 3
+#: The oldest schema that readers (the HUD, durations) can read as it is.
+READABLE_FROM = 2
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     commit_sha TEXT NOT NULL,
     branch TEXT NOT NULL DEFAULT '',
@@ -55,22 +69,46 @@ CREATE TABLE IF NOT EXISTS runs (
     flaky INTEGER NOT NULL DEFAULT 0,
     ingested_at TEXT NOT NULL,
     warnings TEXT NOT NULL DEFAULT ''  -- what the reader assumed or fixed, one per line
-);
-CREATE INDEX IF NOT EXISTS runs_by_commit ON runs (commit_sha, tier);
-CREATE INDEX IF NOT EXISTS runs_by_time ON runs (ref_time);
-CREATE INDEX IF NOT EXISTS runs_by_digest ON runs (commit_sha, report_digest);
-CREATE TABLE IF NOT EXISTS outcomes (
+)""",
+    "CREATE INDEX IF NOT EXISTS runs_by_commit ON runs (commit_sha, tier)",
+    "CREATE INDEX IF NOT EXISTS runs_by_time ON runs (ref_time)",
+    """CREATE TABLE IF NOT EXISTS outcomes (
     run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     test_id TEXT NOT NULL,
     outcome TEXT NOT NULL,
     time_s REAL NOT NULL,
     attempts INTEGER NOT NULL,
     message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outcomes_by_run ON outcomes (run_id);
-CREATE INDEX IF NOT EXISTS outcomes_by_test ON outcomes (test_id);
-"""
+)""",
+    "CREATE INDEX IF NOT EXISTS outcomes_by_run ON outcomes (run_id)",
+    "CREATE INDEX IF NOT EXISTS outcomes_by_test ON outcomes (test_id)",
+)
+# Runs stored twice before version 3 (parallel ingests of one report): the first stays.
+_DROP_DUPLICATES = (
+    """DELETE FROM outcomes WHERE run_id IN (
+        SELECT id FROM runs WHERE report_digest != '' AND id NOT IN (
+            SELECT min(id) FROM runs WHERE report_digest != ''
+            GROUP BY commit_sha, report_digest))""",
+    """DELETE FROM runs WHERE report_digest != '' AND id NOT IN (
+        SELECT min(id) FROM runs WHERE report_digest != '' GROUP BY commit_sha, report_digest)""",
+)
+_UNIQUE_REPORT = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_report "
+    "ON runs (commit_sha, report_digest) WHERE report_digest != ''"
+)
+# Outcomes as read, then sorted by test: copied in that order, the outcomes_by_test index
+# grows at its edge instead of everywhere at once (4x shorter under the write lock).
+_STAGING = tuple(
+    f"""CREATE TEMP TABLE IF NOT EXISTS {name} (
+    test_id TEXT NOT NULL, outcome TEXT NOT NULL, time_s REAL NOT NULL,
+    attempts INTEGER NOT NULL, message TEXT NOT NULL)"""
+    for name in ("staged", "ready")
+)
 _BATCH = 2000
+_DEFAULT_BUSY_TIMEOUT_S = 600.0
+_CANNOT_WRITE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
+_NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,13 +142,17 @@ class RunContext:
 
 
 class History:
-    """A connection to one history database."""
+    """A connection to one history database (read-only from :func:`read_history`)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection
         self.path = path
         #: Reports the last ingest left out because this commit already has them.
         self.already_ingested: list[Path] = []
+        #: Seconds each write transaction waited for the write lock (others' copies),
+        #: and held it (its own check and copy).
+        self.lock_waits_s: list[float] = []
+        self.lock_held_s: list[float] = []
 
     def close(self) -> None:
         self.connection.close()
@@ -133,189 +175,336 @@ class History:
         """Store each report (one transaction each), then a ``missing`` run for every
         expected tier/shard that has no report (looked for in ``junit_dir``).
 
-        A report whose exact bytes this commit already has is not stored again."""
-        entries = self._ingest_reports(reports, context, huge_tree=huge_tree)
+        A report whose exact bytes this commit already has is not stored again, however
+        many processes ingest it at once."""
+        self.already_ingested = []
+        entries = []
+        for path in reports:
+            entry = self._stage(path, huge_tree=huge_tree)
+            if not self._store(entry, context):
+                self.already_ingested.append(path)
+            entries.append(entry)
         present = {(entry.tier, entry.shard) for entry in entries}
         folder = junit_dir or (reports[0].parent if reports else Path())
-        holes = [h for h in add_missing([], expect, folder) if (h.tier, h.shard) not in present]
-        self._store_holes(holes, context)
+        for hole in add_missing([], expect, folder):
+            if (hole.tier, hole.shard) not in present:
+                # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
+                self._store(hole, context, digest=f"{hole.status.value}:{hole.tier}:{hole.shard}")
         return add_missing(entries, expect, folder)
 
-    def _ingest_reports(
-        self, reports: Sequence[Path], context: RunContext, *, huge_tree: bool
-    ) -> list[ReportEntry]:
-        entries = []
-        self.already_ingested = []
-        for path in reports:
-            digest = _file_digest(path)
-            if digest and self._has_report(context.commit, digest):
-                self.already_ingested.append(path)
-                entries.append(read_entry(path, huge_tree=huge_tree))  # shown, not stored
-                continue
-            entries.append(self._ingest_report(path, context, digest, huge_tree=huge_tree))
-        return entries
+    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+        """Read ``path`` into the staging table: however long it takes, no lock on the
+        history is held (the temporary database is this connection's alone)."""
+        connection = self.connection
+        batch: list[tuple[str, str, float, int, str]] = []
 
-    def _store_holes(self, holes: Sequence[ReportEntry], context: RunContext) -> None:
-        for entry in holes:
-            # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
-            digest = f"{entry.status.value}:{entry.tier}:{entry.shard}"
-            if self._has_report(context.commit, digest):
-                continue
-            with self._transaction() as cursor:
-                run_id = self._insert_run(cursor, entry, context)
-                cursor.execute("UPDATE runs SET report_digest = ? WHERE id = ?", (digest, run_id))
+        def flush() -> None:
+            connection.executemany("INSERT INTO temp.staged VALUES (?, ?, ?, ?, ?)", batch)
+            batch.clear()
 
-    def _has_report(self, commit: str, digest: str) -> bool:
-        found = self.connection.execute(
-            "SELECT 1 FROM runs WHERE commit_sha = ? AND report_digest = ? LIMIT 1",
-            (commit, digest),
-        ).fetchone()
-        return found is not None
+        def keep(case: CaseResult) -> None:
+            batch.append((case.test_id, case.outcome, case.time_s, case.attempts, case.message))
+            if len(batch) >= _BATCH:
+                flush()
 
-    def _ingest_report(
-        self, path: Path, context: RunContext, digest: str, *, huge_tree: bool
-    ) -> ReportEntry:
-        """Outcomes stream into the open transaction in batches (memory stays bounded);
-        the run row gets its final counts at the end, atomically with its outcomes."""
-        with self._transaction() as cursor:
-            run_id = self._insert_run(cursor, None, context)
-            batch: list[tuple[int, str, str, float, int, str]] = []
-
-            def keep(case: CaseResult) -> None:
-                batch.append(
-                    (run_id, case.test_id, case.outcome, case.time_s, case.attempts, case.message)
-                )
-                if len(batch) >= _BATCH:
-                    _insert_outcomes(cursor, batch)
-
-            entry = read_entry(path, huge_tree=huge_tree, on_case=keep)
-            if entry.status is EntryStatus.ERROR:  # keep no partial outcomes of a broken file
-                batch.clear()
-                cursor.execute("DELETE FROM outcomes WHERE run_id = ?", (run_id,))
-            _insert_outcomes(cursor, batch)
-            self._update_run(cursor, run_id, entry, context)
-            cursor.execute("UPDATE runs SET report_digest = ? WHERE id = ?", (digest, run_id))
+        try:
+            connection.execute("BEGIN")  # touches the temporary database only
+            try:
+                connection.execute("DELETE FROM temp.staged")
+                connection.execute("DELETE FROM temp.ready")
+                entry = read_entry(path, huge_tree=huge_tree, on_case=keep)
+                flush()
+                if entry.status is not EntryStatus.ERROR:
+                    connection.execute(
+                        "INSERT INTO temp.ready SELECT * FROM temp.staged ORDER BY test_id"
+                    )
+                connection.execute("DELETE FROM temp.staged")
+            finally:
+                connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _history_error(self.path, exc, writing=True) from exc
         return entry
 
-    def _insert_run(
-        self, cursor: sqlite3.Cursor, entry: ReportEntry | None, context: RunContext
-    ) -> int:
-        now = _now()
-        cursor.execute(
-            "INSERT INTO runs (commit_sha, branch, ref_time, tier, status, ingested_at) "
-            "VALUES (?, ?, ?, '', 'error', ?)",
-            (context.commit, context.branch, context.ref_time or now, now),
-        )
-        run_id = int(cursor.lastrowid or 0)
-        if entry is not None:
-            self._update_run(cursor, run_id, entry, context)
-        return run_id
+    def _store(self, entry: ReportEntry, context: RunContext, *, digest: str = "") -> bool:
+        """The run (and, for a readable report, the staged outcomes) in one short write
+        transaction; False when this commit already has the report."""
+        # An unreadable file's bytes may be unknown (a FIFO is never read): its path is
+        # then its identity.
+        digest = digest or entry.digest or f"unreadable:{entry.path}"
+        with self._write() as cursor:
+            if cursor.execute(
+                "SELECT 1 FROM runs WHERE commit_sha = ? AND report_digest = ? LIMIT 1",
+                (context.commit, digest),
+            ).fetchone():
+                return False
+            run_id = _insert_run(cursor, entry, context, digest)
+            if entry.status is not EntryStatus.ERROR and entry.summary is not None:
+                cursor.execute(
+                    "INSERT INTO outcomes (run_id, test_id, outcome, time_s, attempts, message) "
+                    "SELECT ?, test_id, outcome, time_s, attempts, message FROM temp.ready "
+                    "ORDER BY rowid",
+                    (run_id,),
+                )
+        return True
 
-    def _update_run(
-        self, cursor: sqlite3.Cursor, run_id: int, entry: ReportEntry, context: RunContext
-    ) -> None:
-        summary = entry.summary
-        counts = summary.counts if summary else Counts()
-        properties = summary.properties if summary else {}
-        cursor.execute(
-            """UPDATE runs SET tier = ?, shard = ?, job = ?, host = ?, started = ?,
-                   duration_s = ?, status = ?, problem = ?, report = ?, scope = ?, tests = ?,
-                   passed = ?, failed = ?, errors = ?, skipped = ?, flaky = ?, warnings = ?
-               WHERE id = ?""",
-            (
-                entry.tier,
-                entry.shard,
-                context.job,
-                context.host or properties.get("host", ""),
-                (summary.timestamp if summary else "") or _now(),
-                summary.duration_s if summary else 0.0,
-                entry.status.value,
-                entry.problem,
-                str(entry.path),
-                properties.get("scope", ""),
-                *counts.row(),
-                "\n".join(entry.warnings),
-                run_id,
-            ),
-        )
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``: takes the write lock up front, so writers
+        queue on the busy timeout instead of deadlocking on a lock upgrade."""
+        started = time.monotonic()
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _history_error(self.path, exc, writing=True) from exc
+        locked = time.monotonic()
+        self.lock_waits_s.append(locked - started)
+        try:
+            yield self.connection.cursor()
+            self.connection.execute("COMMIT")
+            self.lock_held_s.append(time.monotonic() - locked)
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise _history_error(self.path, exc, writing=True) from exc
+        except BaseException:
+            self._rollback()
+            raise
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.connection)
+    def _rollback(self) -> None:
+        if self.connection.in_transaction:  # SQLite may have rolled back by itself
+            self.connection.execute("ROLLBACK")
 
     def count_runs(self) -> int:
         return int(self.connection.execute("SELECT count(*) FROM runs").fetchone()[0])
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``: takes the write lock up front, so two writers
-    queue on the busy timeout instead of deadlocking on a lock upgrade."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> sqlite3.Cursor:
-        self.connection.execute("BEGIN IMMEDIATE")
-        return self.connection.cursor()
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
-def _insert_outcomes(
-    cursor: sqlite3.Cursor, batch: list[tuple[int, str, str, float, int, str]]
-) -> None:
-    cursor.executemany(
-        "INSERT INTO outcomes (run_id, test_id, outcome, time_s, attempts, message) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        batch,
+def _insert_run(
+    cursor: sqlite3.Cursor, entry: ReportEntry, context: RunContext, digest: str
+) -> int:
+    summary = entry.summary
+    counts = summary.counts if summary else Counts()
+    properties = summary.properties if summary else {}
+    now = _now()
+    cursor.execute(
+        """INSERT INTO runs (commit_sha, branch, ref_time, tier, shard, job, host, started,
+               duration_s, status, problem, report, report_digest, scope, tests, passed,
+               failed, errors, skipped, flaky, ingested_at, warnings)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (
+            context.commit,
+            context.branch,
+            context.ref_time or now,
+            entry.tier,
+            entry.shard,
+            context.job,
+            context.host or properties.get("host", ""),
+            (summary.timestamp if summary else "") or now,
+            summary.duration_s if summary else 0.0,
+            entry.status.value,
+            entry.problem,
+            str(entry.path),
+            digest,
+            properties.get("scope", ""),
+            *counts.row(),
+            now,
+            "\n".join(entry.warnings),
+        ),
     )
-    batch.clear()
-
-
-def _file_digest(path: Path) -> str:
-    """sha256 of the file's bytes; empty when it cannot be read (it is a hole then)."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return ""
-    return digest.hexdigest()
+    return int(cursor.lastrowid or 0)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def open_history(path: Path, *, busy_timeout_s: float = 120.0) -> History:
-    """Open (creating if needed) a history database in WAL mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def open_history(path: Path, *, busy_timeout_s: float = _DEFAULT_BUSY_TIMEOUT_S) -> History:
+    """Open a history for ingesting, creating it (and its folder) if needed, migrated to
+    this tierci's schema. Raises :class:`UsageError` (exit 4) when ``path`` cannot be a
+    history that this process writes: a folder, a FIFO, under a file, read-only."""
+    _check_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: its folder {path.parent} cannot be created ({exc.strerror})",
+            fix="point --db at a path in a folder this process may create or write",
+        ) from exc
     try:
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), not the module's.
-        connection = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        connection = sqlite3.connect(
+            _uri(path, "mode=rwc"), uri=True, timeout=busy_timeout_s, isolation_level=None
+        )
+    except sqlite3.Error as exc:
+        raise _history_error(path, exc, writing=True) from exc
+    try:
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
-        _migrate(connection)
-    except sqlite3.DatabaseError as exc:
-        raise TierciError(
-            f"{path}: cannot be used as a tierci history database ({exc})",
-            fix="point --db at a tierci history file, or at a new path to start one",
-        ) from exc
+        connection.execute("PRAGMA temp_store = FILE")  # staging on disk, not in memory
+        _migrate(connection, path)
+        for statement in _STAGING:
+            connection.execute(statement)
+    except BaseException as exc:
+        connection.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _history_error(path, exc, writing=True) from exc
+        raise
     return History(connection, path)
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
+def read_history(path: Path) -> History:
+    """Open a history for reading only (the HUD, durations): nothing is written, so a
+    history on a read-only folder, mount or file can be read. A schema too old to read
+    as it is gets migrated first where the file can be written."""
+    _check_path(path)
+    if not path.exists():
+        raise TierciError(
+            f"no history at {path}",
+            fix="ingest reports first: tierci report ingest build/junit --db ...",
+        )
+    connection = _connect_read_only(path)
+    try:
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error as exc:
+        connection.close()
+        raise _history_error(path, exc, writing=False) from exc
+    if version == 0 or "runs" not in tables:
+        connection.close()
+        raise UsageError(
+            f"{path}: not a tierci history (it has no runs table)",
+            fix="point at the history that `tierci report ingest` or `nox -s report` writes",
+        )
+    _check_not_newer(path, version)
+    if version >= READABLE_FROM:
+        return History(connection, path)
+    connection.close()
+    try:
+        open_history(path).close()  # the migration needs write access, once
+    except UsageError as exc:
+        raise UsageError(
+            f"{path}: history schema version {version} is too old to read, and it cannot be "
+            f"upgraded here ({exc.message})",
+            fix="run `tierci report ingest` (or `tierci report hud`) once where the file can "
+            "be written, which upgrades it",
+        ) from exc
+    return History(_connect_read_only(path), path)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        connection = sqlite3.connect(_uri(path, "mode=ro"), uri=True, isolation_level=None)
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        if not _named(exc, ("SQLITE_CANTOPEN",)):
+            raise _history_error(path, exc, writing=False) from exc
+        # A read-only folder or mount: SQLite cannot create the WAL index beside the
+        # file, which also means no WAL writer is connected now. Read the file as it is.
+        try:
+            connection = sqlite3.connect(_uri(path, "immutable=1"), uri=True, isolation_level=None)
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as again:
+            raise _history_error(path, again, writing=False) from again
+    connection.execute("PRAGMA query_only = ON")
+    return connection
+
+
+def _uri(path: Path, query: str) -> str:
+    # as_uri() percent-encodes: a path with '?' or '#' stays one path.
+    return f"{path.absolute().as_uri()}?{query}"
+
+
+def _check_path(path: Path) -> None:
+    """Refuse, by name, what can never be a history file: a folder, a FIFO or device,
+    a path under a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
         return
+    except NotADirectoryError as exc:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path.parent)
+        raise UsageError(
+            f"{path}: {blocker} is a file, not a folder, so no history can be there",
+            fix=f"point --db at a path in a folder (or move {blocker} away)",
+        ) from exc
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: cannot be reached ({exc.strerror})",
+            fix="point --db at a history file this process may read",
+        ) from exc
+    if stat.S_ISREG(mode):
+        return
+    kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, device or socket)"
+    raise UsageError(
+        f"{path}: is {kind}, not a history file",
+        fix=f"point --db at a file, e.g. {path / 'history.sqlite'}"
+        if stat.S_ISDIR(mode)
+        else "point --db at a history file, or at a new path to start one",
+    )
+
+
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to :data:`SCHEMA_VERSION` under the write lock, once: the
+    version is read inside the transaction, so a process that waited for another's
+    migration finds it done. Every write open passes here, so an unwritable history is
+    found before any report is parsed."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        _check_not_newer(path, version)
+        if version < SCHEMA_VERSION:
+            # Statement by statement: executescript would COMMIT the open transaction.
+            for statement in _TABLES:
+                connection.execute(statement)
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+            if "warnings" not in columns:  # a version 1 store: keep its runs, add the column
+                connection.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT ''")
+            for statement in _DROP_DUPLICATES:
+                connection.execute(statement)
+            connection.execute("DROP INDEX IF EXISTS runs_by_digest")  # the unique one replaces it
+            connection.execute(_UNIQUE_REPORT)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _check_not_newer(path: Path, version: int) -> None:
     if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"schema version {version} is newer than this tierci's")
-    # Idempotent DDL (IF NOT EXISTS): two processes creating the store at once is fine.
-    connection.executescript(_SCHEMA)
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
-    if "warnings" not in columns:  # a version 1 store: keep its runs, add the column
-        connection.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT ''")
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        raise UsageError(
+            f"{path}: history schema version {version} is newer than this tierci's "
+            f"({SCHEMA_VERSION})",
+            fix="use the tierci release that wrote it (or a newer one), or another --db",
+        )
+
+
+def _named(exc: sqlite3.Error, names: tuple[str, ...]) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(names)
+
+
+def _history_error(path: Path, exc: sqlite3.Error, *, writing: bool) -> TierciError:
+    """What a failure of SQLite on the history means, and what to do about it."""
+    if _named(exc, _NOT_A_DATABASE):
+        return UsageError(
+            f"{path}: not a tierci history database ({exc})",
+            fix="point --db at the history file tierci wrote, or at a new path to start one",
+        )
+    if writing and _named(exc, _CANNOT_WRITE):
+        return UsageError(
+            f"{path}: the history cannot be written by this process ({exc}): the file, its "
+            "folder or the mount is read-only",
+            fix="ingest into a history this process may write (--db PATH); `tierci report hud` "
+            "can still render this one, read-only",
+        )
+    if _named(exc, _BUSY):
+        return CommandFailedError(
+            f"{path}: the history stayed locked by other writers past the busy timeout ({exc})",
+            fix="re-run the ingest; if it recurs, look for a process holding the history open "
+            "in a write transaction",
+        )
+    return CommandFailedError(
+        f"{path}: SQLite failed on the history ({exc})",
+        fix="check the disk (space, errors) and that the file is a history tierci wrote",
+    )

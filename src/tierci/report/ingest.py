@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tierci.errors import TierciError
 from tierci.junit.merge import collect_inputs
-from tierci.report.history import open_history
+from tierci.report.history import open_history, read_history
 from tierci.report.hud import build_hud, write_hud
 
 if TYPE_CHECKING:
@@ -66,13 +65,11 @@ def render(
     max_commits: int = 30,
     targets: GateTargets | None = None,
 ) -> list[Path]:
-    """Write the HUD from the history at ``db`` into ``out``; the files written."""
-    if not db.is_file():
-        raise TierciError(
-            f"no history at {db}",
-            fix="ingest reports first: tierci report ingest build/junit --db ...",
-        )
-    with open_history(db) as history:
+    """Write the HUD from the history at ``db`` into ``out``; the files written.
+
+    The history is opened read-only: a history on a read-only folder, mount or file
+    renders as well as any."""
+    with read_history(db) as history:
         model = build_hud(history.connection, max_commits=max_commits, targets=targets)
     return write_hud(model, out, formats)
 
