@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 __all__ = ["History", "RunContext", "open_history", "read_history"]
 
-# 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index
-SCHEMA_VERSION = 3
+# 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index;
+# 4: outcomes indexed by (run, test)
+SCHEMA_VERSION = 4
 #: The oldest schema that readers (the HUD, durations) can read as it is.
 READABLE_FROM = 2
 _TABLES = (
@@ -80,7 +81,9 @@ _TABLES = (
     attempts INTEGER NOT NULL,
     message TEXT NOT NULL
 )""",
-    "CREATE INDEX IF NOT EXISTS outcomes_by_run ON outcomes (run_id)",
+    # (run, test): a run's outcomes, and one test's outcome in a run, each one lookup
+    # (the HUD checks a failure against the other runs of its commit this way).
+    "CREATE INDEX IF NOT EXISTS outcomes_by_run_test ON outcomes (run_id, test_id)",
     "CREATE INDEX IF NOT EXISTS outcomes_by_test ON outcomes (test_id)",
 )
 # Runs stored twice before version 3 (parallel ingests of one report): the first stays.
@@ -462,6 +465,7 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             for statement in _DROP_DUPLICATES:
                 connection.execute(statement)
             connection.execute("DROP INDEX IF EXISTS runs_by_digest")  # the unique one replaces it
+            connection.execute("DROP INDEX IF EXISTS outcomes_by_run")  # (run, test) covers it
             connection.execute(_UNIQUE_REPORT)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
