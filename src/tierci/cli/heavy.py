@@ -38,7 +38,7 @@ _WHEELHOUSE_VERBS = (
     ("pack", "write wheelhouse-<key>.tar.gz with its manifest", "tierci wheelhouse pack"),
     (
         "unpack",
-        "verify an archive and make it the wheelhouse; refuse a bad one",
+        "verify an archive against the locks and make it the wheelhouse; refuse a bad one",
         "tierci wheelhouse unpack build/wheelhouse/wheelhouse-cp311-linux_x86_64-cpu-0123.tar.gz",
     ),
     (
@@ -83,7 +83,9 @@ def _add_wheelhouse(commands: Subcommands) -> None:
         if verb == "unpack":
             parser.add_argument("archive", type=Path)
             parser.add_argument(
-                "--any-key", action="store_true", help="accept an archive for other locks"
+                "--any-key",
+                action="store_true",
+                help="accept an archive packed for other locks (wheels no lock pins are left out)",
             )
         if verb == "install":
             parser.add_argument("--python", required=True, help="the target env's interpreter")
@@ -174,9 +176,8 @@ def _selection(arguments: argparse.Namespace) -> _Selection:
         if version or platform
         else Target.host()
     )
-    return _Selection(
-        folder=folder, locks=read_locks(paths), target=target, house=config.wheelhouse
-    )
+    locks = read_locks(paths, allowed_options=config.lock_options)
+    return _Selection(folder=folder, locks=locks, target=target, house=config.wheelhouse)
 
 
 def _output() -> Console:
@@ -191,16 +192,27 @@ def _print_problems(problems: list[Problem], folder: Path) -> int:
     from rich.table import Table
 
     from tierci.console import print_line
+    from tierci.escape import show_invisible
+    from tierci.wheelhouse.model import ProblemKind
+    from tierci.wheelhouse.trust import BUILT_FILE
 
     table = Table(title=f"wheelhouse {folder}: {len(problems)} problem(s)", title_justify="left")
     for column in ("problem", "package", "detail"):
         table.add_column(column)
     for problem in problems:
-        table.add_row(problem.kind.value, problem.package, problem.detail)
+        # Details name files found in the folder: text from outside, shown as it is.
+        table.add_row(problem.kind.value, problem.package, show_invisible(problem.detail))
     _output().print(table)
     # One plain line too, for logs that strip tables.
     summary = "; ".join(f"{p.kind.value} {p.package}" for p in problems)
     print_line(f"wheelhouse invalid: {summary}", stderr=True)
+    if any(p.kind is ProblemKind.HASH for p in problems):
+        print_line(
+            "  fix: rebuild the wheelhouse (`tierci wheelhouse build`); a wheel built from "
+            f"an sdist is trusted only by its hash in {BUILT_FILE} beside the locks: "
+            "review and commit that file",
+            stderr=True,
+        )
     return WheelhouseError.return_code
 
 
@@ -241,6 +253,8 @@ def _build(arguments: argparse.Namespace) -> int:
             jobs=arguments.jobs,
             log=progress.console.print,
             progress=advance,
+            # --lock names only some locks: keep built entries the others may need.
+            prune_built=not arguments.lock,
         )
     check = validate(folder, locks, target, required=house.required if house else ())
     failed = {failure.package for failure in failures}  # reported once, with pip's reason
@@ -285,15 +299,31 @@ def _pack(arguments: argparse.Namespace) -> int:
 
 
 def _unpack(arguments: argparse.Namespace) -> int:
-    from tierci.wheelhouse.archive import unpack
+    from tierci.escape import clip, show_invisible
+    from tierci.wheelhouse.archive import DEFAULT_MAX_UNPACKED_BYTES, unpack
+    from tierci.wheelhouse.trust import Trust
 
     chosen = _selection(arguments)
     expected = None if arguments.any_key else chosen.key()
-    manifest = unpack(arguments.archive, chosen.folder, expected_key=expected)
-    _output().print(
-        f"wheelhouse {chosen.folder}: {len(manifest['wheels'])} wheels verified and unpacked "
-        f"({manifest.get('key')})"
+    unpacked = unpack(
+        arguments.archive,
+        chosen.folder,
+        Trust.of(chosen.locks),
+        expected_key=expected,
+        max_bytes=chosen.house.max_unpacked_bytes if chosen.house else DEFAULT_MAX_UNPACKED_BYTES,
     )
+    out = _output()
+    # The key is the archive's word: shown, never trusted or interpreted.
+    key = show_invisible(clip(unpacked.key, 120))
+    out.print(
+        f"wheelhouse {chosen.folder}: {unpacked.wheels} wheels verified against the locks "
+        f"and unpacked (archive key {key})"
+    )
+    if unpacked.left_out:
+        out.print(
+            f"left out {len(unpacked.left_out)} wheel(s) no current lock pins: "
+            + ", ".join(show_invisible(clip(name, 120)) for name in unpacked.left_out)
+        )
     return 0
 
 

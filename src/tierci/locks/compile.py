@@ -3,7 +3,9 @@
 Compiling uses pip-tools (``pip-compile --generate-hashes``). Each lock carries a
 digest of everything it was compiled from (its ``.in``, the locks it is layered on
 with ``-c``/``-r``, and the project's own dependencies where the lock includes them),
-so ``check`` tells a stale lock offline, instantly, and without re-resolving.
+so ``check`` tells a stale lock offline, instantly, and without re-resolving. It also
+checks the wheelhouse's built-wheel file beside the locks (``wheelhouse-built.txt``):
+an entry whose pin no lock has, or whose sdist its lock no longer lists, is stale.
 
 The project's runtime dependencies (``[project].dependencies``) are compiled into every
 lock except those used only by tiers with ``install_project = false``: an environment
@@ -12,6 +14,7 @@ that installs the project must hold everything it imports.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -174,8 +177,16 @@ def recorded_digest(lock: Path) -> str | None:
     return None
 
 
-def find_stale(specs: Iterable[LockSpec], pyproject: Path) -> list[StaleLock]:
-    """Locks missing, unstamped, or compiled from inputs that have changed since."""
+def find_stale(
+    specs: Iterable[LockSpec], pyproject: Path, *, lock_options: Iterable[str] | None = None
+) -> list[StaleLock]:
+    """Locks missing, unstamped, or compiled from inputs that have changed since; and
+    stale entries of a ``wheelhouse-built.txt`` beside them.
+
+    ``lock_options``: ``[tool.tierci] lock_options`` (read from ``pyproject`` if None and
+    a built-wheel file is there to check).
+    """
+    specs = list(specs)
     stale = []
     for spec in specs:
         if not spec.lock.is_file():
@@ -186,6 +197,36 @@ def find_stale(specs: Iterable[LockSpec], pyproject: Path) -> list[StaleLock]:
             stale.append(StaleLock(spec=spec, reason="no tierci input digest in its header"))
         elif recorded != input_digest(spec, pyproject):
             stale.append(StaleLock(spec=spec, reason=f"{spec.source.name} changed since"))
+    return stale + _stale_built_entries(specs, pyproject, lock_options)
+
+
+def _stale_built_entries(
+    specs: Sequence[LockSpec], pyproject: Path, lock_options: Iterable[str] | None
+) -> list[StaleLock]:
+    """Each stale entry of the built-wheel file in the locks' folder, as a StaleLock of
+    that file (``spec.lock`` is the file: what the callers name)."""
+    from tierci.config import load_config  # noqa: PLC0415 - only with a built-wheel file
+    from tierci.locks.lockfile import read_locks  # noqa: PLC0415
+    from tierci.wheelhouse.trust import BUILT_FILE, read_built, stale_entries  # noqa: PLC0415
+
+    stale = []
+    for folder in sorted({spec.lock.parent for spec in specs}):
+        path = folder / BUILT_FILE
+        if not path.is_file():
+            continue
+        entry = StaleLock(spec=LockSpec(source=path, lock=path, includes_project=False), reason="")
+        if lock_options is None:
+            lock_options = load_config(pyproject.parent).lock_options
+        try:
+            built = read_built(path)
+            locks = read_locks(
+                [s.lock for s in specs if s.lock.parent == folder and s.lock.is_file()],
+                allowed_options=lock_options,
+            )
+        except LockError as exc:  # reported like the others, so they are still checked
+            stale.append(dataclasses.replace(entry, reason=exc.message))
+            continue
+        stale += [dataclasses.replace(entry, reason=why) for why in stale_entries(built, locks)]
     return stale
 
 

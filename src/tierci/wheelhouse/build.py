@@ -2,11 +2,15 @@
 
 For each pin, ``pip download --only-binary=:all: --no-deps --require-hashes`` (pip
 checks the file against the lock); for a package that publishes only a source
-distribution, ``pip wheel`` from its hash-checked sdist under ``SOURCE_DATE_EPOCH``,
-so the wheel is reproducible. That wheel's own hash is recorded in the manifest, since
-no lock can know it. Pins are fetched in parallel; valid wheels already there are kept
-(an interrupted build resumes) and wheels no lock pins any more are removed. The
-manifest is written last.
+distribution, ``pip download`` of its sdist (checked against the lock), then ``pip
+wheel`` from exactly that file under ``SOURCE_DATE_EPOCH``, so the wheel is
+reproducible. No lock can know that wheel's hash: it goes, with the sdist's hash and
+the epoch, into ``wheelhouse-built.txt`` beside the locks (``trust``), which is reviewed
+and committed; only that committed hash makes the wheel trusted anywhere else.
+
+Pins are fetched in parallel; valid wheels already there are kept (an interrupted
+build resumes) and wheels no lock pins any more are removed. The manifest (a packing
+list for the archive, trusted by nothing) is written last.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tierci.wheelhouse.hashes import file_sha256
 from tierci.wheelhouse.model import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
@@ -29,10 +34,10 @@ from tierci.wheelhouse.model import (
     ProblemKind,
     Target,
     cache_key,
-    file_sha256,
     locked_pins,
     validate,
 )
+from tierci.wheelhouse.trust import BuiltWheel, all_pins, built_file, read_built, write_built
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -59,6 +64,13 @@ class WheelRecord:
     origin: str  # "index" (a file the lock hashes) or "built" (from the hash-checked sdist)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Fetched:
+    wheel: Path
+    sha256: str
+    built: BuiltWheel | None  # None: the published wheel the lock hashes
+
+
 def build(
     folder: Path,
     locks: Sequence[Lock],
@@ -69,11 +81,15 @@ def build(
     jobs: int = 4,
     log: Callable[[str], object] = print,
     progress: Callable[[int, int, str], object] | None = None,
+    prune_built: bool = True,
 ) -> list[Problem]:
     """Fill ``folder`` with a wheel for every pin; returns the pins that could not be had.
 
     Wheels already there and valid are kept (an interrupted build resumes); wheels no
-    lock asks for any more are removed. The manifest is written last.
+    lock asks for any more are removed. Wheels built from an sdist are recorded in
+    ``wheelhouse-built.txt`` beside the locks; ``prune_built`` also drops its entries
+    for pins none of ``locks`` has (leave it off when ``locks`` are not all the
+    wheelhouse's). The manifest is written last.
     """
     folder.mkdir(parents=True, exist_ok=True)
     current = validate(folder, locks, target)
@@ -90,6 +106,7 @@ def build(
         f"{len(todo)} to fetch"
     )
     failures: list[Problem] = []
+    built_now: list[BuiltWheel] = []
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {
@@ -104,16 +121,58 @@ def build(
                 failures.append(outcome)
                 log(f"  FAILED  {requirement.pin}: {outcome.detail}")
             else:
-                wheel, origin = outcome
-                records[wheel.name] = _record(wheel, requirement, origin)
+                wheel, origin = outcome.wheel, "built" if outcome.built else "index"
+                records[wheel.name] = _record(wheel, requirement, origin, outcome.sha256)
+                if outcome.built:
+                    built_now.append(outcome.built)
                 log(f"  {origin:7} {wheel.name} ({wheel.stat().st_size / 1e6:.1f} MB)")
             if progress is not None:
                 progress(done, len(todo), requirement.pin)
     for stray in sorted(set(folder.glob("*.whl")) - {folder / name for name in records}):
         log(f"  removed {stray.name} (no lock pins it)")
         stray.unlink()
+    _record_built(locks, built_now, prune=prune_built, log=log)
     _write_manifest(folder, records, locks, target, variant)
     return failures
+
+
+def _record_built(
+    locks: Sequence[Lock],
+    built_now: Sequence[BuiltWheel],
+    *,
+    prune: bool,
+    log: Callable[[str], object],
+) -> None:
+    """Bring each ``wheelhouse-built.txt`` beside the locks up to date: the wheels just
+    built in, entries whose sdist their lock no longer lists out."""
+    by_file: dict[Path, list[Lock]] = {}
+    for lock in locks:
+        by_file.setdefault(built_file(lock), []).append(lock)
+    for path, its_locks in by_file.items():
+        pins = all_pins(its_locks)
+        entries = {}
+        for filename, entry in read_built(path).items():
+            requirement = pins.get(entry.pin)
+            if requirement is None and prune:
+                continue
+            if requirement is not None and f"sha256:{entry.sdist_sha256}" not in requirement.hashes:
+                continue
+            entries[filename] = entry
+        for entry in built_now:
+            if entry.pin not in pins:
+                continue
+            before = entries.get(entry.filename)
+            if before is not None and before.sha256 != entry.sha256:
+                log(
+                    f"  NOTE    {entry.filename} built again with another hash than the one "
+                    f"in {path}: is the build reproducible?"
+                )
+            entries[entry.filename] = entry
+        if write_built(path, entries.values()):
+            log(
+                f"  wrote   {path}: review and commit it; a wheel built from an sdist is "
+                "trusted only by its hash there"
+            )
 
 
 def _record(
@@ -160,74 +219,131 @@ def _write_manifest(
 
 def _fetch(
     requirement: LockedRequirement, folder: Path, target: Target, pip_args: Sequence[str]
-) -> tuple[Path, str] | Problem:
+) -> _Fetched | Problem:
     """One pin into ``folder``: its published wheel, else a wheel built from its sdist."""
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=folder) as scratch:
         work = Path(scratch)
         requirements = work / "requirement.txt"
         requirements.write_text(requirement.requirement_line() + "\n", encoding="utf-8")
-        pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
-        common = ["--no-deps", "--require-hashes", *pip_args, "-r", str(requirements)]
-        download = subprocess.run(
-            [
-                *pip,
-                "download",
-                "--only-binary=:all:",
-                *target.pip_args(),
-                "--dest",
-                str(work / "out"),
-                *common,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        common = ["--no-deps", "--require-hashes", *pip_args]
+        download = _pip(
+            "download",
+            "--only-binary=:all:",
+            *target.pip_args(),
+            "--dest",
+            str(work / "out"),
+            *common,
+            "-r",
+            str(requirements),
         )
-        origin = "index"
-        if download.returncode != 0:
-            if not target.is_host:
-                return Problem(
-                    kind=ProblemKind.MISSING,
-                    package=requirement.pin,
-                    detail="no binary wheel for the target: " + _last_line(download),
-                )
-            # No published wheel: build one, reproducibly, from the hash-checked sdist.
-            environment = {
-                **os.environ,
-                "SOURCE_DATE_EPOCH": os.environ.get(
-                    "SOURCE_DATE_EPOCH", _DEFAULT_SOURCE_DATE_EPOCH
-                ),
-            }
-            wheel = subprocess.run(
-                [
-                    *pip,
-                    "wheel",
-                    f"--no-binary={requirement.name}",
-                    "--wheel-dir",
-                    str(work / "out"),
-                    *common,
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=environment,
-            )
-            if wheel.returncode != 0:
-                return Problem(
-                    kind=ProblemKind.MISSING,
-                    package=requirement.pin,
-                    detail="no binary wheel, and building one failed: " + _last_line(wheel),
-                )
-            origin = "built"
-        produced = sorted((work / "out").glob("*.whl"))
-        if len(produced) != 1:
+        if download.returncode == 0:
+            wheel = _produced(work / "out", requirement)
+            if isinstance(wheel, Problem):
+                return wheel
+            destination = folder / wheel.name
+            shutil.move(wheel, destination)
+            return _Fetched(wheel=destination, sha256=file_sha256(destination), built=None)
+        if not target.is_host:
             return Problem(
                 kind=ProblemKind.MISSING,
                 package=requirement.pin,
-                detail=f"pip produced {len(produced)} wheels, expected 1",
+                detail="no binary wheel for the target: " + _last_line(download),
             )
-        destination = folder / produced[0].name
-        shutil.move(produced[0], destination)
-        return destination, origin
+        return _build_from_sdist(requirement, folder, work, common, requirements)
+
+
+def _build_from_sdist(
+    requirement: LockedRequirement,
+    folder: Path,
+    work: Path,
+    common: Sequence[str],
+    requirements: Path,
+) -> _Fetched | Problem:
+    """No published wheel: fetch the sdist (pip checks it against the lock), then build a
+    wheel from exactly that file, reproducibly, and say what it came from."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", _DEFAULT_SOURCE_DATE_EPOCH)
+    if not epoch.isdigit():
+        return Problem(
+            kind=ProblemKind.MISSING,
+            package=requirement.pin,
+            detail=f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds",
+        )
+    fetched = _pip(
+        "download",
+        f"--no-binary={requirement.name}",
+        "--dest",
+        str(work / "sdist"),
+        *common,
+        "-r",
+        str(requirements),
+    )
+    sdists = sorted((work / "sdist").glob("*")) if fetched.returncode == 0 else []
+    if len(sdists) != 1:
+        return Problem(
+            kind=ProblemKind.MISSING,
+            package=requirement.pin,
+            detail="no binary wheel, and no sdist could be fetched: " + _last_line(fetched),
+        )
+    sdist_sha256 = file_sha256(sdists[0])
+    source = work / "sdist.txt"
+    source.write_text(
+        f"{requirement.name} @ {sdists[0].as_uri()} --hash=sha256:{sdist_sha256}\n",
+        encoding="utf-8",
+    )
+    built = _pip(
+        "wheel",
+        "--wheel-dir",
+        str(work / "out"),
+        *common,
+        "-r",
+        str(source),
+        env={**os.environ, "SOURCE_DATE_EPOCH": epoch},
+    )
+    if built.returncode != 0:
+        return Problem(
+            kind=ProblemKind.MISSING,
+            package=requirement.pin,
+            detail="no binary wheel, and building one failed: " + _last_line(built),
+        )
+    wheel = _produced(work / "out", requirement)
+    if isinstance(wheel, Problem):
+        return wheel
+    destination = folder / wheel.name
+    shutil.move(wheel, destination)
+    digest = file_sha256(destination)
+    return _Fetched(
+        wheel=destination,
+        sha256=digest,
+        built=BuiltWheel(
+            filename=destination.name,
+            name=requirement.name,
+            version=requirement.version,
+            sha256=digest,
+            sdist_sha256=sdist_sha256,
+            source_date_epoch=int(epoch),
+        ),
+    )
+
+
+def _produced(out: Path, requirement: LockedRequirement) -> Path | Problem:
+    produced = sorted(out.glob("*.whl"))
+    if len(produced) != 1:
+        return Problem(
+            kind=ProblemKind.MISSING,
+            package=requirement.pin,
+            detail=f"pip produced {len(produced)} wheels, expected 1",
+        )
+    return produced[0]
+
+
+def _pip(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
 
 
 def _last_line(completed: subprocess.CompletedProcess[str]) -> str:

@@ -3,7 +3,8 @@
 ``uv pip sync --offline --no-index --find-links <wheelhouse> --require-hashes``: no
 index traffic, nothing the lock does not pin. A package missing from the wheelhouse
 comes from the index only where the user allows it, and every such fallback is logged
-by name; a wheel whose hash does not match is never installed.
+by name; a wheel the repository does not vouch for (its hash is neither the lock's nor,
+built from an sdist, the one committed beside the locks) is never installed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from tierci._proc import find_uv, run
 from tierci.errors import WheelhouseError
 from tierci.wheelhouse.model import ProblemKind, Target, locked_pins, validate
+from tierci.wheelhouse.trust import BUILT_FILE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -62,7 +64,9 @@ def install(
         raise WheelhouseError(
             f"{len(tampered)} wheel(s) in {folder} do not match the lock; refusing to install:\n"
             + "\n".join(f"  {p}" for p in tampered),
-            fix="rebuild the wheelhouse (`nox -s wheelhouse`); never edit wheels in place",
+            fix="rebuild the wheelhouse (`nox -s wheelhouse`); never edit wheels in place. "
+            "A wheel built from an sdist is trusted only by its hash committed in "
+            f"{BUILT_FILE} beside the locks: run `tierci wheelhouse build` and commit it",
         )
     pins = locked_pins(locks, target)
     missing = [pin for pin in pins if pin not in check.wheels]

@@ -3,8 +3,12 @@
 This module knows what a wheelhouse must hold and checks it:
 
 - ``validate`` proves that the folder covers the locks for a target Python/platform:
-  a compatible wheel for every pin whose hash is the lock's (or the manifest's, for a
-  wheel built here from a hash-checked sdist), and the required packages present;
+  a compatible wheel for every pin whose hash the repository vouches for (the lock's,
+  or for a wheel built here from a hash-checked sdist the one committed beside the
+  locks: ``trust``), and the required packages present. Hashes are remembered by stat
+  signature (``hashes``), so a warm check reads no wheel;
+- ``check_manifest`` is the manifest's schema. The manifest is a packing list that
+  catches a damaged archive; it vouches for nothing;
 - ``cache_key`` names the wheelhouse for a cache: lock digest + Python + platform +
   variant.
 
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
 import json
 import re
 import sys
@@ -34,7 +37,10 @@ from packaging.utils import (
 )
 
 from tierci.errors import WheelhouseError
+from tierci.escape import clip, show_invisible
 from tierci.locks.lockfile import Lock, LockedRequirement, lock_digest
+from tierci.wheelhouse.hashes import HashCache, file_sha256
+from tierci.wheelhouse.trust import Trust
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -44,12 +50,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST_FORMAT",
+    "MANIFEST_MAX_BYTES",
     "MANIFEST_NAME",
     "Problem",
     "ProblemKind",
     "Target",
     "Validation",
     "cache_key",
+    "check_manifest",
     "file_sha256",
     "locked_pins",
     "read_manifest",
@@ -59,6 +67,11 @@ __all__ = [
 
 MANIFEST_NAME = "tierci-wheelhouse.json"
 MANIFEST_FORMAT = 1
+#: A manifest of thousands of wheels is a few hundred kB.
+MANIFEST_MAX_BYTES = 1 << 20
+# What a wheel file name may hold (PEP 427 names, versions and tags, ASCII).
+_WHEEL_FILENAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+!-]*\.whl")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,7 +167,7 @@ def _host_platform() -> str:
 
 class ProblemKind(enum.StrEnum):
     MISSING = "missing"  # no compatible wheel for a pin
-    HASH = "hash"  # a wheel whose hash the lock (or the build record) does not list
+    HASH = "hash"  # a wheel whose hash neither the lock nor the committed built entry lists
     REQUIRED = "required"  # a required package that no lock pins
 
 
@@ -185,14 +198,6 @@ class Validation:
 
     def missing(self) -> list[str]:
         return [p.package for p in self.problems if p.kind is ProblemKind.MISSING]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def locked_pins(locks: Iterable[Lock], target: Target) -> dict[str, LockedRequirement]:
@@ -233,19 +238,65 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     path = folder / MANIFEST_NAME
     if not path.is_file():
         return {"format": MANIFEST_FORMAT, "wheels": {}}
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    fix = "rebuild the wheelhouse (`tierci wheelhouse build` or `nox -s wheelhouse`)"
+    if path.stat().st_size > MANIFEST_MAX_BYTES:
         raise WheelhouseError(
-            f"{path}: the wheelhouse manifest is not valid JSON ({exc})",
-            fix="rebuild the wheelhouse (`tierci wheelhouse build` or `nox -s wheelhouse`)",
-        ) from exc
-    if manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("wheels"), dict):
-        raise WheelhouseError(
-            f"{path}: not a tierci wheelhouse manifest of format {MANIFEST_FORMAT}",
-            fix="rebuild the wheelhouse with this tierci",
+            f"{path}: the wheelhouse manifest is over {MANIFEST_MAX_BYTES} bytes", fix=fix
         )
-    return manifest
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        raise WheelhouseError(
+            f"{path}: the wheelhouse manifest is not valid JSON ({exc})", fix=fix
+        ) from exc
+    return check_manifest(data, str(path), fix=fix)
+
+
+def check_manifest(data: object, where: str, *, fix: str) -> dict[str, Any]:
+    """``data`` if it is a manifest: format, and per wheel a file name, its sha256 and
+    size; else a WheelhouseError saying ``where`` and which record is wrong."""
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != MANIFEST_FORMAT
+        or not isinstance(data.get("wheels"), dict)
+    ):
+        raise WheelhouseError(
+            f"{where}: not a tierci wheelhouse manifest of format {MANIFEST_FORMAT} "
+            '(an object with "format" and "wheels")',
+            fix=fix,
+        )
+    if not isinstance(data.get("key", ""), str):
+        raise WheelhouseError(f"{where}: its key is not a string", fix=fix)
+    for filename, record in data["wheels"].items():
+        shown = show_invisible(clip(filename, 120))
+        if not _WHEEL_FILENAME.fullmatch(filename) or not _parses(filename):
+            raise WheelhouseError(f"{where}: '{shown}' is not a wheel file name", fix=fix)
+        if not isinstance(record, dict):
+            raise WheelhouseError(
+                f"{where}: the record of {shown} is a {type(record).__name__}, not an object",
+                fix=fix,
+            )
+        digest = record.get("sha256")
+        if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
+            raise WheelhouseError(
+                f"{where}: the record of {shown} has no sha256 (64 lowercase hex digits)",
+                fix=fix,
+            )
+        size = record.get("size")
+        if type(size) is not int or size < 0:
+            raise WheelhouseError(
+                f"{where}: the record of {shown} has no size (a whole number of bytes)",
+                fix=fix,
+            )
+    return data
+
+
+def _parses(filename: str) -> bool:
+    try:
+        parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    return True
 
 
 def _wheels_by_pin(folder: Path) -> dict[tuple[NormalizedName, Version], list[Path]]:
@@ -265,8 +316,14 @@ def validate(
     target: Target,
     *,
     required: Iterable[str] = (),
+    hashes: HashCache | None = None,
 ) -> Validation:
-    """Check that ``folder`` holds a good wheel for every pin of ``locks`` on ``target``."""
+    """Check that ``folder`` holds a good wheel for every pin of ``locks`` on ``target``.
+
+    Good: its hash is the lock's, or for a wheel built from the sdist, the one committed
+    beside the locks (``trust``). Nothing in the folder is trusted. ``hashes``: where
+    hashes are remembered (default: the user cache).
+    """
     pins = locked_pins(locks, target)
     result = Validation(target=target, checked=len(pins))
     if not folder.is_dir():
@@ -278,11 +335,8 @@ def validate(
             )
         )
         return result
-    built = {
-        filename: record
-        for filename, record in read_manifest(folder)["wheels"].items()
-        if record.get("origin") == "built"
-    }
+    trust = Trust.of(locks)
+    cache = hashes or HashCache(folder)
     available = _wheels_by_pin(folder)
     for pin, requirement in sorted(pins.items()):
         candidates = available.get((requirement.name, requirement.version), [])
@@ -297,11 +351,19 @@ def validate(
                 )
             )
             continue
-        problem = _hash_problem(compatible[0], requirement, built, result)
-        if problem:
-            result.problems.append(problem)
-        else:
-            result.wheels[pin] = compatible[0]
+        wheel = compatible[0]
+        digest = cache.sha256(wheel)
+        result.sha256[pin] = digest  # kept: build() records it without hashing again
+        verdict = trust.check(requirement, wheel.name, digest)
+        if not verdict.trusted:
+            result.problems.append(
+                Problem(kind=ProblemKind.HASH, package=pin, detail=verdict.detail)
+            )
+            continue
+        result.wheels[pin] = wheel
+        if verdict.by == "built":
+            result.built_hashes[pin] = f"sha256:{digest}"
+    cache.save()
     present = {requirement.name for requirement in pins.values()}
     for name in required:
         if canonicalize_name(name) not in present:
@@ -317,23 +379,3 @@ def validate(
 
 def _compatible(path: Path, target: Target) -> bool:
     return not target.tags.isdisjoint(parse_wheel_filename(path.name)[3])
-
-
-def _hash_problem(
-    wheel: Path, requirement: LockedRequirement, built: dict[str, Any], result: Validation
-) -> Problem | None:
-    digest = file_sha256(wheel)
-    result.sha256[requirement.pin] = digest  # kept: build() records it without hashing again
-    actual = f"sha256:{digest}"
-    if actual in requirement.hashes:
-        return None
-    record = built.get(wheel.name)
-    if record is not None and f"sha256:{record['sha256']}" == actual:
-        result.built_hashes[requirement.pin] = actual
-        return None
-    detail = (
-        "built here, but the file changed since (its hash is not the manifest's)"
-        if record is not None
-        else f"{wheel.name} has {actual[:19]}..., which the lock does not list"
-    )
-    return Problem(kind=ProblemKind.HASH, package=requirement.pin, detail=detail)
