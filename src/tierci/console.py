@@ -26,8 +26,17 @@ if TYPE_CHECKING:
 
     from tierci.junit.merge import ReportEntry
     from tierci.pipeline import TierResult
+    from tierci.report.ingest import Ingested, Rendered
 
-__all__ = ["output", "print_error", "print_line", "print_reports", "print_summary"]
+__all__ = [
+    "gates_verdict",
+    "output",
+    "print_error",
+    "print_ingest_notes",
+    "print_line",
+    "print_reports",
+    "print_summary",
+]
 
 _STYLE = {
     Status.PASSED: "bold green",
@@ -131,3 +140,30 @@ def print_reports(entries: Sequence[ReportEntry], *, title: str = "JUnit reports
     console.print(table)
     for problem in problems:
         console.print(Text.assemble(("problem: ", "bold red"), show_invisible(problem)))
+
+
+def print_ingest_notes(ingested: Ingested) -> None:
+    """What an ingest did not store, and why (the table shows what it did)."""
+    console = _console()
+    for path, reason in ingested.skipped:
+        console.print(Text.assemble(("skipped: ", "yellow"), show_invisible(f"{path}: {reason}")))
+    for _path, problem in ingested.record_problems:
+        console.print(Text.assemble(("problem: ", "bold red"), show_invisible(problem)))
+    if ingested.repeated:
+        print_line(
+            f"{len(ingested.repeated)} report(s) already in the history for their commit: "
+            "not stored again"
+        )
+
+
+def gates_verdict(rendered: Rendered, *, check: bool) -> int:
+    """Name every unmet quality gate; with ``check``, they fail the command (exit 1)."""
+    console = _console()
+    for gate in rendered.unmet_gates:
+        console.print(
+            Text.assemble(
+                ("gate not met: ", "bold red" if check else "yellow"),
+                show_invisible(f"{gate.name}: {gate.value} (target {gate.target})"),
+            )
+        )
+    return 1 if check and rendered.unmet_gates else 0

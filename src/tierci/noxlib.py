@@ -70,6 +70,7 @@ __all__ = [
     "lint",
     "lock",
     "packaging",
+    "recorded",
     "release_session",
     "report",
     "run_pytest",
@@ -130,6 +131,20 @@ def _reported(
             session.error(str(exc))
 
     return wrapper
+
+
+@contextlib.contextmanager
+def recorded(session: nox.Session, tier: str, *, shard: str = "") -> Iterator[None]:
+    """Record a tier that a session runs by itself (no noxlib entry point), so the HUD
+    shows it and counts its time::
+
+        @nox.session
+        def docs(session):
+            with noxlib.recorded(session, "docs"):
+                session.run("sphinx-build", "-W", "docs", "build/docs")
+    """
+    with _tier_record(_config(session), tier, shard=shard):
+        yield
 
 
 def _recorded_as(
@@ -553,11 +568,15 @@ def lock(session: nox.Session) -> None:
 
 @_reported
 def report(session: nox.Session) -> Path:
-    """Ingest this commit's JUnit reports into the history and render the HUD.
+    """Ingest this commit's JUnit reports and tier records into the history and render
+    the HUD.
 
     Runs in nox's own interpreter (declare the session with ``venv_backend="none"``).
-    ``-- --expect unit:4 --expect lint`` names reports that must be there; a missing or
-    unreadable one fails the session after the HUD, which shows it, is written.
+    Only this commit's results are filed: a report or record another commit left in
+    the folder is skipped, named in the log. ``-- --expect unit:4 --expect lint`` names
+    reports that must be there; a missing or unreadable one fails the session after
+    the HUD, which shows it, is written. ``-- --check-gates`` fails it (exit 1) when a
+    quality gate is not met.
     """
     config = _config(session)
     expect = [
@@ -566,25 +585,30 @@ def report(session: nox.Session) -> Path:
         if arg == "--expect"
     ]
     inputs = [config.junit_dir] if config.junit_dir.is_dir() else []
-    if not any(config.junit_dir.glob("*.xml")) and not expect:
+    found = [*config.junit_dir.glob("*.xml"), *config.junit_dir.glob(f"*{records.RECORD_SUFFIX}")]
+    if not found and not expect:
         raise CommandFailedError(
-            f"no JUnit reports in {config.junit_dir}",
-            fix="run a test tier first (nox -s unit), or name expected ones with -- --expect",
+            f"no JUnit reports or tier records in {config.junit_dir}",
+            fix="run a tier first (nox -s unit), or name expected ones with -- --expect",
         )
-    ingested, written = ingest_and_render(
+    context = RunContext.detect(config.root)
+    ingested, rendered = ingest_and_render(
         config.root / HISTORY,
         inputs,
-        RunContext.detect(config.root),
+        context,
         config.root / HUD_DIR,
         expect=expect,
         junit_dir=config.junit_dir,
         targets=gate_targets(config.gates),
+        only_commit=context.commit,
     )
     for entry in ingested.entries:
         summary = entry.summary
         counts = f"{summary.tests} tests" if summary else entry.status.value
         session.log(f"{entry.label}: {counts}{' - ' + entry.problem if entry.problem else ''}")
-    index = written[0]
+    for path, reason in ingested.skipped:
+        session.warn(f"skipped {path.name}: {reason}")
+    index = rendered.files[0]
     session.log(f"HUD: {index}")
     if ingested.problems:
         raise CommandFailedError(
@@ -592,6 +616,9 @@ def report(session: nox.Session) -> Path:
             "shows them)",
             fix="re-run the tiers or shards named above",
         )
+    if "--check-gates" in session.posargs and rendered.unmet_gates:
+        unmet = "; ".join(f"{gate.name}: {gate.value}" for gate in rendered.unmet_gates)
+        session.error(f"{len(rendered.unmet_gates)} quality gate(s) not met: {unmet}")
     return index
 
 

@@ -110,9 +110,34 @@ def _run_tiers(
                     reason="an earlier tier failed",
                 )
             )
+            _record_not_run(config, name, environment[PIPELINE_STARTED_VARIABLE])
             continue
         results.append(_run_tier(config, name, environment))
     return results
+
+
+def _record_not_run(config: TierciConfig, tier: str, pipeline_started: str) -> None:
+    """A tier the pipeline did not run still gets its record: the HUD shows it "not
+    run", as this summary does, instead of leaving the column out."""
+    from tierci import records  # noqa: PLC0415 - records imports this module's Status
+    from tierci.provenance import commit_sha, current_branch  # noqa: PLC0415 - as above
+
+    moment = records.now()
+    records.write_record(
+        records.record_path(config.junit_dir, tier),
+        records.TierRecord(
+            tier=tier,
+            shard="",
+            status=Status.NOT_RUN,
+            exit_code=0,
+            started=moment,
+            ended=moment,
+            commit=commit_sha(config.root),
+            branch=current_branch(config.root),
+            note="an earlier tier failed",
+            pipeline_started=pipeline_started,
+        ),
+    )
 
 
 def _run_tier(config: TierciConfig, name: str, environment: dict[str, str]) -> TierResult:

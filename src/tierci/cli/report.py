@@ -41,8 +41,9 @@ def add_commands(commands: Subcommands) -> None:
         verbs,
         "ingest",
         _ingest,
-        summary="store JUnit reports of one commit in the history",
-        description="Store each report (one transaction each) under the commit; the same "
+        summary="store JUnit reports and tier records in the history",
+        description="Store each report (one transaction each) under the commit it is "
+        "stamped with (--commit for unstamped ones); the same "
         "bytes twice for one commit are stored once, however many jobs ingest them at "
         "once. Exit 1 when a report is missing, empty or unreadable (it is stored as "
         "such: the HUD shows the hole); only regular, uncompressed files are read. Exit 4 "
@@ -53,14 +54,28 @@ def add_commands(commands: Subcommands) -> None:
             "tierci report ingest junit/ --commit $SHA --branch main --expect unit:4",
         ),
     )
-    ingest.add_argument("inputs", type=Path, nargs="+", help="report files or folders of *.xml")
+    ingest.add_argument(
+        "inputs",
+        type=Path,
+        nargs="+",
+        help="report files, tier records (*.tier.json), or folders of both",
+    )
     ingest.add_argument(
         "--db",
         type=Path,
         default=_HISTORY,
         help=f"the history, created with its folders if missing (default: {_HISTORY})",
     )
-    ingest.add_argument("--commit", help="the commit tested (default: from CI or git)")
+    ingest.add_argument(
+        "--commit",
+        help="the commit of unstamped reports (default: from CI or git); a report stamped "
+        "with another commit is skipped with a warning",
+    )
+    ingest.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse (exit 4) a report stamped with another commit than --commit",
+    )
     ingest.add_argument("--branch", default="", help="its branch")
     ingest.add_argument("--job", default="", help="the CI job that produced the reports")
     ingest.add_argument("--ref-time", default="", help="ISO time ordering this commit in the HUD")
@@ -74,7 +89,10 @@ def add_commands(commands: Subcommands) -> None:
         description="Write index.html (one self-contained page), summary.md (also "
         "appended to $GITHUB_STEP_SUMMARY) and/or hud.json from the history, which is "
         "opened read-only (a history on a read-only folder or mount renders too).",
-        examples=("tierci report hud", "tierci report hud --format markdown --commits 10"),
+        examples=(
+            "tierci report hud",
+            "tierci report hud --format markdown --commits 10 --check-gates",
+        ),
     )
     hud.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
     hud.add_argument(
@@ -88,11 +106,16 @@ def add_commands(commands: Subcommands) -> None:
         help="repeatable; default html (markdown also goes to $GITHUB_STEP_SUMMARY)",
     )
     hud.add_argument("--commits", type=int, default=30, help="newest commits shown")
+    hud.add_argument(
+        "--check-gates",
+        action="store_true",
+        help="exit 1 when a quality gate is not met (after writing the HUD)",
+    )
 
 
 def _ingest(arguments: argparse.Namespace) -> int:
     # Each command imports what it needs: `tierci --help` stays fast.
-    from tierci.console import print_line, print_reports
+    from tierci.console import print_ingest_notes, print_reports
     from tierci.junit.merge import parse_expectation
     from tierci.report.history import RunContext
     from tierci.report.ingest import ingest
@@ -110,30 +133,27 @@ def _ingest(arguments: argparse.Namespace) -> int:
         context,
         expect=[parse_expectation(text) for text in arguments.expect],
         huge_tree=arguments.huge_tree,
+        strict=arguments.strict,
     )
     print_reports(ingested.entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
-    if ingested.repeated:
-        print_line(
-            f"{len(ingested.repeated)} report(s) already in the history for this commit: "
-            "not stored again"
-        )
+    print_ingest_notes(ingested)
     return 1 if ingested.problems else 0
 
 
 def _hud(arguments: argparse.Namespace) -> int:
     from tierci.config import load_config_if_present
-    from tierci.console import print_line
+    from tierci.console import gates_verdict, print_line
     from tierci.report.hud import gate_targets
     from tierci.report.ingest import render
 
     config = load_config_if_present(arguments.project)
-    written = render(
+    rendered = render(
         arguments.db,
         arguments.out,
         formats=arguments.formats or ["html"],
         max_commits=arguments.commits,
         targets=gate_targets(config.gates) if config else None,
     )
-    for path in written:
+    for path in rendered.files:
         print_line(f"HUD written: {path}")
-    return 0
+    return gates_verdict(rendered, check=arguments.check_gates)

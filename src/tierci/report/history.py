@@ -19,6 +19,8 @@ folder, mount or file can still be rendered.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import sqlite3
 import stat
 import time
@@ -31,6 +33,7 @@ from tierci.errors import CommandFailedError, TierciError, UsageError
 from tierci.junit import Counts
 from tierci.junit.merge import EntryStatus, add_missing, read_entry
 from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
+from tierci.records import RecordError, read_record
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -41,8 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["History", "RunContext", "open_history", "read_history"]
 
 # 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index;
-# 4: outcomes indexed by (run, test)
-SCHEMA_VERSION = 4
+# 4: outcomes indexed by (run, test); 5: tier_runs (the sessions' own records)
+SCHEMA_VERSION = 5
 #: The oldest schema that readers (the HUD, durations) can read as it is.
 READABLE_FROM = 2
 _TABLES = (
@@ -85,6 +88,29 @@ _TABLES = (
     # (the HUD checks a failure against the other runs of its commit this way).
     "CREATE INDEX IF NOT EXISTS outcomes_by_run_test ON outcomes (run_id, test_id)",
     "CREATE INDEX IF NOT EXISTS outcomes_by_test ON outcomes (test_id)",
+    # A tier session's own record (records.py): every tier, with or without JUnit, and
+    # the wall-clock times that time to signal is made of.
+    """CREATE TABLE IF NOT EXISTS tier_runs (
+    id INTEGER PRIMARY KEY,
+    commit_sha TEXT NOT NULL,
+    branch TEXT NOT NULL DEFAULT '',
+    ref_time TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    shard TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,            -- passed | failed | skipped | not run
+    exit_code INTEGER NOT NULL DEFAULT 0,
+    note TEXT NOT NULL DEFAULT '',
+    started TEXT NOT NULL,
+    ended TEXT NOT NULL,
+    pipeline_started TEXT NOT NULL DEFAULT '',
+    python TEXT NOT NULL DEFAULT '',
+    platform TEXT NOT NULL DEFAULT '',
+    junit TEXT NOT NULL DEFAULT '',
+    record_digest TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    UNIQUE (commit_sha, record_digest)
+)""",
+    "CREATE INDEX IF NOT EXISTS tier_runs_by_commit ON tier_runs (commit_sha, tier)",
 )
 # Runs stored twice before version 3 (parallel ingests of one report): the first stays.
 _DROP_DUPLICATES = (
@@ -123,6 +149,11 @@ class RunContext:
     job: str = ""
     host: str = ""
     ref_time: str = ""  # ISO 8601; empty: now
+    #: The commit was given (``--commit``), not found: a report stamped with another one
+    #: is then skipped (or refused, strictly) instead of filed under its own.
+    explicit: bool = False
+    #: The checkout, to ask git when a commit that a report names was made.
+    root: Path | None = None
 
     @classmethod
     def detect(
@@ -141,6 +172,16 @@ class RunContext:
             job=job or ci_job(),
             host=host_name(),
             ref_time=ref_time or commit_time(commit or None, root),
+            explicit=bool(commit),
+            root=root,
+        )
+
+    def for_commit(self, sha: str) -> RunContext:
+        """The same run, filed under ``sha`` (the commit a report is stamped with)."""
+        if sha == self.commit:
+            return self
+        return dataclasses.replace(
+            self, commit=sha, ref_time=commit_time(sha, self.root) if self.root else ""
         )
 
 
@@ -152,6 +193,9 @@ class History:
         self.path = path
         #: Reports the last ingest left out because this commit already has them.
         self.already_ingested: list[Path] = []
+        #: Reports (and records) the last ingest did not file, and why: stamped with a
+        #: commit other than the one asked for.
+        self.skipped: list[tuple[Path, str]] = []
         #: Seconds each write transaction waited for the write lock (others' copies),
         #: and held it (its own check and copy).
         self.lock_waits_s: list[float] = []
@@ -174,26 +218,98 @@ class History:
         expect: Sequence[Expectation] = (),
         junit_dir: Path | None = None,
         huge_tree: bool = False,
+        strict: bool = False,
+        only_commit: str = "",
     ) -> list[ReportEntry]:
         """Store each report (one transaction each), then a ``missing`` run for every
-        expected tier/shard that has no report (looked for in ``junit_dir``).
+        expected tier/shard of ``context``'s commit that has no report (looked for in
+        ``junit_dir``).
 
-        A report whose exact bytes this commit already has is not stored again, however
+        A report stamped with a commit (tierci's plugin writes ``commit``) is filed
+        under that commit; ``context.commit`` is only the default for unstamped ones. A
+        stamp that disagrees with an explicit ``--commit`` or with ``only_commit`` is
+        skipped and listed in :attr:`skipped` (``strict``: refused, a UsageError).
+        A report whose exact bytes its commit already has is not stored again, however
         many processes ingest it at once."""
         self.already_ingested = []
+        self.skipped = []
         entries = []
         for path in reports:
             entry = self._stage(path, huge_tree=huge_tree)
-            if not self._store(entry, context):
+            stamp = entry.summary.properties.get("commit", "") if entry.summary else ""
+            reason = _stamp_conflict(stamp, context, only_commit)
+            if reason:
+                if strict:
+                    raise UsageError(
+                        f"{path}: {reason}",
+                        fix="ingest it for its own commit (no --commit), or leave it out",
+                    )
+                self.skipped.append((path, reason))
+                continue
+            if not self._store(entry, context.for_commit(stamp or context.commit)):
                 self.already_ingested.append(path)
             entries.append(entry)
-        present = {(entry.tier, entry.shard) for entry in entries}
+        present = {
+            (entry.tier, entry.shard)
+            for entry in entries
+            if (entry.summary.properties.get("commit", "") if entry.summary else "")
+            in ("", context.commit)
+        }
         folder = junit_dir or (reports[0].parent if reports else Path())
         for hole in add_missing([], expect, folder):
             if (hole.tier, hole.shard) not in present:
                 # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
                 self._store(hole, context, digest=f"{hole.status.value}:{hole.tier}:{hole.shard}")
         return add_missing(entries, expect, folder)
+
+    def ingest_records(
+        self, paths: Sequence[Path], context: RunContext, *, only_commit: str = ""
+    ) -> list[tuple[Path, str]]:
+        """Store tier records (records.py) under the commit each names; returns the
+        unreadable ones with their problem. Stamps follow :meth:`ingest`'s rule."""
+        self.already_ingested = []
+        self.skipped = []
+        problems = []
+        for path in paths:
+            try:
+                record = read_record(path)
+            except RecordError as exc:
+                problems.append((path, str(exc)))
+                continue
+            reason = _stamp_conflict(record.commit, context, only_commit)
+            if reason:
+                self.skipped.append((path, reason))
+                continue
+            filed = context.for_commit(record.commit or context.commit)
+            digest = hashlib.sha256(record.to_json().encode()).hexdigest()
+            with self._write() as cursor:
+                cursor.execute(
+                    """INSERT OR IGNORE INTO tier_runs (commit_sha, branch, ref_time, tier,
+                           shard, status, exit_code, note, started, ended, pipeline_started,
+                           python, platform, junit, record_digest, ingested_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        filed.commit,
+                        record.branch or filed.branch,
+                        filed.ref_time or record.started,
+                        record.tier,
+                        record.shard,
+                        record.status.value,
+                        record.exit_code,
+                        record.note,
+                        record.started,
+                        record.ended,
+                        record.pipeline_started,
+                        record.python,
+                        record.platform,
+                        record.junit,
+                        digest,
+                        _now(),
+                    ),
+                )
+                if not cursor.rowcount:
+                    self.already_ingested.append(path)
+        return problems
 
     def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
         """Read ``path`` into the staging table: however long it takes, no lock on the
@@ -313,6 +429,20 @@ def _insert_run(
         ),
     )
     return int(cursor.lastrowid or 0)
+
+
+def _stamp_conflict(stamp: str, context: RunContext, only_commit: str) -> str:
+    """Why a report stamped ``stamp`` is not filed in this ingest ('' if it is)."""
+    if not stamp:
+        return ""
+    if only_commit and stamp != only_commit:
+        return (
+            f"stamped with commit {stamp[:12]}, not {only_commit[:12]}: left by an earlier "
+            "run, it is not this run's result"
+        )
+    if context.explicit and stamp != context.commit:
+        return f"stamped with commit {stamp[:12]}, but --commit {context.commit[:12]} was given"
+    return ""
 
 
 def _now() -> str:

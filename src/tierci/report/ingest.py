@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tierci.junit.merge import collect_inputs
+from tierci.records import RECORD_SUFFIX
 from tierci.report.history import open_history, read_history
 from tierci.report.hud import build_hud, write_hud
 
@@ -20,21 +21,28 @@ if TYPE_CHECKING:
     from tierci.junit.merge import Expectation, ReportEntry
     from tierci.report.history import RunContext
     from tierci.report.hud import GateTargets
+    from tierci.report.hud.model import Gate
 
-__all__ = ["Ingested", "ingest", "ingest_and_render", "render"]
+__all__ = ["Ingested", "Rendered", "ingest", "ingest_and_render", "render"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Ingested:
-    """Each report's place (stored, or why it could not count), and the ones skipped
-    because this commit's history already had their exact bytes."""
+    """Each report's place (stored, or why it could not count), the ones skipped
+    because their commit's history already had their exact bytes, the ones not filed
+    (stamped with another commit), and tier records that could not be read."""
 
     entries: tuple[ReportEntry, ...]
     repeated: tuple[Path, ...]
+    skipped: tuple[tuple[Path, str], ...] = ()
+    record_problems: tuple[tuple[Path, str], ...] = ()
+    records: int = 0
 
     @property
     def problems(self) -> list[str]:
-        return [entry.problem for entry in self.entries if entry.problem]
+        return [entry.problem for entry in self.entries if entry.problem] + [
+            problem for _path, problem in self.record_problems
+        ]
 
 
 def ingest(
@@ -45,16 +53,58 @@ def ingest(
     expect: Sequence[Expectation] = (),
     junit_dir: Path | None = None,
     huge_tree: bool = False,
+    strict: bool = False,
+    only_commit: str = "",
 ) -> Ingested:
-    """Store ``inputs`` (files, or folders of ``*.xml``) under ``context``'s commit."""
-    reports = collect_inputs(inputs)
+    """Store ``inputs`` (report files, tier records, or folders of both) in the history.
+
+    Each is filed under the commit it is stamped with; ``context.commit`` is the default
+    for unstamped reports. ``only_commit`` keeps what another commit left behind out
+    (``nox -s report`` files only this commit's run)."""
+    reports = [path for path in collect_inputs(inputs) if not path.name.endswith(RECORD_SUFFIX)]
+    records = _records(inputs)
     folder = junit_dir or _folder_of(inputs)
     with open_history(db) as history:
         entries = history.ingest(
-            reports, context, expect=expect, junit_dir=folder, huge_tree=huge_tree
+            reports,
+            context,
+            expect=expect,
+            junit_dir=folder,
+            huge_tree=huge_tree,
+            strict=strict,
+            only_commit=only_commit,
         )
-        repeated = tuple(history.already_ingested)
-    return Ingested(entries=tuple(entries), repeated=repeated)
+        skipped = list(history.skipped)
+        repeated = list(history.already_ingested)
+        record_problems = history.ingest_records(records, context, only_commit=only_commit)
+        skipped += history.skipped
+        repeated += history.already_ingested
+    return Ingested(
+        entries=tuple(entries),
+        repeated=tuple(repeated),
+        skipped=tuple(skipped),
+        record_problems=tuple(record_problems),
+        records=len(records) - len(record_problems),
+    )
+
+
+def _records(inputs: Sequence[Path]) -> list[Path]:
+    """Tier records among the inputs: given by name, or found in a given folder."""
+    found: list[Path] = []
+    for path in inputs:
+        if path.is_dir():
+            found.extend(sorted(path.glob(f"*{RECORD_SUFFIX}")))
+        elif path.name.endswith(RECORD_SUFFIX):
+            found.append(path)
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rendered:
+    """The HUD's files, and the quality gates it shows as not met."""
+
+    files: tuple[Path, ...]
+    unmet_gates: tuple[Gate, ...]
 
 
 def render(
@@ -64,14 +114,17 @@ def render(
     formats: Sequence[str] = ("html",),
     max_commits: int = 30,
     targets: GateTargets | None = None,
-) -> list[Path]:
-    """Write the HUD from the history at ``db`` into ``out``; the files written.
+) -> Rendered:
+    """Write the HUD from the history at ``db`` into ``out``.
 
     The history is opened read-only: a history on a read-only folder, mount or file
     renders as well as any."""
     with read_history(db) as history:
         model = build_hud(history.connection, max_commits=max_commits, targets=targets)
-    return write_hud(model, out, formats)
+    files = write_hud(model, out, formats)
+    return Rendered(
+        files=tuple(files), unmet_gates=tuple(gate for gate in model.gates if not gate.passed)
+    )
 
 
 def ingest_and_render(
@@ -84,9 +137,12 @@ def ingest_and_render(
     junit_dir: Path | None = None,
     formats: Sequence[str] = ("html", "markdown", "json"),
     targets: GateTargets | None = None,
-) -> tuple[Ingested, list[Path]]:
+    only_commit: str = "",
+) -> tuple[Ingested, Rendered]:
     """:func:`ingest`, then :func:`render` (the HUD shows whatever the ingest found)."""
-    ingested = ingest(db, inputs, context, expect=expect, junit_dir=junit_dir)
+    ingested = ingest(
+        db, inputs, context, expect=expect, junit_dir=junit_dir, only_commit=only_commit
+    )
     return ingested, render(db, out, formats=formats, targets=targets)
 
 

@@ -64,6 +64,8 @@ class Cell:
     flaky: int
     skipped: int
     time_to_signal_s: float
+    #: Earlier attempts of the cell's slots (re-runs): not counted in its numbers.
+    reruns: int = 0
     #: Reports that could not be read, and expected ones that ran no test.
     unreadable: int = 0
     empty: int = 0
@@ -91,9 +93,14 @@ class Cell:
             return self.state
         if self.status is Status.FLAKY:
             return f"{self.flaky} flaky"
-        if self.status is Status.MISSING:
-            return "missing"
+        if self.status is Status.MISSING or not self.tests:
+            return self.status.value  # missing, not run, or a tier that runs no tests
         return str(self.tests)
+
+    @property
+    def css(self) -> str:
+        """The status as a CSS class (``not run`` → ``not-run``)."""
+        return self.status.value.replace(" ", "-")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +109,9 @@ class CommitRow:
     branch: str
     ref_time: str
     cells: dict[str, Cell]
+    #: Wall clock from the pipeline's start to the last tier's end (from the tiers'
+    #: records); None where no tier recorded its run.
+    time_to_signal_s: float | None = None
 
     @property
     def short(self) -> str:
@@ -200,8 +210,12 @@ def build_hud(
     connection.row_factory = sqlite3.Row
     targets = targets or GateTargets()
     commits = connection.execute(
-        """SELECT commit_sha, max(branch) AS branch, max(ref_time) AS ref_time FROM runs
-           GROUP BY commit_sha ORDER BY max(ref_time) DESC, max(id) DESC LIMIT ?""",
+        """SELECT commit_sha, max(branch) AS branch, max(ref_time) AS ref_time FROM (
+               SELECT commit_sha, branch, ref_time, id, 0 AS kind FROM runs
+               UNION ALL
+               SELECT commit_sha, branch, ref_time, id, 1 AS kind FROM tier_runs)
+           GROUP BY commit_sha ORDER BY max(ref_time) DESC, max(kind = 0), max(id) DESC
+           LIMIT ?""",
         (max_commits,),
     ).fetchall()
     shas = [row["commit_sha"] for row in commits]
@@ -209,12 +223,14 @@ def build_hud(
     cells_by_commit: dict[str, dict[str, Cell]] = {sha: {} for sha in shas}
     for (sha, tier), cell in _cells(connection, shas).items():
         cells_by_commit[sha][tier] = cell
+    signal = _time_to_signal(connection, shas)
     rows = tuple(
         CommitRow(
             sha=row["commit_sha"],
             branch=row["branch"],
             ref_time=row["ref_time"],
             cells=cells_by_commit[row["commit_sha"]],
+            time_to_signal_s=signal.get(row["commit_sha"]),
         )
         for row in commits
     )
@@ -259,47 +275,167 @@ def _tiers(connection: sqlite3.Connection, shas: Sequence[str]) -> tuple[str, ..
     found = [
         row[0]
         for row in connection.execute(
-            "SELECT DISTINCT tier FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))",
-            (json.dumps(shas),),
+            """SELECT tier FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
+               UNION
+               SELECT tier FROM tier_runs WHERE commit_sha IN (SELECT value FROM json_each(?))""",
+            (json.dumps(shas), json.dumps(shas)),
         )
     ]
-    order = ["lint", "unit", "packaging", "heavy", "device", "wheels", "release"]
+    # The tier ladder: fast and blocking first, then what gates a release.
+    order = [
+        "lock",
+        "lint",
+        "unit",
+        "packaging",
+        "heavy",
+        "device",
+        "wheelhouse",
+        "wheels",
+        "release",
+    ]
     return tuple(sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t)))
+
+
+# The latest attempt of each (commit, tier, shard) slot is its result; earlier attempts
+# of the slot are re-runs: counted as such, kept for flake detection, never summed.
+_LATEST = """SELECT max(id) FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
+             GROUP BY commit_sha, tier, shard"""
 
 
 def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[str, str], Cell]:
     runs = connection.execute(
-        """SELECT commit_sha, tier, count(*) AS runs, sum(tests) AS tests,
+        f"""SELECT commit_sha, tier, count(*) AS runs, sum(tests) AS tests,
                    sum(failed) AS failed, sum(errors) AS errors, sum(flaky) AS flaky,
                    sum(skipped) AS skipped, max(duration_s) AS time_to_signal,
                    sum(status = 'error') AS unreadable, sum(status = 'missing') AS missing,
                    sum(status = 'empty' AND problem != '') AS empty,
                    group_concat(CASE WHEN problem != '' THEN problem END, char(10)) AS problems
-            FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
-            GROUP BY commit_sha, tier""",
+            FROM runs WHERE id IN ({_LATEST})
+            GROUP BY commit_sha, tier""",  # noqa: S608 - a constant, not data
         (json.dumps(shas),),
     ).fetchall()
+    attempts = {
+        (row[0], row[1]): row[2]
+        for row in connection.execute(
+            """SELECT commit_sha, tier, count(*) FROM runs
+               WHERE commit_sha IN (SELECT value FROM json_each(?)) GROUP BY commit_sha, tier""",
+            (json.dumps(shas),),
+        )
+    }
+    records = _tier_records(connection, shas)
     failures = _failures(connection, shas)
     cells = {}
     for row in runs:
         key = (row["commit_sha"], row["tier"])
+        record = records.pop(key, None)
+        status = _cell_status(row)
+        problems = tuple((row["problems"] or "").split("\n")) if row["problems"] else ()
+        if record is not None and record.failed and status is not Status.FAILED:
+            status, problems = Status.FAILED, (*problems, *record.notes)
         cells[key] = Cell(
             commit=row["commit_sha"],
             tier=row["tier"],
-            status=_cell_status(row),
+            status=status,
             runs=row["runs"],
+            reruns=attempts.get(key, row["runs"]) - row["runs"],
             tests=row["tests"],
             failed=row["failed"],
             errors=row["errors"],
             flaky=row["flaky"],
             skipped=row["skipped"],
-            time_to_signal_s=row["time_to_signal"] or 0.0,
+            time_to_signal_s=record.wall_s if record else row["time_to_signal"] or 0.0,
             unreadable=row["unreadable"],
             empty=row["empty"],
-            problems=tuple((row["problems"] or "").split("\n")) if row["problems"] else (),
+            problems=problems,
             failures=tuple(failures.get(key, ())),
         )
+    for (sha, tier), record in records.items():  # tiers that wrote no JUnit
+        cells[(sha, tier)] = Cell(
+            commit=sha,
+            tier=tier,
+            status=record.status,
+            runs=record.runs,
+            tests=0,
+            failed=0,
+            errors=0,
+            flaky=0,
+            skipped=0,
+            time_to_signal_s=record.wall_s,
+            problems=record.notes,
+        )
     return cells
+
+
+@dataclass(frozen=True, kw_only=True)
+class _TierRecords:
+    """The latest record of each shard of one tier on one commit, folded."""
+
+    status: Status
+    runs: int
+    wall_s: float  # first start to last end: the shards ran side by side
+    notes: tuple[str, ...]
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+
+def _tier_records(
+    connection: sqlite3.Connection, shas: Sequence[str]
+) -> dict[tuple[str, str], _TierRecords]:
+    rows = connection.execute(
+        """SELECT commit_sha, tier, count(*) AS runs, min(started) AS started,
+                  max(ended) AS ended, sum(status = 'failed') AS failed,
+                  sum(status = 'passed') AS passed, sum(status = 'skipped') AS skipped,
+                  group_concat(CASE WHEN note != '' THEN note END, char(10)) AS notes
+           FROM tier_runs WHERE id IN (
+               SELECT max(id) FROM tier_runs
+               WHERE commit_sha IN (SELECT value FROM json_each(?))
+               GROUP BY commit_sha, tier, shard)
+           GROUP BY commit_sha, tier""",
+        (json.dumps(shas),),
+    ).fetchall()
+    folded = {}
+    for row in rows:
+        if row["failed"]:
+            status = Status.FAILED
+        elif row["passed"]:
+            status = Status.PASSED
+        elif row["skipped"]:
+            status = Status.SKIPPED
+        else:
+            status = Status.NOT_RUN
+        folded[(row["commit_sha"], row["tier"])] = _TierRecords(
+            status=status,
+            runs=row["runs"],
+            wall_s=_seconds_between(row["started"], row["ended"]),
+            notes=tuple(row["notes"].split("\n")) if row["notes"] else (),
+        )
+    return folded
+
+
+def _time_to_signal(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[str, float]:
+    """Per commit: the pipeline's start (as CI or `inv ci` recorded it, else the first
+    tier's start) to the last tier's end."""
+    return {
+        row[0]: _seconds_between(row[1] or row[2], row[3])
+        for row in connection.execute(
+            """SELECT commit_sha, min(CASE WHEN pipeline_started != '' THEN pipeline_started
+                                      END), min(started), max(ended)
+               FROM tier_runs WHERE commit_sha IN (SELECT value FROM json_each(?))
+                 AND status != 'not run'
+               GROUP BY commit_sha""",
+            (json.dumps(shas),),
+        )
+    }
+
+
+def _seconds_between(start: str, end: str) -> float:
+    try:
+        span = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):
+        return 0.0
+    return max(0.0, span)
 
 
 def _cell_status(row: sqlite3.Row) -> Status:
@@ -319,11 +455,10 @@ def _failures(
 ) -> dict[tuple[str, str], list[Failure]]:
     found: dict[tuple[str, str], list[Failure]] = {}
     for row in connection.execute(
-        """SELECT r.commit_sha, r.tier, r.shard, o.test_id, o.outcome, o.message
+        f"""SELECT r.commit_sha, r.tier, r.shard, o.test_id, o.outcome, o.message
             FROM outcomes o JOIN runs r ON r.id = o.run_id
-            WHERE r.commit_sha IN (SELECT value FROM json_each(?))
-              AND o.outcome IN ('failed', 'error')
-            ORDER BY r.tier, o.test_id""",
+            WHERE r.id IN ({_LATEST}) AND o.outcome IN ('failed', 'error')
+            ORDER BY r.tier, o.test_id""",  # noqa: S608 - a constant, not data
         (json.dumps(shas),),
     ):
         bucket = found.setdefault((row["commit_sha"], row["tier"]), [])
@@ -460,9 +595,21 @@ def _gates(
                 detail=", ".join(c.tier for c in holes),
             )
         )
+    signals = [row.time_to_signal_s for row in rows if row.time_to_signal_s is not None]
+    if signals:
+        typical = median(signals)
+        gates.append(
+            Gate(
+                name="time to signal (pipeline start to last tier's end)",
+                value=f"{typical:.0f} s median",
+                target=f"<= {targets.max_time_to_signal_s:.0f} s",
+                passed=typical <= targets.max_time_to_signal_s,
+                detail=f"latest {rows[0].time_to_signal_s or 0:.0f} s" if rows else "",
+            )
+        )
     for tier, points in durations.items():
-        if not points:
-            continue
+        if not points or signals:
+            continue  # with wall-clock records, the pipeline's own time is the gate
         typical = median(p.seconds for p in points)
         gates.append(
             Gate(

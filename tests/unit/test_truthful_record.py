@@ -1,0 +1,199 @@
+"""A truthful record: reports filed under the commit they tested, the latest attempt of a
+slot is its result, every tier in the grid, wall-clock time to signal, gates that gate.
+
+Real JUnit files, real tier records, real ingests into a real history; the CLI in
+process (its exit codes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tierci.cli import main
+from tierci.errors import UsageError
+from tierci.junit.merge import Expectation
+from tierci.pipeline import Status
+from tierci.records import TierRecord, record_path, write_record
+from tierci.report.history import RunContext, read_history
+from tierci.report.hud import build_hud
+from tierci.report.ingest import ingest
+
+A, B = "a" * 40, "b" * 40
+
+
+def report(path: Path, *, tier: str, commit: str, shard: str = "", tests: int = 2) -> Path:
+    cases = "".join(f'<testcase classname="t.{tier}" name="test_{n}"/>' for n in range(tests))
+    path.write_text(
+        f'<testsuites><testsuite name="pytest"><properties>'
+        f'<property name="tier" value="{tier}"/><property name="shard" value="{shard}"/>'
+        f'<property name="commit" value="{commit}"/></properties>{cases}'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    return path
+
+
+def record(folder: Path, tier: str, commit: str, **fields: object) -> Path:
+    values: dict[str, object] = {
+        "shard": "",
+        "status": Status.PASSED,
+        "exit_code": 0,
+        "started": "2026-11-24T10:00:00+00:00",
+        "ended": "2026-11-24T10:00:30+00:00",
+        "commit": commit,
+    }
+    values.update(fields)
+    path = record_path(folder, tier, str(values["shard"]))
+    write_record(path, TierRecord(tier=tier, **values))  # type: ignore[arg-type]
+    return path
+
+
+def cells(db: Path, commit: str) -> dict[str, dict[str, object]]:
+    with read_history(db) as history:
+        hud = build_hud(history.connection)
+    row = next(row for row in hud.commits if row.sha == commit)
+    return {
+        tier: {"status": cell.status.value, "tests": cell.tests, "reruns": cell.reruns}
+        for tier, cell in row.cells.items()
+    }
+
+
+def test_a_stamped_report_is_filed_under_its_own_commit(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    stale = report(tmp_path / "unit.xml", tier="unit", commit=A)
+    ingest(db, [stale], RunContext(commit=B))  # B is only the default: the stamp wins
+    with read_history(db) as history:
+        filed = history.connection.execute("SELECT DISTINCT commit_sha FROM runs").fetchall()
+    assert filed == [(A,)]
+
+
+def test_a_stamp_that_disagrees_with_an_explicit_commit_is_skipped_or_refused(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "h.sqlite"
+    stale = report(tmp_path / "unit.xml", tier="unit", commit=A)
+    ingested = ingest(db, [stale], RunContext(commit=B, explicit=True))
+    assert ingested.skipped == ((stale, ingested.skipped[0][1]),)
+    assert "stamped with commit aaaaaaaaaaaa" in ingested.skipped[0][1]
+    with read_history(db) as history:
+        assert history.count_runs() == 0
+    with pytest.raises(UsageError, match=str(stale)):
+        ingest(db, [stale], RunContext(commit=B, explicit=True), strict=True)
+
+
+def test_cli_strict_refuses_with_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stale = report(tmp_path / "unit.xml", tier="unit", commit=A)
+    db = str(tmp_path / "h.sqlite")
+    assert main(["report", "ingest", str(stale), "--db", db, "--commit", B]) == 0
+    assert "skipped" in capsys.readouterr().out
+    code = main(["report", "ingest", str(stale), "--db", db, "--commit", B, "--strict"])
+    assert code == UsageError.return_code
+
+
+def test_this_runs_ingest_leaves_another_commits_shard_and_tier_out(tmp_path: Path) -> None:
+    """nox -s report files only this commit's run: a stale shard 2/2 from A does not
+    stand in for B's crashed shard, and A's exploratory device run does not attach to B."""
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    report(junit / "unit-1of2.xml", tier="unit", commit=B, shard="1/2")
+    report(junit / "unit-2of2.xml", tier="unit", commit=A, shard="2/2")
+    report(junit / "device.xml", tier="device", commit=A, tests=0)
+    db = tmp_path / "h.sqlite"
+    ingested = ingest(
+        db,
+        [junit],
+        RunContext(commit=B),
+        expect=[Expectation(tier="unit", shards=2)],
+        only_commit=B,
+    )
+    assert sorted(path.name for path, _ in ingested.skipped) == ["device.xml", "unit-2of2.xml"]
+    assert any("no report for unit shard 2/2" in problem for problem in ingested.problems)
+    assert cells(db, B) == {"unit": {"status": "missing", "tests": 2, "reruns": 0}}
+
+
+def test_the_latest_attempt_of_a_slot_is_its_result_earlier_ones_are_reruns(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "h.sqlite"
+    first = report(tmp_path / "a1.xml", tier="unit", commit=A, tests=80)
+    again = report(tmp_path / "a2.xml", tier="unit", commit=A, tests=79)  # a re-run
+    again.write_text(again.read_text().replace("test_0", "test_0_again"), encoding="utf-8")
+    ingest(db, [first], RunContext(commit=A))
+    ingest(db, [again], RunContext(commit=A))
+    assert cells(db, A) == {"unit": {"status": "passed", "tests": 79, "reruns": 1}}
+
+
+def test_every_tier_is_in_the_grid_from_its_record(tmp_path: Path) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    report(junit / "unit.xml", tier="unit", commit=A)
+    record(junit, "unit", A, junit="unit.xml")
+    record(junit, "lint", A, status=Status.FAILED, exit_code=1, note="ruff: 3 errors")
+    record(junit, "packaging", A, status=Status.NOT_RUN)
+    db = tmp_path / "h.sqlite"
+    ingested = ingest(db, [junit], RunContext(commit=A), only_commit=A)
+    assert ingested.records == 3
+    assert cells(db, A) == {
+        "lint": {"status": "failed", "tests": 0, "reruns": 0},
+        "unit": {"status": "passed", "tests": 2, "reruns": 0},
+        "packaging": {"status": "not run", "tests": 0, "reruns": 0},
+    }
+    with read_history(db) as history:
+        hud = build_hud(history.connection)
+    assert hud.tiers[:3] == ("lint", "unit", "packaging")
+    assert "ruff: 3 errors" in hud.commits[0].cells["lint"].problems
+
+
+def test_time_to_signal_is_wall_clock_from_the_pipeline_start(tmp_path: Path) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    start = "2026-11-24T10:00:00+00:00"
+    day = "2026-11-24T"
+    record(
+        junit, "lint", A, started=f"{day}10:00:05Z", ended=f"{day}10:00:40Z", pipeline_started=start
+    )
+    for shard, end in (("1/2", "10:03:00"), ("2/2", "10:04:30")):
+        record(
+            junit,
+            "unit",
+            A,
+            shard=shard,
+            started=f"{day}10:00:40Z",
+            ended=f"{day}{end}Z",
+            pipeline_started=start,
+        )
+    db = tmp_path / "h.sqlite"
+    ingest(db, [junit], RunContext(commit=A))
+    with read_history(db) as history:
+        hud = build_hud(history.connection)
+    row = hud.commits[0]
+    assert row.time_to_signal_s == 270.0  # 10:00:00 → 10:04:30
+    assert row.cells["lint"].time_to_signal_s == 35.0
+    assert row.cells["unit"].time_to_signal_s == 230.0  # the shards side by side
+    gate = next(g for g in hud.gates if g.name.startswith("time to signal"))
+    assert gate.value == "270 s median"
+
+
+def test_check_gates_fails_after_writing_the_hud(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    failing = report(junit / "unit.xml", tier="unit", commit=A)
+    failing.write_text(
+        failing.read_text().replace('name="test_0"/>', 'name="test_0"><failure/></testcase>'),
+        encoding="utf-8",
+    )
+    db, out = tmp_path / "h.sqlite", tmp_path / "hud"
+    assert main(["report", "ingest", str(junit), "--db", str(db)]) == 0
+    args = ["report", "hud", "--db", str(db), "--out", str(out), "--format", "json"]
+    assert main(args) == 0  # gates shown, not enforced
+    assert main([*args, "--check-gates"]) == 1
+    assert (out / "hud.json").is_file()
+    assert "gate not met: pass rate" in capsys.readouterr().out
+    gates = json.loads((out / "hud.json").read_text())["gates"]
+    assert any(not gate["passed"] for gate in gates)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone() == (1,)
