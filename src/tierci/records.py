@@ -82,9 +82,20 @@ def now() -> str:
 
 
 def pipeline_started() -> str:
-    """The pipeline's start as CI or `inv ci` gave it, normalised; empty if unknown."""
+    """The pipeline's start as CI or `inv ci` gave it, normalised; empty if unknown.
+
+    ISO 8601, or seconds or milliseconds since the epoch (Jenkins'
+    ``currentBuild.startTimeInMillis``)."""
     raw = os.environ.get(PIPELINE_STARTED_VARIABLE, "").strip()
+    if raw.isdigit() and len(raw) < _EPOCH_DIGITS:
+        seconds = int(raw) / 1000 if len(raw) > _SECONDS_DIGITS else int(raw)
+        return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
     return _moment(raw) if raw else ""
+
+
+# Epoch seconds have 10 digits until 2286, milliseconds 13; anything longer is no time.
+_SECONDS_DIGITS = 10
+_EPOCH_DIGITS = 16
 
 
 def record_path(junit_dir: Path, tier: str, shard: str = "") -> Path:

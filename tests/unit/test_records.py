@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from tierci.pipeline import Status
-from tierci.records import RecordError, TierRecord, read_record, record_path, write_record
+from tierci.records import (
+    RecordError,
+    TierRecord,
+    pipeline_started,
+    read_record,
+    record_path,
+    write_record,
+)
 
 
 def record(**changes: object) -> TierRecord:
@@ -74,3 +81,20 @@ def test_times_are_normalised_to_utc(tmp_path: Path) -> None:
     again = read_record(path)
     assert again.started == "2026-11-24T10:00:00.000+00:00"
     assert again.pipeline_started == ""
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2026-11-24T10:00:00Z", "2026-11-24T10:00:00.000+00:00"),
+        ("1795514400000", "2026-11-24T10:00:00.000+00:00"),  # Jenkins: milliseconds
+        ("1795514400", "2026-11-24T10:00:00.000+00:00"),
+        ("soon", ""),
+        ("9" * 40, ""),
+    ],
+)
+def test_the_pipeline_start_is_read_from_ci(
+    monkeypatch: pytest.MonkeyPatch, given: str, expected: str
+) -> None:
+    monkeypatch.setenv("TIERCI_PIPELINE_STARTED", given)
+    assert pipeline_started() == expected
