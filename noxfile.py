@@ -82,6 +82,7 @@ BENCHMARKS = {
     "heavy": "benchmarks/heavy_env.py",
     "hud": "benchmarks/hud.py",
     "history": "benchmarks/history_ingest.py",
+    "ingest": "benchmarks/ingest_cost.py",
 }
 
 

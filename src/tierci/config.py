@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierci.errors import ConfigError
-from tierci.locks.lockfile import can_be_allowed, normalise_option
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -289,6 +288,9 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
 
 
 def _parse_lock_options(table: Mapping[str, Any], *, where: str) -> tuple[str, ...]:
+    # Imported here: packaging's parsers cost more than the rest of the configuration.
+    from tierci.locks.lockfile import can_be_allowed, normalise_option  # noqa: PLC0415
+
     options = []
     for entry in _strings(table, "lock_options", where=where):
         option = normalise_option(entry)

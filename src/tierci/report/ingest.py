@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from tierci.junit.merge import collect_inputs
 from tierci.records import RECORD_SUFFIX
 from tierci.report.history import open_history, read_history
-from tierci.report.hud import build_hud, write_hud
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -119,6 +118,8 @@ def render(
 
     The history is opened read-only: a history on a read-only folder, mount or file
     renders as well as any."""
+    from tierci.report.hud import build_hud, write_hud  # noqa: PLC0415 - jinja2: only here
+
     with read_history(db) as history:
         model = build_hud(history.connection, max_commits=max_commits, targets=targets)
     files = write_hud(model, out, formats)
