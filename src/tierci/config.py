@@ -53,8 +53,11 @@ _TOP_KEYS: dict[str, type] = {
     "native_modules": list,
     "gates": dict,
     "lock_options": list,
+    "base_branch": str,
 }
-_GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes")
+_GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes", "fail_on")
+#: ``fail_on``: "any" failure fails the report's gate, or only "new" ones (and holes).
+FAIL_ON = ("any", "new")
 _TIER_KEYS: dict[str, type] = {
     "lock": str,
     "markers": str,
@@ -136,6 +139,8 @@ class GateConfig:
     max_flaky_percent: float = 5.0
     min_pass_percent: float = 95.0
     max_time_to_signal_minutes: float = 30.0
+    #: "new": only failures that passed on the base branch (and holes) fail the gates.
+    fail_on: str = "any"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +181,9 @@ class TierciConfig:
     #: Option lines a lock may carry (``--extra-index-url URL``), each exactly, normalised;
     #: any other option line in a lock is an error (``read_lock(allowed_options=...)``).
     lock_options: tuple[str, ...] = ()
+    #: The branch failures are labelled against (new / pre-existing); empty: from CI
+    #: (``GITHUB_BASE_REF``, ``CHANGE_TARGET``) or the repository's default branch.
+    base_branch: str = ""
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -284,6 +292,7 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         native_modules=tuple(_strings(table, "native_modules", where=where)),
         gates=_parse_gates(table.get("gates", {}), where=f"{where}.gates"),
         lock_options=_parse_lock_options(table, where=where),
+        base_branch=table.get("base_branch", ""),
     )
 
 
@@ -312,6 +321,12 @@ def _parse_lock_options(table: Mapping[str, Any], *, where: str) -> tuple[str, .
 
 def _parse_gates(table: Mapping[str, Any], *, where: str) -> GateConfig:
     values: dict[str, float] = {}
+    fail_on = table.get("fail_on", "any")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(
+            f"{where}: fail_on must be one of {', '.join(map(repr, FAIL_ON))}, got {fail_on!r}",
+            fix='write fail_on = "new" to fail only on failures the base branch does not have',
+        )
     for key, value in table.items():
         if key not in _GATE_KEYS:
             choices = dict.fromkeys(_GATE_KEYS)
@@ -319,13 +334,15 @@ def _parse_gates(table: Mapping[str, Any], *, where: str) -> GateConfig:
                 f"{where}: unknown key {key!r}{_did_you_mean(key, choices)}",
                 fix=f"valid keys here are: {', '.join(_GATE_KEYS)}",
             )
+        if key == "fail_on":
+            continue
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(
                 f"{where}: {key} must be a non-negative number, got {value!r}",
                 fix=f"write e.g. {key} = 5",
             )
         values[key] = float(value)
-    return GateConfig(**values)
+    return GateConfig(**values, fail_on=fail_on)
 
 
 def _parse_wheelhouse(

@@ -46,7 +46,13 @@ from tierci.junit.merge import parse_expectation
 from tierci.locks import compile as locks
 from tierci.locks.lockfile import read_lock, read_locks
 from tierci.pipeline import Status
-from tierci.provenance import commit_sha, current_branch, platform_tag, python_version
+from tierci.provenance import (
+    base_branch,
+    commit_sha,
+    current_branch,
+    platform_tag,
+    python_version,
+)
 from tierci.pytest_plugin import EXIT_REASON_VARIABLE
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 from tierci.report.history import RunContext
@@ -601,6 +607,7 @@ def report(session: nox.Session) -> Path:
         junit_dir=config.junit_dir,
         targets=gate_targets(config.gates),
         only_commit=context.commit,
+        base_branch=base_branch(config.root, config.base_branch),
     )
     for entry in ingested.entries:
         summary = entry.summary

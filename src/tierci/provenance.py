@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "base_branch",
     "ci_job",
     "commit_sha",
     "commit_time",
@@ -67,6 +68,21 @@ def current_branch(cwd: Path | None = None) -> str:
 def commit_time(sha: str | None, cwd: Path | None = None) -> str:
     """The commit's committer time (ISO 8601), or empty when git does not know it."""
     return _git(cwd, "show", "-s", "--format=%cI", sha or "HEAD")
+
+
+_BASE_VARIABLES = ("TIERCI_BASE_BRANCH", "GITHUB_BASE_REF", "CHANGE_TARGET")
+
+
+def base_branch(root: Path | None = None, configured: str = "") -> str:
+    """The branch failures are compared against: the configured one, else the pull
+    request's target as CI names it, else the repository's default branch, else main."""
+    if configured:
+        return configured
+    found = _first_variable(_BASE_VARIABLES)
+    if found:
+        return found
+    default = _git(root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD")
+    return default.split("/", 1)[1] if "/" in default else "main"
 
 
 def ci_job() -> str:

@@ -107,6 +107,12 @@ def add_commands(commands: Subcommands) -> None:
     )
     hud.add_argument("--commits", type=int, default=30, help="newest commits shown")
     hud.add_argument(
+        "--base-branch",
+        default="",
+        help="label failures against this branch (default: [tool.tierci] base_branch, "
+        "GITHUB_BASE_REF / CHANGE_TARGET, or the repository's default branch)",
+    )
+    hud.add_argument(
         "--check-gates",
         action="store_true",
         help="exit 1 when a quality gate is not met (after writing the HUD)",
@@ -143,6 +149,7 @@ def _ingest(arguments: argparse.Namespace) -> int:
 def _hud(arguments: argparse.Namespace) -> int:
     from tierci.config import load_config_if_present
     from tierci.console import gates_verdict, print_line
+    from tierci.provenance import base_branch
     from tierci.report.hud import gate_targets
     from tierci.report.ingest import render
 
@@ -153,6 +160,8 @@ def _hud(arguments: argparse.Namespace) -> int:
         formats=arguments.formats or ["html"],
         max_commits=arguments.commits,
         targets=gate_targets(config.gates) if config else None,
+        base_branch=arguments.base_branch
+        or base_branch(arguments.project, config.base_branch if config else ""),
     )
     for path in rendered.files:
         print_line(f"HUD written: {path}")

@@ -113,6 +113,7 @@ def render(
     formats: Sequence[str] = ("html",),
     max_commits: int = 30,
     targets: GateTargets | None = None,
+    base_branch: str = "main",
 ) -> Rendered:
     """Write the HUD from the history at ``db`` into ``out``.
 
@@ -121,10 +122,13 @@ def render(
     from tierci.report.hud import build_hud, write_hud  # noqa: PLC0415 - jinja2: only here
 
     with read_history(db) as history:
-        model = build_hud(history.connection, max_commits=max_commits, targets=targets)
+        model = build_hud(
+            history.connection, max_commits=max_commits, targets=targets, base_branch=base_branch
+        )
     files = write_hud(model, out, formats)
     return Rendered(
-        files=tuple(files), unmet_gates=tuple(gate for gate in model.gates if not gate.passed)
+        files=tuple(files),
+        unmet_gates=tuple(gate for gate in model.gates if not gate.passed and gate.blocking),
     )
 
 
@@ -139,12 +143,13 @@ def ingest_and_render(
     formats: Sequence[str] = ("html", "markdown", "json"),
     targets: GateTargets | None = None,
     only_commit: str = "",
+    base_branch: str = "main",
 ) -> tuple[Ingested, Rendered]:
     """:func:`ingest`, then :func:`render` (the HUD shows whatever the ingest found)."""
     ingested = ingest(
         db, inputs, context, expect=expect, junit_dir=junit_dir, only_commit=only_commit
     )
-    return ingested, render(db, out, formats=formats, targets=targets)
+    return ingested, render(db, out, formats=formats, targets=targets, base_branch=base_branch)
 
 
 def _folder_of(inputs: Sequence[Path]) -> Path | None:

@@ -11,6 +11,8 @@ reruns):
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -44,12 +46,22 @@ __all__ = [
 _MAX_FAILURES_PER_CELL = 50
 
 
+class FailureLabel(enum.StrEnum):
+    """A failure compared with the base branch's latest recorded commit before it."""
+
+    NEW = "new"  # passed there (or did not exist there): this change broke it
+    PRE_EXISTING = "pre-existing"  # failed there too
+    FLAKY = "flaky"  # known flaky in the commits shown
+    UNKNOWN = "unknown"  # no base branch data to compare with
+
+
 @dataclass(frozen=True, kw_only=True)
 class Failure:
     test_id: str
     outcome: Outcome
     message: str
     shard: str
+    label: FailureLabel = FailureLabel.UNKNOWN
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +154,9 @@ class Gate:
     target: str
     passed: bool
     detail: str = ""
+    #: Whether an unmet gate fails `--check-gates` (with ``fail_on = "new"`` only new
+    #: failures, holes and failed tiers do).
+    blocking: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +166,7 @@ class GateTargets:
     max_flaky_fraction: float = 0.05
     min_pass_rate: float = 0.95
     max_time_to_signal_s: float = 30 * 60
+    fail_on: str = "any"
 
 
 def gate_targets(gates: GateConfig) -> GateTargets:
@@ -159,6 +175,7 @@ def gate_targets(gates: GateConfig) -> GateTargets:
         max_flaky_fraction=gates.max_flaky_percent / 100,
         min_pass_rate=gates.min_pass_percent / 100,
         max_time_to_signal_s=gates.max_time_to_signal_minutes * 60,
+        fail_on=gates.fail_on,
     )
 
 
@@ -190,6 +207,8 @@ class Hud:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: What the JUnit reader assumed or repaired in the latest commit's reports.
     warnings: tuple[ReportWarnings, ...] = ()
+    #: The branch failures are labelled against.
+    base_branch: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,8 +224,10 @@ def build_hud(
     *,
     max_commits: int = 30,
     targets: GateTargets | None = None,
+    base_branch: str = "main",
 ) -> Hud:
-    """Read the newest ``max_commits`` commits of history into the HUD's model."""
+    """Read the newest ``max_commits`` commits of history into the HUD's model; failures
+    are labelled against ``base_branch``."""
     connection.row_factory = sqlite3.Row
     targets = targets or GateTargets()
     commits = connection.execute(
@@ -236,6 +257,7 @@ def build_hud(
     )
     scope = _test_scope(connection, shas)
     flaky = _flaky_tests(connection, shas, scope)
+    rows = _labelled(connection, rows, base_branch, {test.test_id for test in flaky})
     durations = _durations(rows, tiers)
     return Hud(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -244,10 +266,67 @@ def build_hud(
         flaky=flaky,
         durations=durations,
         gates=_gates(rows, flaky, scope.distinct, durations, targets),
+        base_branch=base_branch,
         rollout=_rollout(connection, shas, tiers, scope),
         distinct_tests=scope.distinct,
         warnings=_warnings(connection, shas[0]) if shas else (),
     )
+
+
+def _labelled(
+    connection: sqlite3.Connection,
+    rows: tuple[CommitRow, ...],
+    base_branch: str,
+    flaky: set[str],
+) -> tuple[CommitRow, ...]:
+    """Each failure labelled against the base branch's latest recorded commit older than
+    its own (for a commit on the base branch: the one before it)."""
+    base = [
+        (row[0], row[1])
+        for row in connection.execute(
+            """SELECT commit_sha, max(ref_time) FROM runs WHERE branch = ?
+               GROUP BY commit_sha ORDER BY max(ref_time) DESC""",
+            (base_branch,),
+        )
+    ]
+    labelled = []
+    for row in rows:
+        reference = next((sha for sha, when in base if when < row.ref_time), None)
+        cells = {
+            tier: dataclasses.replace(
+                cell,
+                failures=tuple(
+                    dataclasses.replace(f, label=_label(connection, f, tier, reference, flaky))
+                    for f in cell.failures
+                ),
+            )
+            if cell.failures
+            else cell
+            for tier, cell in row.cells.items()
+        }
+        labelled.append(dataclasses.replace(row, cells=cells))
+    return tuple(labelled)
+
+
+def _label(
+    connection: sqlite3.Connection,
+    failure: Failure,
+    tier: str,
+    reference: str | None,
+    flaky: set[str],
+) -> FailureLabel:
+    if failure.test_id in flaky:
+        return FailureLabel.FLAKY
+    if reference is None:
+        return FailureLabel.UNKNOWN
+    found = connection.execute(
+        f"""SELECT o.outcome FROM runs r JOIN outcomes o ON o.run_id = r.id
+            WHERE r.id IN ({_LATEST}) AND r.tier = ? AND o.test_id = ? LIMIT 1""",  # noqa: S608 - a constant
+        (json.dumps([reference]), tier, failure.test_id),
+    ).fetchone()
+    if found is not None and found[0] in (Outcome.FAILED, Outcome.ERROR):
+        return FailureLabel.PRE_EXISTING
+    return FailureLabel.NEW
 
 
 def _warnings(connection: sqlite3.Connection, sha: str) -> tuple[ReportWarnings, ...]:
@@ -563,12 +642,14 @@ def _gates(
 ) -> tuple[Gate, ...]:
     gates = []
     fraction = len(flaky) / distinct_tests if distinct_tests else 0.0
+    only_new = targets.fail_on == "new"
     gates.append(
         Gate(
             name="flaky tests",
             value=f"{fraction:.1%} ({len(flaky)} of {distinct_tests})",
             target=f"< {targets.max_flaky_fraction:.0%}",
             passed=fraction < targets.max_flaky_fraction,
+            blocking=not only_new,
         )
     )
     if rows:
@@ -583,6 +664,23 @@ def _gates(
                 target=f">= {targets.min_pass_rate:.0%}",
                 passed=rate >= targets.min_pass_rate,
                 detail=latest.short,
+                blocking=not only_new,
+            )
+        )
+        new = [
+            failure.test_id
+            for cell in latest.cells.values()
+            for failure in cell.failures
+            if failure.label is FailureLabel.NEW
+        ]
+        gates.append(
+            Gate(
+                name="new failures (latest commit, against the base branch)",
+                value=f"{len(new)} new",
+                target="0",
+                passed=not new,
+                detail=", ".join(new[:5]),
+                blocking=only_new,
             )
         )
         holes = [c for c in latest.cells.values() if c.status is Status.MISSING or c.problems]
@@ -605,6 +703,7 @@ def _gates(
                 target=f"<= {targets.max_time_to_signal_s:.0f} s",
                 passed=typical <= targets.max_time_to_signal_s,
                 detail=f"latest {rows[0].time_to_signal_s or 0:.0f} s" if rows else "",
+                blocking=not only_new,
             )
         )
     for tier, points in durations.items():
@@ -617,6 +716,7 @@ def _gates(
                 value=f"{typical:.0f} s median",
                 target=f"<= {targets.max_time_to_signal_s:.0f} s",
                 passed=typical <= targets.max_time_to_signal_s,
+                blocking=not only_new,
             )
         )
     return tuple(gates)
