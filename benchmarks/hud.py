@@ -24,7 +24,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tierci.report.history import open_history
+from tierci.report.history import SCHEMA_VERSION, open_history
 
 ROOT = Path(__file__).parents[1]
 TIERS = ("unit", "heavy", "device", "e2e", "integration")
@@ -68,7 +68,7 @@ print(json.dumps({"seconds": seconds, "rss_mb": rss, "rows": rows}))
 def build_history(db: Path, commits: int, jobs: int, tests: int) -> None:
     """A history in tierci's own schema, written directly (ingesting 20,000 report
     files would measure ingest, not the HUD)."""
-    stamp = f"{commits}x{jobs}x{tests}"
+    stamp = f"{commits}x{jobs}x{tests} schema {SCHEMA_VERSION}"
     marker = db.with_suffix(".stamp")
     if db.is_file() and marker.is_file() and marker.read_text() == stamp:
         return

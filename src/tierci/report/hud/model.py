@@ -135,6 +135,10 @@ class FlakyTest:
     test_id: str
     runs: int
     flaky_runs: int
+    #: The oldest commit shown on which it flaked, and whether its flakes are more
+    #: ("rising"), fewer ("falling") or as many ("steady") in the newer half of the view.
+    first_seen: str = ""
+    trend: str = "steady"
 
     @property
     def rate(self) -> float:
@@ -593,29 +597,41 @@ def _flaky_tests(
     that failed, checked against that commit's other runs through the (run, test) index
     (CROSS JOIN keeps SQLite from walking a test's whole history instead).
     """
-    flipped = dict(
-        connection.execute(
-            """WITH failing AS MATERIALIZED (
-                   SELECT DISTINCT o.test_id, r.commit_sha FROM runs r
-                   JOIN outcomes o ON o.run_id = r.id
-                   WHERE r.commit_sha IN (SELECT value FROM json_each(?))
-                     AND o.outcome IN ('failed', 'error'))
-               SELECT f.test_id, count(DISTINCT f.commit_sha) FROM failing f
-               CROSS JOIN runs r ON r.commit_sha = f.commit_sha
-               CROSS JOIN outcomes o ON o.run_id = r.id AND o.test_id = f.test_id
-               WHERE o.outcome IN ('passed', 'flaky')
-               GROUP BY f.test_id""",
-            (json.dumps(shas),),
-        ).fetchall()
-    )
-    flaky = [
-        FlakyTest(
-            test_id=test_id,
-            runs=scope.runs[test_id],
-            flaky_runs=scope.retried.get(test_id, 0) + flipped.get(test_id, 0),
+    flips = connection.execute(
+        """WITH failing AS MATERIALIZED (
+               SELECT DISTINCT o.test_id, r.commit_sha FROM runs r
+               JOIN outcomes o ON o.run_id = r.id
+               WHERE r.commit_sha IN (SELECT value FROM json_each(?))
+                 AND o.outcome IN ('failed', 'error'))
+           SELECT DISTINCT f.test_id, f.commit_sha FROM failing f
+           CROSS JOIN runs r ON r.commit_sha = f.commit_sha
+           CROSS JOIN outcomes o ON o.run_id = r.id AND o.test_id = f.test_id
+           WHERE o.outcome IN ('passed', 'flaky')""",
+        (json.dumps(shas),),
+    ).fetchall()
+    retries = connection.execute(
+        """SELECT o.test_id, r.commit_sha FROM runs r JOIN outcomes o ON o.run_id = r.id
+           WHERE r.commit_sha IN (SELECT value FROM json_each(?)) AND o.outcome = 'flaky'""",
+        (json.dumps(shas),),
+    ).fetchall()
+    newest_first = {sha: position for position, sha in enumerate(shas)}
+    events: dict[str, list[int]] = {}
+    for test_id, sha in [*flips, *retries]:
+        events.setdefault(test_id, []).append(newest_first[sha])
+    half = len(shas) / 2
+    flaky = []
+    for test_id, positions in events.items():
+        newer = sum(position < half for position in positions)
+        older = len(positions) - newer
+        flaky.append(
+            FlakyTest(
+                test_id=test_id,
+                runs=scope.runs.get(test_id, len(positions)),
+                flaky_runs=len(positions),
+                first_seen=shas[max(positions)],
+                trend="rising" if newer > older else "falling" if newer < older else "steady",
+            )
         )
-        for test_id in set(scope.retried) | set(flipped)
-    ]
     return tuple(sorted(flaky, key=lambda test: (-test.rate, -test.flaky_runs, test.test_id)))
 
 
