@@ -54,6 +54,7 @@ _TOP_KEYS: dict[str, type] = {
     "gates": dict,
     "lock_options": list,
     "base_branch": str,
+    "quarantine_file": str,
 }
 _GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes", "fail_on")
 #: ``fail_on``: "any" failure fails the report's gate, or only "new" ones (and holes).
@@ -184,6 +185,8 @@ class TierciConfig:
     #: The branch failures are labelled against (new / pre-existing); empty: from CI
     #: (``GITHUB_BASE_REF``, ``CHANGE_TARGET``) or the repository's default branch.
     base_branch: str = ""
+    #: The reviewed list of quarantined tests (quarantine.py); it need not exist.
+    quarantine_file: Path | None = None
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -293,6 +296,7 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         gates=_parse_gates(table.get("gates", {}), where=f"{where}.gates"),
         lock_options=_parse_lock_options(table, where=where),
         base_branch=table.get("base_branch", ""),
+        quarantine_file=root / table.get("quarantine_file", "quarantine.toml"),
     )
 
 

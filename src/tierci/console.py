@@ -23,17 +23,22 @@ from tierci.pipeline import Status
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import date
 
     from tierci.junit.merge import ReportEntry
     from tierci.pipeline import TierResult
+    from tierci.quarantine import Entry
+    from tierci.report.hud.model import FlakyTest
     from tierci.report.ingest import Ingested, Rendered
 
 __all__ = [
     "gates_verdict",
     "output",
     "print_error",
+    "print_flaky",
     "print_ingest_notes",
     "print_line",
+    "print_quarantine",
     "print_reports",
     "print_summary",
 ]
@@ -167,3 +172,49 @@ def gates_verdict(rendered: Rendered, *, check: bool) -> int:
             )
         )
     return 1 if check and rendered.unmet_gates else 0
+
+
+def print_flaky(tests: Sequence[FlakyTest], *, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("test", "flake rate", "flaky runs", "runs", "trend", "first seen"):
+        table.add_column(column)
+    for test in tests:
+        table.add_row(
+            show_invisible(test.test_id),
+            f"{test.rate:.1%}",
+            str(test.flaky_runs),
+            str(test.runs),
+            test.trend,
+            show_invisible(test.first_seen[:12]),
+        )
+    _console().print(table)
+
+
+def print_quarantine(
+    entries: Sequence[Entry],
+    recent: dict[str, tuple[int, int]],
+    *,
+    on: date,
+    ready_after: int,
+) -> None:
+    """Each entry, its expiry, and how its tests did lately (ready to leave: all passed)."""
+    table = Table(title=f"quarantine ({len(entries)} entries)", title_justify="left")
+    for column in ("test", "reason", "link", "expires", "recent passes", "state"):
+        table.add_column(column)
+    for entry in entries:
+        passed, runs = recent.get(entry.test, (0, 0))
+        if entry.expired(on):
+            state = Text("expired", style="bold red")
+        elif runs >= ready_after and passed == runs:
+            state = Text("ready to leave", style="green")
+        else:
+            state = Text("quarantined", style="yellow")
+        table.add_row(
+            show_invisible(entry.test),
+            show_invisible(entry.reason),
+            show_invisible(entry.link),
+            str(entry.expires or ""),
+            f"{passed}/{runs}" if runs else "-",
+            state,
+        )
+    _console().print(table)

@@ -72,6 +72,8 @@ def _leaf_commands() -> list[list[str]]:
         ["junit", "merge"],
         ["report", "ingest"],
         ["report", "hud"],
+        ["flaky"],
+        *(["quarantine", verb] for verb in ("list", "add", "check")),
         *(
             ["wheelhouse", verb]
             for verb in ("build", "validate", "key", "pack", "unpack", "install")
