@@ -14,6 +14,8 @@ from tests.integration.test_wheelhouse import SMALL_LOCKS
 from tests.support import Ran, run, tierci
 from tierci.artifacts.verify import verify_wheel_imports
 from tierci.errors import LockError
+from tierci.pipeline import Status
+from tierci.records import read_record
 
 # Nothing listens there: uv, obeying it, fails with "Connection refused".
 REDIRECT = "--index-url http://127.0.0.1:9/simple"
@@ -128,7 +130,10 @@ def test_a_nox_session_refuses_the_redirect_before_syncing(tmp_path: Path) -> No
     venv = project / ".nox" / "unit"
     assert not (venv / ".tierci-sync.json").exists()
     assert not list(venv.glob("lib/python*/site-packages/six*"))
-    assert not (project / "build" / "junit").exists()
+    # No test ran, so no report; the session's record says why it failed.
+    assert not list((project / "build" / "junit").glob("*.xml"))
+    record = read_record(project / "build" / "junit" / "unit.tier.json")
+    assert (record.status, record.exit_code) == (Status.FAILED, 3)
 
 
 def test_import_verification_refuses_a_dependency_lock_before_making_a_venv(
