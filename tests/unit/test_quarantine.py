@@ -117,3 +117,21 @@ def test_globs_match_and_unused_entries_are_found() -> None:
     entries = [Entry(test="tests.test_net::*", reason="r"), Entry(test="a::b", reason="r")]
     assert entries[0].matches("tests.test_net::test_retry")
     assert unused(entries, ["tests.test_net::test_x"]) == [entries[1]]
+
+
+def test_the_hud_lists_quarantined_tests_with_their_recent_pass_rate(project: Path) -> None:
+    from tierci.report.history import read_history  # noqa: PLC0415 - this test only
+    from tierci.report.hud import build_hud, render_html  # noqa: PLC0415
+
+    entries = [
+        Entry(test="tests.test_m::test_fl*", reason="flips on retry", link="https://t.example/1"),
+        Entry(test="tests.test_gone::x", reason="gone", expires=today() - timedelta(days=2)),
+    ]
+    with read_history(project / "build" / "tierci" / "history.sqlite") as history:
+        hud = build_hud(history.connection, quarantine=entries)
+    flip, gone = hud.quarantine
+    assert (flip.passed, flip.runs) == (3, 6)  # failed, then passed, on each of 3 commits
+    assert (gone.runs, gone.expired) == (0, True)
+    page = render_html(hud)
+    assert "flips on retry" in page
+    assert "(expired)" in page

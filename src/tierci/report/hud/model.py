@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from tierci.config import GateConfig
+    from tierci.quarantine import Entry
 
 __all__ = [
     "Cell",
@@ -37,6 +38,7 @@ __all__ = [
     "Gate",
     "GateTargets",
     "Hud",
+    "QuarantineRow",
     "ReportWarnings",
     "RolloutStage",
     "build_hud",
@@ -213,6 +215,24 @@ class Hud:
     warnings: tuple[ReportWarnings, ...] = ()
     #: The branch failures are labelled against.
     base_branch: str = ""
+    quarantine: tuple[QuarantineRow, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuarantineRow:
+    """A quarantine entry and how its tests did in the commits shown."""
+
+    test: str
+    reason: str
+    link: str
+    expires: str
+    expired: bool
+    passed: int
+    runs: int
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.runs if self.runs else 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +249,7 @@ def build_hud(
     max_commits: int = 30,
     targets: GateTargets | None = None,
     base_branch: str = "main",
+    quarantine: Sequence[Entry] = (),
 ) -> Hud:
     """Read the newest ``max_commits`` commits of history into the HUD's model; failures
     are labelled against ``base_branch``."""
@@ -271,6 +292,7 @@ def build_hud(
         durations=durations,
         gates=_gates(rows, flaky, scope.distinct, durations, targets),
         base_branch=base_branch,
+        quarantine=_quarantine(connection, shas, quarantine, set(scope.runs)),
         rollout=_rollout(connection, shas, tiers, scope),
         distinct_tests=scope.distinct,
         warnings=_warnings(connection, shas[0]) if shas else (),
@@ -331,6 +353,37 @@ def _label(
     if found is not None and found[0] in (Outcome.FAILED, Outcome.ERROR):
         return FailureLabel.PRE_EXISTING
     return FailureLabel.NEW
+
+
+def _quarantine(
+    connection: sqlite3.Connection,
+    shas: Sequence[str],
+    entries: Sequence[Entry],
+    known: set[str],
+) -> tuple[QuarantineRow, ...]:
+    on = datetime.now(UTC).date()
+    rows = []
+    for entry in entries:
+        tests = [test for test in known if entry.matches(test)]
+        passed, runs = connection.execute(
+            """SELECT coalesce(sum(o.outcome IN ('passed', 'flaky')), 0), count(*)
+               FROM runs r JOIN outcomes o ON o.run_id = r.id
+               WHERE r.commit_sha IN (SELECT value FROM json_each(?))
+                 AND o.test_id IN (SELECT value FROM json_each(?))""",
+            (json.dumps(shas), json.dumps(tests)),
+        ).fetchone()
+        rows.append(
+            QuarantineRow(
+                test=entry.test,
+                reason=entry.reason,
+                link=entry.link,
+                expires=str(entry.expires or ""),
+                expired=entry.expired(on),
+                passed=passed,
+                runs=runs,
+            )
+        )
+    return tuple(rows)
 
 
 def _warnings(connection: sqlite3.Connection, sha: str) -> tuple[ReportWarnings, ...]:
