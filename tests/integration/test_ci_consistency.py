@@ -2,7 +2,8 @@
 
 Sessions come from real `nox --list --json` (this repository's noxfile, and the
 adopter's for steps that run in examples/native-ml); invoke tasks from the real
-collection `inv --list` shows. The workflows' security conventions are checked too.
+collection `inv --list` shows. The workflows' security conventions are checked too, and
+so is the way both CI systems carry the run history from one run to the next.
 """
 
 from __future__ import annotations
@@ -26,11 +27,40 @@ INVOKE_CALL = re.compile(r"(?:python3 -m invoke|\binv) ([\w-]+)")
 PINNED = re.compile(r"^[\w./-]+@[0-9a-f]{40}$")
 # The tiers (and the two pipeline steps) that each CI system must run.
 EVERYWHERE = {"lint", "unit", "packaging", "heavy", "device", "report", "release", "lock"}
+HISTORY = "build/tierci/history.sqlite"
+# One chain of history per branch, shared by every workflow: the branch's newest, else
+# the default branch's.
+RESTORE_KEYS = [
+    "tierci-history-${{ github.ref_name }}-",
+    "tierci-history-${{ github.event.repository.default_branch }}-",
+]
+RESTORE = "actions/cache/restore@"
+SAVE = "actions/cache/save@"
+DEPLOY_PAGES = "actions/deploy-pages@"
 
 
 def load(path: Path) -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return document
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load(REPO / ".github" / "workflows" / name)
+
+
+def index_of(job: dict[str, Any], found: Any) -> int:
+    """The position of the first step ``found(step)`` is true for (it must exist)."""
+    positions = [i for i, step in enumerate(job["steps"]) if found(step)]
+    assert positions, [step.get("name") or step.get("uses") or step["run"] for step in job["steps"]]
+    return positions[0]
+
+
+def uses_action(prefix: str) -> Any:
+    return lambda step: str(step.get("uses", "")).startswith(prefix)
+
+
+def runs(text: str) -> Any:
+    return lambda step: text in step.get("run", "")
 
 
 def steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -81,7 +111,15 @@ def test_workflow_security_conventions(path: Path) -> None:
         assert "timeout-minutes" in job, job_name
         assert "permissions" in job, f"{job_name}: least privilege is declared per job"
         writes = {k for k, v in job["permissions"].items() if v == "write"}
-        assert writes <= ({"id-token"} if path.name == "release.yml" else set()), job_name
+        allowed = {"id-token"} if path.name == "release.yml" else set()
+        if any(uses_action(DEPLOY_PAGES)(step) for step in job.get("steps", [])):
+            # Deploying Pages needs both; that job runs the deployment and nothing else.
+            allowed = {"pages", "id-token"}
+            assert [step["uses"].split("@")[0] for step in job["steps"]] == [
+                "actions/deploy-pages"
+            ], job_name
+            assert job["environment"]["name"] == "github-pages", job_name
+        assert writes <= allowed, job_name
         if "id-token" in writes:
             assert "environment" in job, "trusted publishing only from a protected environment"
         for step in job.get("steps", []):
@@ -98,3 +136,77 @@ def test_pinned_actions_carry_their_version_comment() -> None:
         for line in path.read_text(encoding="utf-8").splitlines():
             if "uses:" in line:
                 assert re.search(r"@[0-9a-f]{40} # v\d", line), f"{path.name}: {line.strip()}"
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "heavy.yml", "device.yml"])
+def test_every_report_job_restores_ingests_prunes_and_saves_the_history(name: str) -> None:
+    job = workflow(name)["jobs"]["report"]
+    restore = index_of(job, uses_action(RESTORE))
+    report = index_of(job, runs("nox -s report"))
+    save = index_of(job, uses_action(SAVE))
+    assert restore < report < save
+    restored, saved = job["steps"][restore]["with"], job["steps"][save]["with"]
+    assert restored["path"] == saved["path"] == HISTORY
+    assert restored["restore-keys"].splitlines() == RESTORE_KEYS
+    # Saved under a key of its own (caches are immutable) that the next restore finds.
+    assert saved["key"] == restored["key"]
+    assert saved["key"].startswith(RESTORE_KEYS[0])
+    assert "github.run_id" in saved["key"]
+    assert "github.run_attempt" in saved["key"]
+    # Saved after a failed report too, whenever there is a history to save.
+    assert "always()" in job["steps"][save]["if"]
+    assert f"hashFiles('{HISTORY}')" in job["steps"][save]["if"]
+    assert "--keep-commits" in job["steps"][report]["run"]
+    # One report job per branch at a time, across the workflows: none loses another's.
+    assert job["concurrency"] == {
+        "group": "tierci-history-${{ github.ref }}",
+        "cancel-in-progress": False,
+    }
+
+
+def test_only_report_jobs_write_the_history_and_unit_shards_read_it_first() -> None:
+    for name, job_name, step in steps():
+        if uses_action(SAVE)(step) and step["with"]["path"] == HISTORY:
+            assert job_name == "report", f"{name} {job_name} saves the history"
+    unit = workflow("ci.yml")["jobs"]["unit"]
+    restore = index_of(unit, uses_action(RESTORE))
+    assert restore < index_of(unit, runs("nox -s unit"))
+    assert unit["steps"][restore]["with"]["path"] == HISTORY
+    assert unit["steps"][restore]["with"]["restore-keys"].splitlines() == RESTORE_KEYS
+    assert not any(uses_action(SAVE)(step) for step in unit["steps"])
+
+
+def test_the_hud_goes_to_pages_from_the_default_branch_and_stays_an_artifact() -> None:
+    jobs = workflow("ci.yml")["jobs"]
+    report = jobs["report"]
+    upload = report["steps"][index_of(report, uses_action("actions/upload-pages-artifact@"))]
+    assert upload["with"]["path"] == "build/hud/"
+    condition = " ".join(upload["if"].split())
+    assert "github.event_name == 'push'" in condition
+    assert "github.ref_name == github.event.repository.default_branch" in condition
+    assert report["outputs"]["pages"] == f"${{{{ steps.{upload['id']}.outcome }}}}"
+    pages = jobs["pages"]
+    assert pages["needs"] == "report"
+    assert "needs.report.outputs.pages == 'success'" in pages["if"]
+    assert pages["permissions"] == {"pages": "write", "id-token": "write"}
+    # Pull requests (and every run) keep the HUD as an artifact.
+    artifact = report["steps"][index_of(report, lambda s: s.get("with", {}).get("name") == "hud")]
+    assert artifact["if"] == "always()"
+    assert "pages" not in jobs["all-green"]["needs"]  # Pages being down fails no change
+
+
+def test_the_jenkinsfile_carries_the_history_from_build_to_build() -> None:
+    stages = re.findall(r"stage\('([^']+)'\)", JENKINSFILE)
+    assert stages.index("History") < stages.index("Unit") < stages.index("Report")
+    start, end = JENKINSFILE.index("stage('History')"), JENKINSFILE.index("stage('Lint')")
+    history = JENKINSFILE[start:end]
+    assert "expression { return !env.TIERCI_HISTORY }" in history
+    assert history.count("selector: lastCompleted()") == 2  # this branch, else the target
+    assert history.count("optional: true") == 2  # none yet is a start, not a failure
+    assert "HISTORY_ARTIFACT = 'build/tierci/history.sqlite'" in JENKINSFILE
+    report = re.search(r"invoke report -- ([^']*)'", JENKINSFILE)
+    assert report is not None
+    assert "--keep-commits" in report.group(1)
+    post = JENKINSFILE[JENKINSFILE.index("post {") :]
+    assert "build/tierci/history.sqlite," in post  # archived after every build
+    assert "copyArtifactPermission(" in JENKINSFILE

@@ -1,7 +1,8 @@
-"""``tierci report ingest|hud``: the run history and the HUD.
+"""``tierci report ingest|hud|prune``: the run history and the HUD.
 
 Needs no project: the gates come from ``[tool.tierci.gates]`` where a pyproject.toml
-is found, else from the defaults.
+is found, else from the defaults. The history is ``--db``, else ``$TIERCI_HISTORY``,
+else ``build/tierci/history.sqlite`` under ``--project``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
 __all__ = ["add_commands"]
 
 _HISTORY = Path(DEFAULT_HISTORY)
+_DB_HELP = (
+    f"the history (default: $TIERCI_HISTORY, relative to --project unless absolute, else "
+    f"{_HISTORY} under --project)"
+)
 _HUGE_TREE_HELP = (
     "lift all of libxml2's size limits for trusted files (one text node over 10 MB is "
     "read without this, truncated, when the file has no DOCTYPE)"
@@ -60,11 +65,13 @@ def add_commands(commands: Subcommands) -> None:
         nargs="+",
         help="report files, tier records (*.tier.json), or folders of both",
     )
+    ingest.add_argument("--db", type=Path, help=f"{_DB_HELP}; created with its folders if missing")
     ingest.add_argument(
-        "--db",
-        type=Path,
-        default=_HISTORY,
-        help=f"the history, created with its folders if missing (default: {_HISTORY})",
+        "--set-aside-corrupt",
+        action="store_true",
+        help="a --db that is not a readable history (not SQLite, truncated, corrupted) is "
+        "renamed to NAME.corrupt-TIME and a fresh history started, instead of refused "
+        "(exit 4): for a history carried between CI runs",
     )
     ingest.add_argument(
         "--commit",
@@ -94,7 +101,7 @@ def add_commands(commands: Subcommands) -> None:
             "tierci report hud --format markdown --commits 10 --check-gates",
         ),
     )
-    hud.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    hud.add_argument("--db", type=Path, help=_DB_HELP)
     hud.add_argument(
         "--out", type=Path, default=Path(DEFAULT_HUD_DIR), help=f"default: {DEFAULT_HUD_DIR}"
     )
@@ -117,11 +124,36 @@ def add_commands(commands: Subcommands) -> None:
         action="store_true",
         help="exit 1 when a quality gate is not met (after writing the HUD)",
     )
+    prune = add_command(
+        verbs,
+        "prune",
+        _prune,
+        summary="delete old commits from the history and shrink the file",
+        description="Delete every run, test outcome and tier record of the commits beyond "
+        "the newest --keep-commits (in the HUD's order) and/or of the commits whose latest "
+        "result is older than --older-than days, in one transaction under the write lock, "
+        "then VACUUM so that the file shrinks. Prints what was removed and the size before "
+        "and after. No history at --db is a notice, exit 0.",
+        examples=(
+            "tierci report prune --keep-commits 500",
+            "tierci report prune --older-than 90 --db /var/lib/tierci/history.sqlite",
+        ),
+    )
+    prune.add_argument("--db", type=Path, help=_DB_HELP)
+    prune.add_argument(
+        "--keep-commits", type=int, metavar="N", help="keep the newest N commits (N >= 1)"
+    )
+    prune.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="delete commits whose latest result is more than DAYS old",
+    )
 
 
 def _ingest(arguments: argparse.Namespace) -> int:
     # Each command imports what it needs: `tierci --help` stays fast.
-    from tierci.console import print_ingest_notes, print_reports
+    from tierci.console import print_ingest_notes, print_line, print_reports
     from tierci.junit.merge import parse_expectation
     from tierci.report.history import RunContext
     from tierci.report.ingest import ingest
@@ -133,15 +165,19 @@ def _ingest(arguments: argparse.Namespace) -> int:
         job=arguments.job,
         ref_time=arguments.ref_time,
     )
+    db = _db(arguments)
     ingested = ingest(
-        arguments.db,
+        db,
         arguments.inputs,
         context,
         expect=[parse_expectation(text) for text in arguments.expect],
         huge_tree=arguments.huge_tree,
         strict=arguments.strict,
+        set_aside_corrupt=arguments.set_aside_corrupt,
     )
-    print_reports(ingested.entries, title=f"ingested into {arguments.db} for {context.commit[:12]}")
+    if ingested.history is not None and ingested.history.notice:
+        print_line(ingested.history.notice)
+    print_reports(ingested.entries, title=f"ingested into {db} for {context.commit[:12]}")
     print_ingest_notes(ingested)
     return 1 if ingested.problems else 0
 
@@ -155,7 +191,7 @@ def _hud(arguments: argparse.Namespace) -> int:
 
     config = load_config_if_present(arguments.project)
     rendered = render(
-        arguments.db,
+        _db(arguments),
         arguments.out,
         formats=arguments.formats or ["html"],
         max_commits=arguments.commits,
@@ -166,3 +202,23 @@ def _hud(arguments: argparse.Namespace) -> int:
     for path in rendered.files:
         print_line(f"HUD written: {path}")
     return gates_verdict(rendered, check=arguments.check_gates)
+
+
+def _prune(arguments: argparse.Namespace) -> int:
+    from tierci.console import print_line
+    from tierci.report.history import Retention
+    from tierci.report.ingest import prune
+
+    retention = Retention(keep_commits=arguments.keep_commits, older_than_days=arguments.older_than)
+    db = _db(arguments)
+    pruned = prune(db, retention)
+    print_line(f"{db}: {pruned.describe()}" if pruned else f"no history at {db}: nothing to prune")
+    return 0
+
+
+def _db(arguments: argparse.Namespace) -> Path:
+    """``--db``, else where the project's history is (``$TIERCI_HISTORY`` or the default)."""
+    from tierci.report.history import history_path
+
+    given: Path | None = arguments.db
+    return given if given is not None else history_path(arguments.project)

@@ -5,6 +5,9 @@ report gives a test (``junit_test_id`` maps a node id to it). From the history, 
 test's duration is the median of its latest recorded runs in the tier, so one slow
 outlier does not move it to another shard. Reports are read with the same trust rules
 as everywhere (regular files only, no compressed files); the history is opened read-only.
+Without ``--shard-durations``, :func:`project_durations` reads the project's own history
+(``$TIERCI_HISTORY`` or ``build/tierci/history.sqlite``), where CI restores the history
+it carries between runs; a missing or broken one deals the shards round-robin.
 """
 
 from __future__ import annotations
@@ -15,17 +18,17 @@ from typing import TYPE_CHECKING
 
 from _pytest.junitxml import mangle_test_address
 
-from tierci.errors import UsageError
+from tierci.errors import TierciError, UsageError
 from tierci.junit import JUnitError, summarize
 from tierci.junit.merge import collect_inputs
-from tierci.report.history import read_history
+from tierci.report.history import history_path, read_history
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from tierci.junit import CaseResult
 
-__all__ = ["junit_test_id", "load_durations"]
+__all__ = ["junit_test_id", "load_durations", "project_durations"]
 
 _LATEST_RUNS = 5
 
@@ -54,6 +57,21 @@ def load_durations(path: Path, *, tier: str | None = None) -> dict[str, float]:
                 fix="point --shard-durations at a readable JUnit report or history",
             ) from exc
     return {test: statistics.median(times) for test, times in durations.items()}
+
+
+def project_durations(root: Path, *, tier: str | None = None) -> tuple[dict[str, float], str]:
+    """Durations from the history of the project at ``root`` (``$TIERCI_HISTORY``, else
+    ``build/tierci/history.sqlite``), and a note on where they came from. None there,
+    or one that cannot be read (a carried history broken on the way), gives no
+    durations and a note saying why: the shards are dealt round-robin, never failed."""
+    path = history_path(root)
+    if not path.is_file():
+        return {}, "no recorded durations: round-robin"
+    try:
+        durations = _from_history(path, tier)
+    except TierciError as exc:
+        return {}, f"no recorded durations ({path} cannot be read: {exc.message}): round-robin"
+    return durations, f"balanced on {len(durations)} recorded durations from {path}"
 
 
 def _from_history(path: Path, tier: str | None) -> dict[str, float]:

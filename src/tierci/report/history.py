@@ -14,6 +14,11 @@ The schema is migrated under the same write lock, its version read again inside 
 two processes opening an old store at once migrate it once. Reading (the HUD, shard
 durations) opens the file read-only and never migrates, so a history on a read-only
 folder, mount or file can still be rendered.
+
+A history carried between CI runs (a cache, an artifact, a shared path: see
+:func:`history_path` and ``TIERCI_HISTORY``) may be missing, which is a first run, or
+broken on the way, which must not fail a pipeline: :func:`check_carried` says which,
+and sets a broken one aside. :meth:`History.prune` keeps it small.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import os
 import sqlite3
 import stat
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,14 +40,31 @@ from tierci.junit import Counts
 from tierci.junit.merge import EntryStatus, add_missing, read_entry
 from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 from tierci.records import RecordError, read_record
+from tierci.report import DEFAULT_HISTORY
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from tierci.junit import CaseResult
     from tierci.junit.merge import Expectation, ReportEntry
 
-__all__ = ["History", "RunContext", "open_history", "read_history"]
+__all__ = [
+    "HISTORY_VARIABLE",
+    "Carried",
+    "History",
+    "Pruned",
+    "Retention",
+    "RunContext",
+    "check_carried",
+    "history_path",
+    "open_history",
+    "read_history",
+]
+
+#: A path for the run history (absolute, or relative to the project root) used instead
+#: of ``build/tierci/history.sqlite`` by ``nox -s report``, ``tierci report`` and the
+#: shards' recorded durations: a file on a Jenkins agent that outlives its builds, say.
+HISTORY_VARIABLE = "TIERCI_HISTORY"
 
 # 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index;
 # 4: outcomes indexed by (run, test); 5: tier_runs (the sessions' own records)
@@ -138,6 +161,21 @@ _DEFAULT_BUSY_TIMEOUT_S = 600.0
 _CANNOT_WRITE = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
 _NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 _BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+# Commits newest first, exactly as the HUD orders its rows (hud/model.py), so that
+# keeping N commits keeps the HUD's newest N.
+_COMMITS_NEWEST_FIRST = """SELECT commit_sha, max(ref_time) FROM (
+        SELECT commit_sha, ref_time, id, 0 AS kind FROM runs
+        UNION ALL
+        SELECT commit_sha, ref_time, id, 1 AS kind FROM tier_runs)
+    GROUP BY commit_sha ORDER BY max(ref_time) DESC, max(kind = 0), max(id) DESC"""
+_PRUNED_COMMITS = "CREATE TEMP TABLE IF NOT EXISTS pruned_commits (sha TEXT PRIMARY KEY)"
+# Outcomes first (their runs name them), then the runs, then the tier records.
+_PRUNE = (
+    """DELETE FROM outcomes WHERE run_id IN (SELECT id FROM runs
+        WHERE commit_sha IN (SELECT sha FROM temp.pruned_commits))""",
+    "DELETE FROM runs WHERE commit_sha IN (SELECT sha FROM temp.pruned_commits)",
+    "DELETE FROM tier_runs WHERE commit_sha IN (SELECT sha FROM temp.pruned_commits)",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -395,6 +433,123 @@ class History:
     def count_runs(self) -> int:
         return int(self.connection.execute("SELECT count(*) FROM runs").fetchone()[0])
 
+    def prune(self, retention: Retention, *, now: datetime | None = None) -> Pruned:
+        """Delete every run, outcome and tier record of the commits ``retention`` does
+        not keep, in one write transaction, then ``VACUUM`` so that the file shrinks
+        (only when something was deleted: a no-op prune rewrites nothing)."""
+        size_before = self._settled_size()
+        with self._write() as cursor:
+            commits = [(str(sha), str(when)) for sha, when in cursor.execute(_COMMITS_NEWEST_FIRST)]
+            doomed = retention.doomed(commits, now or datetime.now(UTC))
+            outcomes = runs = tier_runs = 0
+            if doomed:
+                cursor.execute(_PRUNED_COMMITS)
+                cursor.execute("DELETE FROM temp.pruned_commits")
+                cursor.executemany(
+                    "INSERT INTO temp.pruned_commits VALUES (?)", [(sha,) for sha in doomed]
+                )
+                outcomes, runs, tier_runs = (
+                    cursor.execute(statement).rowcount for statement in _PRUNE
+                )
+                cursor.execute("DELETE FROM temp.pruned_commits")
+        if doomed:
+            try:
+                self.connection.execute("VACUUM")
+            except sqlite3.Error as exc:
+                raise _history_error(self.path, exc, writing=True) from exc
+        return Pruned(
+            commits=len(doomed),
+            kept_commits=len(commits) - len(doomed),
+            runs=runs,
+            outcomes=outcomes,
+            tier_runs=tier_runs,
+            size_before=size_before,
+            size_after=self._settled_size(),
+        )
+
+    def _settled_size(self) -> int:
+        """The file's size with everything checkpointed out of the WAL into it (what a
+        cache or an artifact of the history carries)."""
+        try:
+            self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            return self.path.stat().st_size
+        except sqlite3.Error as exc:
+            raise _history_error(self.path, exc, writing=True) from exc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retention:
+    """How much of a history to keep: the newest ``keep_commits`` commits (in the HUD's
+    order), and no commit whose latest result is more than ``older_than_days`` old. A
+    commit either rule drops is deleted."""
+
+    keep_commits: int | None = None
+    older_than_days: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.keep_commits is None and self.older_than_days is None:
+            raise UsageError(
+                "pruning needs a rule: how many commits to keep, or how old a commit may be",
+                fix="give --keep-commits N, --older-than DAYS, or both",
+            )
+        if self.keep_commits is not None and self.keep_commits < 1:
+            raise UsageError(
+                f"--keep-commits {self.keep_commits}: at least the newest commit is kept",
+                fix="give --keep-commits 1 or more (or delete the history file to start over)",
+            )
+        if self.older_than_days is not None and not self.older_than_days > 0:
+            raise UsageError(
+                f"--older-than {self.older_than_days}: an age in days must be more than 0",
+                fix="give e.g. --older-than 90",
+            )
+
+    def doomed(self, commits: Sequence[tuple[str, str]], now: datetime) -> list[str]:
+        """The commits to delete among ``commits`` (sha, latest ref time; newest first).
+        A time that cannot be read is never a reason to delete."""
+        keep = self.keep_commits if self.keep_commits is not None else len(commits)
+        doomed = [sha for sha, _when in commits[keep:]]
+        if self.older_than_days is not None:
+            cutoff = now - timedelta(days=self.older_than_days)
+            for sha, when in commits[:keep]:
+                moment = _moment(when)
+                if moment is not None and moment < cutoff:
+                    doomed.append(sha)
+        return doomed
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pruned:
+    """What a prune removed, and the file's size before and after (bytes)."""
+
+    commits: int
+    kept_commits: int
+    runs: int
+    outcomes: int
+    tier_runs: int
+    size_before: int
+    size_after: int
+
+    def describe(self) -> str:
+        if not self.commits:
+            return f"nothing to prune: {self.kept_commits} commit(s), {_mb(self.size_after)}"
+        return (
+            f"pruned {self.commits} commit(s) ({self.runs} runs, {self.outcomes} test "
+            f"outcomes, {self.tier_runs} tier records), kept {self.kept_commits}: "
+            f"{_mb(self.size_before)} -> {_mb(self.size_after)}"
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
 
 def _insert_run(
     cursor: sqlite3.Cursor, entry: ReportEntry, context: RunContext, digest: str
@@ -522,6 +677,102 @@ def read_history(path: Path) -> History:
             "be written, which upgrades it",
         ) from exc
     return History(_connect_read_only(path), path)
+
+
+def history_path(root: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Where the run history of the project at ``root`` is: ``$TIERCI_HISTORY`` (relative
+    to ``root`` unless absolute), else ``build/tierci/history.sqlite`` under ``root``."""
+    value = (os.environ if environ is None else environ).get(HISTORY_VARIABLE, "").strip()
+    return root / (Path(value).expanduser() if value else Path(DEFAULT_HISTORY))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Carried:
+    """What was at a history's path before an ingest opened it: nothing (a first run, a
+    cache miss), a history, or a file that was not a readable one and was set aside."""
+
+    path: Path
+    found: bool
+    #: Where a file that was not a readable history was moved (a fresh one starts).
+    set_aside: Path | None = None
+    #: Why it was set aside (SQLite's words, or what was wrong with its tables).
+    problem: str = ""
+
+    @property
+    def notice(self) -> str:
+        """The line to log: a start, or a set-aside; empty when a history was there."""
+        if self.set_aside is not None:
+            return (
+                f"{self.path} is not a readable tierci history ({self.problem}): set aside "
+                f"as {self.set_aside}, starting a fresh one"
+            )
+        return "" if self.found else f"no history yet at {self.path}: starting one"
+
+
+def check_carried(path: Path, *, set_aside: bool) -> Carried:
+    """Look at the history an ingest is about to open (or create).
+
+    Missing is a first run (or a cache miss): the ingest starts one. With ``set_aside``,
+    a file that is not a readable tierci history (not SQLite, truncated, corrupted, or
+    another program's database) is renamed, with its ``-wal``/``-shm``, to
+    ``<name>.corrupt-<UTC time>`` so that a fresh one starts: a broken carried history
+    never fails a pipeline by itself. What tierci must not touch is left for opening
+    to refuse by name: a history of a newer schema, a folder, a FIFO, an unreadable
+    path."""
+    _check_path(path)
+    if not path.exists():
+        return Carried(path=path, found=False)
+    if not set_aside:
+        return Carried(path=path, found=True)
+    problem = _unreadable(path)
+    if not problem:
+        return Carried(path=path, found=True)
+    return Carried(path=path, found=True, set_aside=_set_aside(path, problem), problem=problem)
+
+
+def _unreadable(path: Path) -> str:
+    """Why the file at ``path`` is not a tierci history that can be read ('' if it is,
+    or if it is empty: SQLite starts a database in an empty file)."""
+    if path.stat().st_size == 0:
+        return ""
+    try:
+        connection = sqlite3.connect(_uri(path, "mode=ro"), uri=True, isolation_level=None)
+        with contextlib.closing(connection):
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            tables = sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master"))
+            if tables and (version == 0 or "runs" not in tables):
+                return f"a SQLite database without tierci's tables, holding {', '.join(tables[:5])}"
+            damage = [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)")]
+    except sqlite3.Error as exc:
+        if _named(exc, _NOT_A_DATABASE):
+            return str(exc)
+        raise _history_error(path, exc, writing=False) from exc
+    return "" if damage == ["ok"] else "; ".join(damage)
+
+
+def _set_aside(path: Path, problem: str) -> Path:
+    """Rename ``path`` (and its WAL and shared-memory files, which belong to it and
+    must never be applied to a fresh database) to ``<name>.corrupt-<UTC time>``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    number = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{number}")
+        number += 1
+    try:
+        path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            sidecar = path.with_name(path.name + suffix)
+            if sidecar.exists():
+                sidecar.rename(target.with_name(target.name + suffix))
+    except OSError as exc:
+        raise UsageError(
+            f"{path}: not a readable tierci history ({problem}), and it cannot be set aside "
+            f"({exc.strerror})",
+            fix=f"move {path} (and any {path.name}-wal, {path.name}-shm) away by hand, or "
+            f"point {HISTORY_VARIABLE} / --db at another path",
+        ) from exc
+    return target
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:

@@ -2,40 +2,47 @@
 
 ``nox -s report`` does both in one call; ``tierci report ingest`` and ``tierci report
 hud`` do one each. All three go through these functions, so they cannot drift apart.
+A carried history (a cache, an artifact) is looked at first (:func:`check_carried`):
+missing is a notice, and a broken one may be set aside; ``tierci report prune`` and
+``nox -s report -- --keep-commits N`` keep it small (:func:`prune`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tierci.junit.merge import collect_inputs
 from tierci.records import RECORD_SUFFIX
-from tierci.report.history import open_history, read_history
+from tierci.report.history import Carried, check_carried, open_history, read_history
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
     from tierci.junit.merge import Expectation, ReportEntry
-    from tierci.report.history import RunContext
+    from tierci.report.history import Pruned, Retention, RunContext
     from tierci.report.hud import GateTargets
     from tierci.report.hud.model import Gate
 
-__all__ = ["Ingested", "Rendered", "ingest", "ingest_and_render", "render"]
+__all__ = ["Ingested", "Rendered", "ingest", "ingest_and_render", "prune", "render"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Ingested:
     """Each report's place (stored, or why it could not count), the ones skipped
     because their commit's history already had their exact bytes, the ones not filed
-    (stamped with another commit), and tier records that could not be read."""
+    (stamped with another commit), and tier records that could not be read; what was
+    at the history's path before (``history``) and, when asked, what was pruned."""
 
     entries: tuple[ReportEntry, ...]
     repeated: tuple[Path, ...]
     skipped: tuple[tuple[Path, str], ...] = ()
     record_problems: tuple[tuple[Path, str], ...] = ()
     records: int = 0
+    history: Carried | None = None
+    pruned: Pruned | None = None
 
     @property
     def problems(self) -> list[str]:
@@ -54,12 +61,17 @@ def ingest(
     huge_tree: bool = False,
     strict: bool = False,
     only_commit: str = "",
+    set_aside_corrupt: bool = False,
 ) -> Ingested:
     """Store ``inputs`` (report files, tier records, or folders of both) in the history.
 
     Each is filed under the commit it is stamped with; ``context.commit`` is the default
     for unstamped reports. ``only_commit`` keeps what another commit left behind out
-    (``nox -s report`` files only this commit's run)."""
+    (``nox -s report`` files only this commit's run). A missing history is started
+    (``Ingested.history`` says so); with ``set_aside_corrupt``, a file at ``db`` that is
+    not a readable history is renamed aside and a fresh one started, instead of
+    refused."""
+    carried = check_carried(db, set_aside=set_aside_corrupt)
     reports = [path for path in collect_inputs(inputs) if not path.name.endswith(RECORD_SUFFIX)]
     records = _records(inputs)
     folder = junit_dir or _folder_of(inputs)
@@ -84,7 +96,17 @@ def ingest(
         skipped=tuple(skipped),
         record_problems=tuple(record_problems),
         records=len(records) - len(record_problems),
+        history=carried,
     )
+
+
+def prune(db: Path, retention: Retention) -> Pruned | None:
+    """Delete the commits ``retention`` does not keep from the history at ``db`` and
+    shrink the file; None when there is no history there (nothing to prune)."""
+    if not db.exists():
+        return None
+    with open_history(db) as history:
+        return history.prune(retention)
 
 
 def _records(inputs: Sequence[Path]) -> list[Path]:
@@ -144,11 +166,22 @@ def ingest_and_render(
     targets: GateTargets | None = None,
     only_commit: str = "",
     base_branch: str = "main",
+    set_aside_corrupt: bool = False,
+    retention: Retention | None = None,
 ) -> tuple[Ingested, Rendered]:
-    """:func:`ingest`, then :func:`render` (the HUD shows whatever the ingest found)."""
+    """:func:`ingest`, then :func:`prune` when a ``retention`` is given, then
+    :func:`render` (the HUD shows whatever the ingest found)."""
     ingested = ingest(
-        db, inputs, context, expect=expect, junit_dir=junit_dir, only_commit=only_commit
+        db,
+        inputs,
+        context,
+        expect=expect,
+        junit_dir=junit_dir,
+        only_commit=only_commit,
+        set_aside_corrupt=set_aside_corrupt,
     )
+    if retention is not None:
+        ingested = dataclasses.replace(ingested, pruned=prune(db, retention))
     return ingested, render(db, out, formats=formats, targets=targets, base_branch=base_branch)
 
 
