@@ -197,3 +197,17 @@ def test_check_gates_fails_after_writing_the_hud(
     gates = json.loads((out / "hud.json").read_text())["gates"]
     assert any(not gate["passed"] for gate in gates)
     assert sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+def test_each_python_of_the_matrix_is_its_own_slot_not_a_rerun(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    for python in ("3.11.7", "3.12.4", "3.13.1"):
+        path = report(tmp_path / f"unit-py{python}.xml", tier="unit", commit=A, tests=3)
+        path.write_text(
+            path.read_text().replace(
+                "</properties>", f'<property name="python" value="{python}"/></properties>'
+            ),
+            encoding="utf-8",
+        )
+        ingest(db, [path], RunContext(commit=A))
+    assert cells(db, A) == {"unit": {"status": "passed", "tests": 9, "reruns": 0}}

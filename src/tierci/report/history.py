@@ -67,10 +67,12 @@ __all__ = [
 HISTORY_VARIABLE = "TIERCI_HISTORY"
 
 # 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index;
-# 4: outcomes indexed by (run, test); 5: tier_runs (the sessions' own records)
-SCHEMA_VERSION = 5
-#: The oldest schema that readers (the HUD, durations) can read as it is.
-READABLE_FROM = 2
+# 4: outcomes indexed by (run, test); 5: tier_runs (the sessions' own records);
+# 6: runs.python (one slot per Python: the 3.12 leg is not a re-run of the 3.11 one)
+SCHEMA_VERSION = 6
+#: The oldest schema that readers (the HUD, durations) can read as it is: the HUD reads
+#: tier_runs (5) and runs.python (6).
+READABLE_FROM = 6
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -95,7 +97,8 @@ _TABLES = (
     skipped INTEGER NOT NULL DEFAULT 0,
     flaky INTEGER NOT NULL DEFAULT 0,
     ingested_at TEXT NOT NULL,
-    warnings TEXT NOT NULL DEFAULT ''  -- what the reader assumed or fixed, one per line
+    warnings TEXT NOT NULL DEFAULT '',  -- what the reader assumed or fixed, one per line
+    python TEXT NOT NULL DEFAULT ''     -- the Python the tests ran on: part of the slot
 )""",
     "CREATE INDEX IF NOT EXISTS runs_by_commit ON runs (commit_sha, tier)",
     "CREATE INDEX IF NOT EXISTS runs_by_time ON runs (ref_time)",
@@ -561,8 +564,8 @@ def _insert_run(
     cursor.execute(
         """INSERT INTO runs (commit_sha, branch, ref_time, tier, shard, job, host, started,
                duration_s, status, problem, report, report_digest, scope, tests, passed,
-               failed, errors, skipped, flaky, ingested_at, warnings)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               failed, errors, skipped, flaky, ingested_at, warnings, python)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
             context.commit,
             context.branch,
@@ -581,6 +584,7 @@ def _insert_run(
             *counts.row(),
             now,
             "\n".join(entry.warnings),
+            properties.get("python", ""),
         ),
     )
     return int(cursor.lastrowid or 0)
@@ -843,6 +847,8 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
             if "warnings" not in columns:  # a version 1 store: keep its runs, add the column
                 connection.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT ''")
+            if "python" not in columns:  # before version 6
+                connection.execute("ALTER TABLE runs ADD COLUMN python TEXT NOT NULL DEFAULT ''")
             for statement in _DROP_DUPLICATES:
                 connection.execute(statement)
             connection.execute("DROP INDEX IF EXISTS runs_by_digest")  # the unique one replaces it

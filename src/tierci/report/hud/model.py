@@ -432,10 +432,10 @@ def _tiers(connection: sqlite3.Connection, shas: Sequence[str]) -> tuple[str, ..
     return tuple(sorted(found, key=lambda t: (order.index(t) if t in order else len(order), t)))
 
 
-# The latest attempt of each (commit, tier, shard) slot is its result; earlier attempts
+# The latest attempt of each (commit, tier, shard, Python) slot is its result; earlier attempts
 # of the slot are re-runs: counted as such, kept for flake detection, never summed.
 _LATEST = """SELECT max(id) FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
-             GROUP BY commit_sha, tier, shard"""
+             GROUP BY commit_sha, tier, shard, python"""
 
 
 def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[str, str], Cell]:
@@ -527,7 +527,7 @@ def _tier_records(
            FROM tier_runs WHERE id IN (
                SELECT max(id) FROM tier_runs
                WHERE commit_sha IN (SELECT value FROM json_each(?))
-               GROUP BY commit_sha, tier, shard)
+               GROUP BY commit_sha, tier, shard, python)
            GROUP BY commit_sha, tier""",
         (json.dumps(shas),),
     ).fetchall()
