@@ -59,7 +59,7 @@ def test_tierci_history_names_the_history_else_it_is_under_build(
     monkeypatch.delenv("TIERCI_HISTORY", raising=False)
     assert history_path(tmp_path) == tmp_path / "build" / "tierci" / "history.sqlite"
     assert history_path(tmp_path, {"TIERCI_HISTORY": "  "}) == history_path(tmp_path)
-    shared = tmp_path / "shared" / "h.sqlite"
+    shared = tmp_path / "agents" / "h.sqlite"
     assert history_path(tmp_path / "p", {"TIERCI_HISTORY": str(shared)}) == shared
     assert history_path(tmp_path, {"TIERCI_HISTORY": "ci/h.sqlite"}) == tmp_path / "ci/h.sqlite"
     monkeypatch.setenv("TIERCI_HISTORY", str(shared))

@@ -12,13 +12,14 @@ from tierci.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from tierci.config import TierciConfig
 
     Handler: TypeAlias = Callable[[argparse.Namespace], int]
     Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
 
-__all__ = ["Parser", "add_command", "project_config"]
+__all__ = ["Parser", "add_command", "history_db", "project_config"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -61,3 +62,11 @@ def project_config(arguments: argparse.Namespace) -> TierciConfig:
 
     config: TierciConfig = load_config(arguments.project)
     return config
+
+
+def history_db(arguments: argparse.Namespace) -> Path:
+    """``--db``, else where the project's history is (``$TIERCI_HISTORY`` or the default)."""
+    from tierci.report.history import history_path
+
+    given: Path | None = arguments.db
+    return given if given is not None else history_path(arguments.project)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli._common import add_command, project_config
-from tierci.report import DEFAULT_HISTORY
+from tierci.cli._common import add_command, history_db, project_config
 
 if TYPE_CHECKING:
     import argparse
@@ -16,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_commands"]
 
-_HISTORY = Path(DEFAULT_HISTORY)
+_DB_HELP = "the history (default: $TIERCI_HISTORY, else build/tierci/history.sqlite)"
 #: Passing this many runs in a row makes a quarantined test ready to leave quarantine.
 _READY_AFTER = 20
 
@@ -32,7 +31,7 @@ def add_commands(commands: Subcommands) -> None:
         "--suggest prints a ready-to-paste [[quarantine]] entry for each.",
         examples=("tierci flaky", "tierci flaky --min-runs 10 --rate 0.05 --suggest"),
     )
-    flaky.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    flaky.add_argument("--db", type=Path, default=None, help=_DB_HELP)
     flaky.add_argument("--commits", type=int, default=100, help="newest commits looked at")
     flaky.add_argument("--min-runs", type=int, default=1, help="runs a test needs to count")
     flaky.add_argument("--rate", type=float, default=0.0, help="lowest flake rate listed")
@@ -55,7 +54,7 @@ def add_commands(commands: Subcommands) -> None:
         summary="the entries, with their recent pass rate; ready-to-leave ones marked",
         examples=("tierci quarantine list",),
     )
-    listing.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    listing.add_argument("--db", type=Path, default=None, help=_DB_HELP)
     add = add_command(
         verbs,
         "add",
@@ -74,7 +73,7 @@ def add_commands(commands: Subcommands) -> None:
         summary="exit 1 for an expired entry, or one that matches no test in the history",
         examples=("tierci quarantine check",),
     )
-    check.add_argument("--db", type=Path, default=_HISTORY, help=f"default: {_HISTORY}")
+    check.add_argument("--db", type=Path, default=None, help=_DB_HELP)
 
 
 def _quarantine_file(config: TierciConfig) -> Path:
@@ -92,7 +91,7 @@ def _flaky(arguments: argparse.Namespace) -> int:
     from tierci.report.history import read_history
     from tierci.report.hud import build_hud
 
-    with read_history(arguments.db) as history:
+    with read_history(history_db(arguments)) as history:
         hud = build_hud(history.connection, max_commits=arguments.commits)
     tests = [
         test
@@ -137,7 +136,7 @@ def _list(arguments: argparse.Namespace) -> int:
 
     config = project_config(arguments)
     entries = load_quarantine(_quarantine_file(config))
-    recent = _recent_passes(arguments.db, [entry.test for entry in entries])
+    recent = _recent_passes(history_db(arguments), [entry.test for entry in entries])
     print_quarantine(entries, recent, on=today(), ready_after=_READY_AFTER)
     return 0
 
@@ -197,8 +196,9 @@ def _check(arguments: argparse.Namespace) -> int:
         for entry in entries
         if entry.expired(today())
     ]
-    if arguments.db.is_file():
-        with read_history(arguments.db) as history:
+    db = history_db(arguments)
+    if db.is_file():
+        with read_history(db) as history:
             latest = history.connection.execute(
                 "SELECT DISTINCT o.test_id FROM outcomes o JOIN runs r ON r.id = o.run_id "
                 "WHERE r.commit_sha = (SELECT commit_sha FROM runs "

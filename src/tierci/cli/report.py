@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli._common import add_command
+from tierci.cli._common import add_command, history_db
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def _ingest(arguments: argparse.Namespace) -> int:
         job=arguments.job,
         ref_time=arguments.ref_time,
     )
-    db = _db(arguments)
+    db = history_db(arguments)
     ingested = ingest(
         db,
         arguments.inputs,
@@ -191,7 +191,7 @@ def _hud(arguments: argparse.Namespace) -> int:
 
     config = load_config_if_present(arguments.project)
     rendered = render(
-        _db(arguments),
+        history_db(arguments),
         arguments.out,
         formats=arguments.formats or ["html"],
         max_commits=arguments.commits,
@@ -210,15 +210,7 @@ def _prune(arguments: argparse.Namespace) -> int:
     from tierci.report.ingest import prune
 
     retention = Retention(keep_commits=arguments.keep_commits, older_than_days=arguments.older_than)
-    db = _db(arguments)
+    db = history_db(arguments)
     pruned = prune(db, retention)
     print_line(f"{db}: {pruned.describe()}" if pruned else f"no history at {db}: nothing to prune")
     return 0
-
-
-def _db(arguments: argparse.Namespace) -> Path:
-    """``--db``, else where the project's history is (``$TIERCI_HISTORY`` or the default)."""
-    from tierci.report.history import history_path
-
-    given: Path | None = arguments.db
-    return given if given is not None else history_path(arguments.project)
