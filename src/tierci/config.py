@@ -66,6 +66,8 @@ _TIER_KEYS: dict[str, type] = {
     "install_project": bool,
     "pytest_args": list,
     "requires_device": bool,
+    "reruns": int,
+    "reruns_delay": float,
 }
 _WHEELHOUSE_KEYS: dict[str, type] = {
     "dir": str,
@@ -83,6 +85,7 @@ _TYPE_WORDS = {
     str: "a string",
     bool: "a boolean (true/false)",
     int: "a whole number",
+    float: "a number",
     list: "a list",
     dict: "a table",
 }
@@ -103,6 +106,11 @@ class TierConfig:
     pytest_args: tuple[str, ...]
     #: Fails (exit 8) where no accelerator is found, unless --allow-no-device.
     requires_device: bool = False
+    #: Runs a failed test again up to this many times (pytest-rerunfailures, which the
+    #: tier's lock must hold); a test that passes on a rerun is flaky, never passed.
+    reruns: int = 0
+    #: Seconds between the attempts.
+    reruns_delay: float = 0.0
 
     @property
     def lock_input(self) -> Path:
@@ -417,6 +425,7 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
     _check_keys(entry, _TIER_KEYS, where=where)
     default_markers = _BUILTIN_MARKERS.get(name, name)
     pytest_args = _strings(entry, "pytest_args", where=where)
+    reruns, reruns_delay = _parse_reruns(entry, where=where)
     return TierConfig(
         name=name,
         lock=root / entry.get("lock", f"requirements/{name}.txt"),
@@ -425,7 +434,30 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
         install_project=entry.get("install_project", True),
         pytest_args=tuple(pytest_args),
         requires_device=entry.get("requires_device", name == "device"),
+        reruns=reruns,
+        reruns_delay=reruns_delay,
     )
+
+
+def _parse_reruns(entry: Mapping[str, Any], *, where: str) -> tuple[int, float]:
+    reruns: int = entry.get("reruns", 0)
+    delay = float(entry.get("reruns_delay", 0.0))
+    if isinstance(reruns, bool) or reruns < 0:
+        raise ConfigError(
+            f"{where}: reruns must be 0 or more, got {reruns!r}",
+            fix="write e.g. reruns = 2 (a failed test runs at most twice more)",
+        )
+    if not 0.0 <= delay < float("inf"):  # false for NaN too
+        raise ConfigError(
+            f"{where}: reruns_delay must be 0 or more seconds, got {delay!r}",
+            fix="write e.g. reruns_delay = 1.5",
+        )
+    if "reruns_delay" in entry and not reruns:
+        raise ConfigError(
+            f"{where}: reruns_delay is set, but reruns is not",
+            fix="add reruns = N (how often a failed test runs again), or remove reruns_delay",
+        )
+    return reruns, delay
 
 
 def _strings(table: Mapping[str, Any], key: str, *, where: str) -> list[str]:
@@ -443,7 +475,9 @@ def _check_keys(table: Mapping[str, Any], schema: Mapping[str, type], *, where: 
                 f"{where}: unknown key {key!r}{_did_you_mean(key, schema)}",
                 fix=f"valid keys here are: {', '.join(schema)}",
             )
-        if not isinstance(value, expected):
+        # TOML writes 1.0 as 1 too: where a number is expected, a whole one will do.
+        number = expected is float and isinstance(value, int) and not isinstance(value, bool)
+        if not (isinstance(value, expected) or number):
             raise ConfigError(
                 f"{where}: {key} must be {_TYPE_WORDS[expected]}, "
                 f"got {type(value).__name__} {value!r}",

@@ -38,8 +38,10 @@ from tierci.errors import (
     CommandFailedError,
     ConfigError,
     EmptyTierError,
+    LockError,
     StaleLockError,
     TierciError,
+    UsageError,
     error_for_code,
 )
 from tierci.junit.merge import parse_expectation
@@ -55,7 +57,7 @@ from tierci.provenance import (
 )
 from tierci.pytest_plugin import EXIT_REASON_VARIABLE
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
-from tierci.report.history import RunContext
+from tierci.report.history import Retention, RunContext, history_path
 from tierci.report.hud import gate_targets
 from tierci.report.ingest import ingest_and_render
 from tierci.sharding import parse_shard
@@ -335,6 +337,7 @@ def _run_pytest(
                 "pytest",
                 f"--tier={tier.name}",
                 f"--junitxml={junit}",
+                *_rerun_arguments(config, tier, env),
                 *tier.pytest_args,
                 *extra,
                 *session.posargs,
@@ -349,6 +352,32 @@ def _run_pytest(
         )
     session.log(f"JUnit report: {junit}")
     return junit
+
+
+#: pytest-rerunfailures, by its distribution name (in a lock) and its plugin name.
+_RERUN_PLUGIN = ("pytest-rerunfailures", "rerunfailures")
+
+
+def _rerun_arguments(config: TierciConfig, tier: TierConfig, env: str) -> list[str]:
+    """pytest-rerunfailures and its flags, for a tier with ``reruns``; the environment's
+    lock must hold the plugin (a LockError that says so, before pytest runs)."""
+    if not tier.reruns:
+        return []
+    lock = tier.lock if env == DEFAULT_ENV else config.env(env).lock
+    distribution, plugin = _RERUN_PLUGIN
+    if lock.is_file() and all(
+        requirement.name != distribution
+        for requirement in read_lock(lock, allowed_options=config.lock_options)
+    ):
+        raise LockError(
+            f"tier {tier.name!r} sets reruns = {tier.reruns}, but its lock {lock} does not "
+            f"hold {distribution}",
+            fix=f"add {distribution} to {lock.with_suffix('.in')} and run `nox -s lock`",
+        )
+    arguments = ["-p", plugin, f"--reruns={tier.reruns}"]
+    if tier.reruns_delay:
+        arguments.append(f"--reruns-delay={tier.reruns_delay:g}")
+    return arguments
 
 
 def _pytest_error(reason_file: Path, failed: CommandFailed) -> BaseException:
@@ -583,8 +612,15 @@ def report(session: nox.Session) -> Path:
     reports that must be there; a missing or unreadable one fails the session after
     the HUD, which shows it, is written. ``-- --check-gates`` fails it (exit 1) when a
     quality gate is not met.
+
+    The history is ``$TIERCI_HISTORY``, else ``build/tierci/history.sqlite``. It may
+    have been carried from an earlier CI run: none there is a notice (a first run), and
+    a file that is not a readable history is set aside (renamed, named in the log) and a
+    fresh one started, never a failed session for that alone. ``-- --keep-commits N``
+    and/or ``-- --older-than DAYS`` prune it after the ingest (``tierci report prune``).
     """
     config = _config(session)
+    retention = _retention(session.posargs)
     expect = [
         parse_expectation(session.posargs[i + 1])
         for i, arg in enumerate(session.posargs[:-1])
@@ -599,7 +635,7 @@ def report(session: nox.Session) -> Path:
         )
     context = RunContext.detect(config.root)
     ingested, rendered = ingest_and_render(
-        config.root / HISTORY,
+        history_path(config.root),
         inputs,
         context,
         config.root / HUD_DIR,
@@ -608,13 +644,21 @@ def report(session: nox.Session) -> Path:
         targets=gate_targets(config.gates),
         only_commit=context.commit,
         base_branch=base_branch(config.root, config.base_branch),
+        set_aside_corrupt=True,
+        retention=retention,
     )
+    if ingested.history is not None and ingested.history.set_aside is not None:
+        session.warn(ingested.history.notice)
+    elif ingested.history is not None and ingested.history.notice:
+        session.log(ingested.history.notice)
     for entry in ingested.entries:
         summary = entry.summary
         counts = f"{summary.tests} tests" if summary else entry.status.value
         session.log(f"{entry.label}: {counts}{' - ' + entry.problem if entry.problem else ''}")
     for path, reason in ingested.skipped:
         session.warn(f"skipped {path.name}: {reason}")
+    if ingested.pruned is not None:
+        session.log(f"history: {ingested.pruned.describe()}")
     index = rendered.files[0]
     session.log(f"HUD: {index}")
     if ingested.problems:
@@ -627,6 +671,29 @@ def report(session: nox.Session) -> Path:
         unmet = "; ".join(f"{gate.name}: {gate.value}" for gate in rendered.unmet_gates)
         session.error(f"{len(rendered.unmet_gates)} quality gate(s) not met: {unmet}")
     return index
+
+
+def _retention(posargs: Sequence[str]) -> Retention | None:
+    """``--keep-commits N`` and ``--older-than DAYS`` among the report session's posargs."""
+    values: dict[str, float] = {}
+    for option, kind in (("--keep-commits", int), ("--older-than", float)):
+        if option not in posargs:
+            continue
+        index = list(posargs).index(option)
+        try:
+            values[option] = kind(posargs[index + 1])
+        except (IndexError, ValueError) as exc:
+            raise UsageError(
+                f"nox -s report -- {option} needs a number",
+                fix=f"write e.g. -- {option} {'500' if kind is int else '90'}",
+            ) from exc
+    if not values:
+        return None
+    keep = values.get("--keep-commits")
+    return Retention(
+        keep_commits=int(keep) if keep is not None else None,
+        older_than_days=values.get("--older-than"),
+    )
 
 
 @_reported

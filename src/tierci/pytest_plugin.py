@@ -16,6 +16,10 @@
   where set (``noxlib`` sets it), receives the code and message as JSON. The variable
   is taken out of the environment at start, so the pytest runs that tests start
   themselves (pytester, subprocesses) cannot write there;
+- an attempt that a rerun plugin (pytest-rerunfailures) runs again gets the testcase
+  properties ``tierci.attempt`` (``failed``, or ``error`` outside the test's call) and
+  ``tierci.attempt.message`` in the JUnit report: the plugin writes such an attempt as a
+  bare testcase, and tierci's reports say what became of it themselves;
 - a tier with ``requires_device`` (the device tier) detects the accelerator, records
   it in the report (``device``, ``device_driver``, ``device_cuda``), and where there is
   none exits 8 with a one-line reason, unless ``--allow-no-device``: then its tests
@@ -35,6 +39,7 @@ from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsu
 from tierci.config import load_config, tier_slot
 from tierci.device import DeviceInfo, detect_device, no_device_error
 from tierci.errors import EmptyTierError, TierciError, UsageError
+from tierci.junit.model import ATTEMPT_MESSAGE_PROPERTY, ATTEMPT_PROPERTY
 from tierci.provenance import commit_sha, platform_tag, python_version
 from tierci.report import DEFAULT_HISTORY
 from tierci.report.durations import junit_test_id, load_durations
@@ -61,6 +66,7 @@ _scope_key = pytest.StashKey[float]()
 _shard_key = pytest.StashKey[Shard]()
 _device_key = pytest.StashKey[DeviceInfo]()
 _shard_note_key = pytest.StashKey[str]()
+_MAX_ATTEMPT_MESSAGE = 500  # what the JUnit reader keeps of a message
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -111,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _exit_reason_file = Path(reason_file)
     for marker, description in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {description}")
+    config.pluginmanager.register(_AttemptRecorder(), "tierci-attempts")
     tier_name: str | None = config.getoption("tier")
     shard_text: str | None = config.getoption("shard")
     try:
@@ -127,6 +134,38 @@ def pytest_configure(config: pytest.Config) -> None:
                 _check_device(config, tier.name)
     except TierciError as exc:
         _end_run(exc)
+
+
+class _AttemptRecorder:
+    """Marks each attempt that a rerun plugin ran again, on the testcase JUnit writes
+    for it (at the attempt's teardown report, which carries its properties)."""
+
+    def __init__(self) -> None:
+        self._reruns: dict[str, tuple[str, str]] = {}
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes the attempt's testcase
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        outcome: str = report.outcome  # "rerun" is pytest-rerunfailures' own
+        if outcome == "rerun":
+            self._reruns.setdefault(
+                report.nodeid, ("failed" if report.when == "call" else "error", _crash(report))
+            )
+        if report.when != "teardown":
+            return
+        rerun = self._reruns.pop(report.nodeid, None)
+        # Under pytest-xdist the worker marks it, and the controller sees it marked.
+        if rerun is None or any(name == ATTEMPT_PROPERTY for name, _ in report.user_properties):
+            return
+        report.user_properties.append((ATTEMPT_PROPERTY, rerun[0]))
+        if rerun[1]:
+            report.user_properties.append((ATTEMPT_MESSAGE_PROPERTY, rerun[1]))
+
+
+def _crash(report: pytest.TestReport) -> str:
+    """The one-line message JUnit would have given the attempt's failure."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or report.longreprtext)
+    return message.strip()[:_MAX_ATTEMPT_MESSAGE]
 
 
 def _end_run(error: TierciError) -> NoReturn:

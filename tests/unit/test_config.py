@@ -219,3 +219,43 @@ def test_lock_options_that_cannot_be_allowed_are_config_errors(
         load_config(tmp_path)
     assert "pyproject.toml: [tool.tierci]" in caught.value.message
     assert caught.value.fix
+
+
+def test_reruns_are_off_unless_a_tier_sets_them(tmp_path: Path) -> None:
+    write_pyproject(
+        tmp_path,
+        "[tool.tierci.tiers.integration]\nreruns = 2\nreruns_delay = 1\n"
+        "[tool.tierci.tiers.unit]\nreruns = 1\nreruns_delay = 0.25\n",
+    )
+    config = load_config(tmp_path)
+    assert (config.tier("heavy").reruns, config.tier("heavy").reruns_delay) == (0, 0.0)
+    integration = config.tier("integration")
+    assert (integration.reruns, integration.reruns_delay) == (2, 1.0)
+    assert isinstance(integration.reruns_delay, float)
+    assert (config.tier("unit").reruns, config.tier("unit").reruns_delay) == (1, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("reruns = -1", "reruns must be 0 or more, got -1"),
+        ("reruns = true", "reruns must be 0 or more, got True"),
+        ("reruns = 1.5", "reruns must be a whole number, got float 1.5"),
+        ("reruns = '2'", "reruns must be a whole number, got str '2'"),
+        ("reruns = 2\nreruns_delay = -1", "reruns_delay must be 0 or more seconds, got -1.0"),
+        ("reruns = 2\nreruns_delay = inf", "reruns_delay must be 0 or more seconds, got inf"),
+        ("reruns = 2\nreruns_delay = nan", "reruns_delay must be 0 or more seconds, got nan"),
+        ("reruns = 2\nreruns_delay = false", "reruns_delay must be a number, got bool False"),
+        ("reruns_delay = 1", "reruns_delay is set, but reruns is not"),
+        ("rerun = 2", "unknown key 'rerun' (did you mean 'reruns'?)"),
+    ],
+)
+def test_reruns_mistakes_are_config_errors_naming_the_tier(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    write_pyproject(tmp_path, f"[tool.tierci.tiers.unit]\n{text}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert expected in caught.value.message
+    assert "[tool.tierci].tiers.unit" in caught.value.message
+    assert caught.value.fix

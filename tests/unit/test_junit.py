@@ -22,9 +22,10 @@ from tierci.junit import (
     JUnitError,
     Outcome,
     ReportReader,
+    read,
     summarize,
 )
-from tierci.junit.read import _message_and_details, normalize_timestamp
+from tierci.junit.read import _message_and_details, normalize_suite_name, normalize_timestamp
 
 # Each file maps to its (tests, passed, failed, error, skipped, flaky).
 EXPECTED = {
@@ -38,7 +39,11 @@ EXPECTED = {
     "generic/no-cases-but-tests.xml": (0, 0, 0, 0, 0, 0),  # declares tests=6
     "generic/retries-as-duplicate-testcases.xml": (3, 2, 0, 0, 0, 1),
     "gotestsum/junitxml-report.xml": (60, 42, 13, 0, 5, 0),
-    "jenkins/bad-duration-duplicate-names.xml": (1, 1, 0, 0, 0, 0),
+    # 17 testcases: reruns appended after the package's passing tests; two tests fail
+    # three times each, alternating; TestTable and TestTable/one pass on their rerun.
+    "gotestsum/rerun-fails.xml": (10, 4, 2, 0, 1, 3),
+    # Two bare cases of one id: a rerun follows a failure, so the test was flaky.
+    "jenkins/bad-duration-duplicate-names.xml": (1, 0, 0, 0, 0, 1),
     "jenkins/dup-suite-TestSuite_b.xml": (1, 1, 0, 0, 0, 0),
     "jenkins/dup-suite-TestSuite_b_duplicate.xml": (1, 1, 0, 0, 0, 0),
     "jenkins/huge-1.3MB.xml": (7580, 5130, 19, 0, 2430, 1),
@@ -46,6 +51,8 @@ EXPECTED = {
     "jenkins/properties-multiline.xml": (2, 1, 1, 0, 0, 0),
     "jenkins/various-timestamps.xml": (12, 12, 0, 0, 0, 0),
     "jest-junit/jest-junit.xml": (6, 1, 4, 0, 1, 0),
+    # The suite that cannot run: an <error> case and a <failure> case of one name.
+    "jest-junit/suite-errors-and-retries.xml": (7, 2, 3, 1, 1, 0),
     "nextest/cargo-nextest-basic.xml": (3, 2, 1, 0, 0, 0),
     "nextest/quick-junit-basic_report.xml": (8, 2, 3, 1, 1, 1),
     "phpunit/nested-testsuite-in-testsuite.xml": (5, 5, 0, 0, 0, 0),
@@ -56,10 +63,16 @@ EXPECTED = {
     "pytest/shard1-junit.spark.integration.1.xml": (35, 33, 0, 0, 2, 0),
     "pytest/shard2-junit.spark.integration.2.xml": (35, 33, 0, 0, 2, 0),
     "pytest/xunit1-horovod-junit.fail.xml": (5, 3, 1, 0, 1, 0),
+    # 13 bare or failing testcases: failed attempts are bare, the last one tells.
+    "pytest-rerunfailures/reruns.xml": (7, 1, 1, 0, 2, 3),
+    # 16 testcases: test_slow_and_flaky's two bare attempts have five tests between them.
+    "pytest-rerunfailures/reruns-xdist.xml": (14, 12, 1, 0, 0, 1),
     "pytest/xunit2-report.xml": (3, 1, 2, 0, 0, 0),
     "surefire/TEST-io.olamy.AlwaysFailTest.xml": (1, 0, 1, 0, 0, 0),  # declares 4/4
     "surefire/TEST-io.olamy.FlakyTest.xml": (1, 0, 0, 0, 0, 1),  # declares 3 tests, 2 failures
     "tst-cpp/disabled-status-attr.xml": (31, 6, 19, 1, 5, 0),  # jp5: disabled = passed
+    # Two subtests fail; setUpClass's error is a case of its own (an empty classname).
+    "unittest-xml-reporting/xmlrunner-output-file.xml": (8, 1, 3, 2, 2, 0),
 }
 
 REJECTED = {
@@ -116,12 +129,217 @@ def test_nextest_flaky_but_configured_to_fail_is_a_failure() -> None:
     assert by_name["testcase5"].attempts == 3
 
 
-def test_consecutive_duplicates_are_retries_but_other_classnames_are_not() -> None:
+def test_consecutive_duplicates_are_attempts_but_other_classnames_are_not() -> None:
     found = cases("generic/retries-as-duplicate-testcases.xml")
     retried = found["test_foo.TestFoo::test_foo"]
     assert (retried.outcome, retried.attempts) == (Outcome.FLAKY, 3)
     assert retried.message == "it broke"  # the last failing attempt's message
     assert found["test_bar.TestBar::test_foo"].outcome is Outcome.PASSED
+
+
+def test_pytest_rerunfailures_bare_attempts_are_failed_attempts() -> None:
+    found = cases("pytest-rerunfailures/reruns.xml")
+    results = {test: (case.outcome, case.attempts) for test, case in found.items()}
+    assert results == {
+        "test_flaky::test_passes": (Outcome.PASSED, 1),
+        "test_flaky::test_fails_once_then_passes": (Outcome.FLAKY, 2),
+        "test_flaky::test_fails_twice_then_passes": (Outcome.FLAKY, 3),
+        "test_flaky::test_always_fails": (Outcome.FAILED, 3),
+        "test_flaky::test_setup_fails_once": (Outcome.FLAKY, 2),
+        "test_flaky::test_skipped": (Outcome.SKIPPED, 1),
+        "test_flaky::test_known_bug": (Outcome.SKIPPED, 1),
+    }
+    assert found["test_flaky::test_always_fails"].message.startswith("AssertionError: broken")
+
+
+def test_attempts_that_pytest_xdist_set_apart_are_one_flaky_test() -> None:
+    reader = list(ReportReader(JUNIT_CORPUS / "pytest-rerunfailures/reruns-xdist.xml"))
+    flaky = [case for case in reader if case.outcome is Outcome.FLAKY]
+    assert [(case.name, case.attempts) for case in flaky] == [("test_slow_and_flaky", 2)]
+    assert flaky[0].time_s == pytest.approx(1.002)  # both attempts' time
+    assert len({case.test_id for case in reader}) == len(reader) == 14
+
+
+def test_gotestsum_reruns_fold_wherever_they_stand() -> None:
+    found = list(ReportReader(JUNIT_CORPUS / "gotestsum/rerun-fails.xml"))
+    results = {case.name: (case.outcome, case.attempts) for case in found}
+    assert len(results) == len(found) == 10  # each test once
+    assert results["TestFailsOnceThenPasses"] == (Outcome.FLAKY, 2)
+    assert results["TestAlwaysFails"] == (Outcome.FAILED, 3)
+    assert results["TestAlsoAlwaysFails"] == (Outcome.FAILED, 3)
+    assert results["TestTable"] == results["TestTable/one"] == (Outcome.FLAKY, 2)
+    assert results["TestTable/two"] == (Outcome.PASSED, 1)
+    flaky = next(case for case in found if case.name == "TestFailsOnceThenPasses")
+    assert "the first attempt fails" in flaky.details  # why it was flaky: the failure
+
+
+def test_a_broken_jest_suite_is_one_error_that_outranks_its_failure() -> None:
+    (broken,) = [
+        case
+        for case in ReportReader(JUNIT_CORPUS / "jest-junit/suite-errors-and-retries.xml")
+        if case.classname == "Test suite failed to run"
+    ]
+    assert (broken.outcome, broken.attempts) == (Outcome.ERROR, 2)
+    assert "Cannot find module './does-not-exist'" in broken.details  # the <error>'s text
+
+
+def test_an_xmlrunner_case_without_classname_keeps_its_id_from_run_to_run() -> None:
+    found = cases("unittest-xml-reporting/xmlrunner-output-file.xml")
+    setup = "unittest.suite._ErrorHolder::setUpClass (test_things.TestBrokenSetUpClass)"
+    assert found[setup].outcome is Outcome.ERROR
+    assert found[setup].suite == "unittest.suite._ErrorHolder"
+    assert not any("-2026" in test for test in found)
+
+
+@pytest.mark.parametrize(
+    ("name", "normalized"),
+    [
+        ("unittest.suite._ErrorHolder-20261124210227", "unittest.suite._ErrorHolder"),
+        ("tests.TestA-20240229120000", "tests.TestA"),  # a leap day
+        ("tests.TestA-20261324210227", "tests.TestA-20261324210227"),  # month 13
+        ("tests.TestA-2026112421022", "tests.TestA-2026112421022"),  # 13 digits
+        ("tests.TestA20261124210227", "tests.TestA20261124210227"),  # no dash
+        ("pytest", "pytest"),
+    ],
+)
+def test_only_xmlrunners_timestamp_suffix_leaves_a_suite_name(name: str, normalized: str) -> None:
+    assert normalize_suite_name(name) == normalized
+
+
+RESULT_XML = {
+    "pass": "",
+    "fail": '<failure message="it failed">trace</failure>',
+    "error": '<error message="it broke">oops</error>',
+    "skip": '<skipped message="not here"/>',
+    "marked": (
+        '<properties><property name="tierci.attempt" value="error"/>'
+        '<property name="tierci.attempt.message" value="fixture broke"/></properties>'
+    ),
+}
+
+
+def report_of(tmp_path: Path, *cases_xml: str) -> Path:
+    report = tmp_path / "r.xml"
+    report.write_text(f'<testsuite name="s">{"".join(cases_xml)}</testsuite>', encoding="utf-8")
+    return report
+
+
+def attempt(result: str, *, name: str = "t", file: str = "") -> str:
+    where = f' file="{file}"' if file else ""
+    return f'<testcase classname="c" name="{name}" time="1"{where}>{RESULT_XML[result]}</testcase>'
+
+
+@pytest.mark.parametrize(
+    ("attempts", "outcome", "message"),
+    [
+        (["fail", "pass"], Outcome.FLAKY, "it failed"),
+        (["pass", "pass"], Outcome.FLAKY, ""),  # a bare attempt that was run again failed
+        (["marked", "pass"], Outcome.FLAKY, "fixture broke"),  # tierci's plugin says why
+        (["fail", "error", "pass"], Outcome.FLAKY, "it broke"),
+        (["fail", "fail", "fail"], Outcome.FAILED, "it failed"),
+        (["pass", "fail"], Outcome.FAILED, "it failed"),
+        (["error", "fail"], Outcome.ERROR, "it broke"),  # error outranks failure
+        (["fail", "error"], Outcome.ERROR, "it broke"),
+        (["skip", "pass"], Outcome.PASSED, ""),
+        (["fail", "skip"], Outcome.SKIPPED, "not here"),
+    ],
+)
+@pytest.mark.parametrize("apart", [False, True], ids=["adjacent", "apart"])
+def test_attempts_fold_left_to_right_wherever_they_stand(
+    tmp_path: Path, attempts: list[str], outcome: Outcome, message: str, apart: bool
+) -> None:
+    report = report_of(
+        tmp_path,
+        *(
+            attempt(result) + (attempt("pass", name=f"other{n}") if apart else "")
+            for n, result in enumerate(attempts)
+        ),
+    )
+    folded = [case for case in ReportReader(report) if case.name == "t"]
+    assert [(c.outcome, c.message, c.attempts, c.time_s) for c in folded] == [
+        (outcome, message, len(attempts), float(len(attempts)))
+    ]
+    summary = summarize(report)
+    others = len(attempts) if apart else 0  # passed
+    assert summary.tests == 1 + others
+    assert summary.counts[outcome] == 1 + (others if outcome is Outcome.PASSED else 0)
+
+
+def test_a_folded_test_stands_where_its_last_attempt_stood(tmp_path: Path) -> None:
+    report = report_of(
+        tmp_path,
+        attempt("fail", name="a"),
+        attempt("pass", name="b"),
+        attempt("pass", name="a"),
+        attempt("pass", name="c"),
+    )
+    assert [(c.name, c.outcome) for c in ReportReader(report)] == [
+        ("b", Outcome.PASSED),
+        ("a", Outcome.FLAKY),
+        ("c", Outcome.PASSED),
+    ]
+
+
+def test_namesakes_in_other_files_or_suites_are_two_tests(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(
+        '<testsuites><testsuite name="one">'
+        f"{attempt('fail', file='a.py')}{attempt('pass', file='b.py')}"
+        f"{attempt('pass', file='a.py')}</testsuite>"
+        f'<testsuite name="two">{attempt("fail", file="a.py")}</testsuite></testsuites>',
+        encoding="utf-8",
+    )
+    assert sorted((c.suite, c.file, c.outcome, c.attempts) for c in ReportReader(report)) == [
+        ("one", "a.py", Outcome.FLAKY, 2),
+        ("one", "b.py", Outcome.PASSED, 1),
+        ("two", "a.py", Outcome.FAILED, 1),
+    ]
+
+
+def test_suite_errors_and_unnamed_cases_are_never_attempts(tmp_path: Path) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(
+        '<testsuite name="s"><testcase/><testcase/><error message="a"/><error message="b"/>'
+        "</testsuite>",
+        encoding="utf-8",
+    )
+    assert summarize(report).counts == Counts(passed=2, errors=2)
+
+
+@pytest.mark.parametrize("held", ["cases", "text"])
+def test_attempts_fold_across_cases_held_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, held: str
+) -> None:
+    """A report larger than what is held in memory: the first attempt is on disk when
+    the last one is read."""
+    monkeypatch.setattr(read, "_MEMORY_CASES" if held == "cases" else "_MEMORY_TEXT", 64)
+    others = [attempt("fail" if n % 10 == 0 else "pass", name=f"t{n}") for n in range(500)]
+    report = report_of(
+        tmp_path, attempt("fail", name="flaky"), *others, attempt("pass", name="flaky")
+    )
+    found = list(ReportReader(report))
+    assert [case.name for case in found] == [f"t{n}" for n in range(500)] + ["flaky"]
+    assert (found[-1].outcome, found[-1].attempts, found[-1].message) == (
+        Outcome.FLAKY,
+        2,
+        "it failed",
+    )
+    assert summarize(report).counts == Counts(passed=450, failed=50, flaky=1)
+
+
+def test_two_tests_whose_fingerprints_collide_are_both_kept() -> None:
+    store = read._CaseStore()
+    one, other = (
+        CaseResult("s", "c", name, 1.0, Outcome.FAILED, "m", "d") for name in ("one", "other")
+    )
+    for case in (one, other, one._replace(outcome=Outcome.PASSED)):
+        store.cases.append(case)
+        store.fingerprints.append(42)
+    assert [(c.name, c.outcome) for c in store.folded()] == [
+        ("one", Outcome.FAILED),
+        ("other", Outcome.FAILED),
+        ("one", Outcome.PASSED),
+    ]
 
 
 def test_suite_level_error_is_counted_not_dropped() -> None:

@@ -17,8 +17,12 @@ from tierci.junit.whole import read_whole
 CORPUS_FILES = sorted(JUNIT_CORPUS.rglob("*.xml"))
 # Files whose semantics need the sequential view (or that are unreadable): streamed.
 DECLINED = {
-    "generic/retries-as-duplicate-testcases.xml",  # consecutive duplicates are retries
+    "generic/retries-as-duplicate-testcases.xml",  # attempts of one test to fold
+    "gotestsum/rerun-fails.xml",  # ... apart from each other
     "jenkins/bad-duration-duplicate-names.xml",
+    "jest-junit/suite-errors-and-retries.xml",
+    "pytest-rerunfailures/reruns.xml",
+    "pytest-rerunfailures/reruns-xdist.xml",
     "jenkins/nested-testsuites-error-in-suite.xml",  # an <error> outside any testcase
     "malformed/empty-zero-bytes.xml",
     "malformed/non-junit-root.xml",
@@ -79,6 +83,29 @@ def test_worker_processes_write_exactly_what_one_process_writes(tmp_path: Path) 
     assert [(e.path, e.status, e.problem) for e in pooled_entries] == [
         (e.path, e.status, e.problem) for e in single_entries
     ]
+
+
+@pytest.mark.parametrize(
+    ("cases", "declined"),
+    [
+        ('<testcase classname="a" name="t"/><testcase classname="b" name="t"/>', False),
+        ('<testcase classname="a" name="t"/><testcase classname="a" name="u"/>', False),
+        ('<testcase classname="a" name="t" file="x.py"/><testcase classname="a" name="t"/>', False),
+        ('<testcase classname="a" name="t"/><testcase name="u"/><testcase name="t"/>', False),
+        ('<testcase name="t"/><testcase classname="a" name="u"/><testcase name="t"/>', True),
+        ('<testcase classname="a" name="t"/><testcase classname="a" name="t"/>', True),
+    ],
+    ids=["namesakes", "unique", "other-file", "other-classname", "apart", "adjacent"],
+)
+def test_the_fast_path_declines_exactly_the_reports_with_attempts_to_fold(
+    tmp_path: Path, cases: str, declined: bool
+) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(f'<testsuite name="s">{cases}</testsuite>', encoding="utf-8")
+    whole = read_whole(report)
+    assert (whole is None) is declined
+    if whole is not None:
+        assert whole.summary.counts == summarize(report).counts
 
 
 def test_the_fast_path_never_inflates_a_compressed_report(tmp_path: Path) -> None:

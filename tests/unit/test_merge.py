@@ -13,7 +13,7 @@ from lxml import etree
 from tests.conftest import JUNIT_CORPUS
 from tierci.cli import main
 from tierci.errors import ConfigError
-from tierci.junit import Outcome, ReportReader, summarize
+from tierci.junit import Counts, Outcome, ReportReader, summarize
 from tierci.junit.merge import (
     EntryStatus,
     Expectation,
@@ -139,6 +139,21 @@ def test_merged_file_reads_back_the_same(reports: Path, tmp_path: Path) -> None:
     assert merged.counts[Outcome.ERROR] == 1
     flaky = next(c for c in ReportReader(out) if c.outcome is Outcome.FLAKY)
     assert flaky.attempts == 3  # carried as an attribute and as flakyFailure
+
+
+def test_a_merged_report_has_each_test_once_with_its_attempts(tmp_path: Path) -> None:
+    """gotestsum appends reruns after the other tests: merged, each test is one case."""
+    out = tmp_path / "merged.xml"
+    (entry,) = merge_reports([JUNIT_CORPUS / "gotestsum/rerun-fails.xml"], out)
+    assert entry.summary is not None
+    assert entry.summary.counts == Counts(passed=4, failed=2, skipped=1, flaky=3)
+    tree = etree.parse(str(out))
+    names = [case.get("name") for case in tree.iterfind(".//testcase")]
+    assert len(names) == len(set(names)) == 10
+    (flaky,) = tree.iterfind(".//testcase[@name='TestFailsOnceThenPasses']")
+    assert flaky.get("attempts") == "2"
+    assert flaky.find("flakyFailure") is not None
+    assert summarize(out).counts == entry.summary.counts  # read back: the same
 
 
 def test_merged_file_is_valid_for_junitparser(reports: Path, tmp_path: Path) -> None:

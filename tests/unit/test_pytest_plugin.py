@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from tierci import pytest_plugin
 from tierci.errors import ConfigError, UsageError
+from tierci.junit import Counts, Outcome, ReportReader, summarize
 
 TESTS = """
 import pytest
@@ -275,3 +277,101 @@ def test_an_unreadable_durations_file_is_a_usage_error_naming_it(pytester: pytes
     result = pytester.runpytest("--shard=1/2", "--shard-durations=broken.xml")
     assert result.ret == UsageError.return_code
     assert "cannot read durations from" in "\n".join(result.outlines + result.errlines)
+
+
+FLAKY_TESTS = """
+from pathlib import Path
+
+import pytest
+
+
+def attempt(name):
+    path = Path(__file__).parent / f"{name}.count"
+    count = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(count))
+    return count
+
+
+def test_fails_once_then_passes():
+    assert attempt("call") > 1, "the first attempt fails"
+
+
+@pytest.fixture
+def broken_once():
+    if attempt("setup") == 1:
+        raise RuntimeError("the fixture broke once")
+
+
+def test_setup_fails_once(broken_once):
+    pass
+
+
+def test_always_fails():
+    assert False, "broken for good"
+
+
+def test_steady():
+    pass
+"""
+
+
+def attempt_properties(report: Path) -> dict[str, list[list[tuple[str, str]]]]:
+    """Each testcase element's tierci.* properties, by test name, in document order."""
+    found: dict[str, list[list[tuple[str, str]]]] = {}
+    for case in etree.parse(str(report)).iterfind(".//testcase"):
+        marks = [
+            (str(p.get("name")), str(p.get("value")))
+            for p in case.iterfind("properties/property")
+            if str(p.get("name")).startswith("tierci.")
+        ]
+        found.setdefault(str(case.get("name")), []).append(marks)
+    return found
+
+
+def test_each_attempt_a_rerun_plugin_ran_again_is_marked_with_what_became_of_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_flaky=FLAKY_TESTS)
+    result = pytester.runpytest("-p", "rerunfailures", "--reruns=2", "--junitxml=r.xml")
+    assert result.parseoutcomes() == {"passed": 3, "failed": 1, "rerun": 4}
+    report = pytester.path / "r.xml"
+    marks = attempt_properties(report)
+    first, second = marks["test_fails_once_then_passes"]
+    assert (first[0], second) == (("tierci.attempt", "failed"), [])
+    assert first[1][0] == "tierci.attempt.message"
+    assert first[1][1].startswith("AssertionError: the first attempt fails")
+    assert marks["test_setup_fails_once"] == [
+        [
+            ("tierci.attempt", "error"),  # outside the test's call, as JUnit's <error>
+            ("tierci.attempt.message", "RuntimeError: the fixture broke once"),
+        ],
+        [],
+    ]
+    assert [len(m) for m in marks["test_always_fails"]] == [2, 2, 0]  # the last has <failure>
+    assert marks["test_steady"] == [[]]
+    found = {case.name: case for case in ReportReader(report)}
+    assert {name: (c.outcome, c.attempts) for name, c in found.items()} == {
+        "test_fails_once_then_passes": (Outcome.FLAKY, 2),
+        "test_setup_fails_once": (Outcome.FLAKY, 2),
+        "test_always_fails": (Outcome.FAILED, 3),
+        "test_steady": (Outcome.PASSED, 1),
+    }
+    assert found["test_setup_fails_once"].message == "RuntimeError: the fixture broke once"
+    assert summarize(report).counts == Counts(passed=1, failed=1, flaky=2)
+
+
+def test_without_reruns_no_testcase_gets_a_property(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_flaky=FLAKY_TESTS)
+    pytester.runpytest("--junitxml=r.xml")
+    assert all(marks == [[]] for marks in attempt_properties(pytester.path / "r.xml").values())
+
+
+def test_an_attempt_marked_on_a_pytest_xdist_worker_is_not_marked_again() -> None:
+    recorder = pytest_plugin._AttemptRecorder()
+    call = pytest.TestReport("t.py::t", ("t.py", 0, "t"), {}, "failed", None, "call")
+    call.outcome = "rerun"  # type: ignore[assignment]  # pytest-rerunfailures' outcome
+    teardown = pytest.TestReport("t.py::t", ("t.py", 0, "t"), {}, "passed", None, "teardown")
+    for _ in ("worker", "controller"):  # the controller gets the worker's report, marked
+        recorder.pytest_runtest_logreport(call)
+        recorder.pytest_runtest_logreport(teardown)
+    assert teardown.user_properties == [("tierci.attempt", "failed")]

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "ATTEMPT_MESSAGE_PROPERTY",
+    "ATTEMPT_PROPERTY",
     "SUITE_ERROR_NAME",
     "UNNAMED",
     "CaseResult",
@@ -30,6 +32,10 @@ __all__ = [
 SUITE_ERROR_NAME = "[suite error]"
 #: The name a testcase without one is given.
 UNNAMED = "(unnamed)"
+#: Testcase properties tierci's pytest plugin writes on an attempt that a rerun plugin
+#: ran again: its outcome (``failed`` or ``error``) and its message.
+ATTEMPT_PROPERTY = "tierci.attempt"
+ATTEMPT_MESSAGE_PROPERTY = "tierci.attempt.message"
 
 
 class Outcome(enum.StrEnum):
@@ -45,7 +51,7 @@ class JUnitError(TierciError):
 
 
 class CaseResult(NamedTuple):
-    """One test's result in one report (retries already folded into ``attempts``).
+    """One test's result in one report (its attempts already folded into ``attempts``).
 
     A NamedTuple, not a dataclass: a large merge creates one per testcase.
     """

@@ -6,20 +6,48 @@ cleared and detached, so memory stays flat however large the file.
 
 Truth over claims: counts are recomputed from ``<testcase>`` elements, never taken from
 a suite's attributes (Surefire counts attempts, gotestsum and Jenkins files disagree with
-their own testcases). Outcomes, by precedence:
+their own testcases). Outcomes of one testcase element, by precedence:
 
 - ``error``: an ``<error>`` child, or ``status="errored"``;
 - ``failed``: a ``<failure>`` child, or ``status="failed"`` (also when earlier attempts
   were flaky but the tool was configured to fail on flakes);
 - ``flaky``: it failed and then passed within the run: ``<flakyFailure>``/``<flakyError>``
-  (Surefire, nextest), or consecutive duplicate testcases whose last attempt passed
-  (pytest-rerunfailures, web-test-runner, retry loops);
+  (Surefire, nextest);
 - ``skipped``: a ``<skipped>`` child, or ``status="disabled"``/``"notrun"``;
-- ``passed``: none of the above.
+- ``passed``: none of the above; but an element that tierci's pytest plugin marked with
+  the property ``tierci.attempt`` (an attempt a rerun plugin ran again) is ``failed`` or
+  ``error`` as the property says, with ``tierci.attempt.message`` as its message.
+
+Attempts: testcases of one report with the same identity (suite, classname, name and
+``file``) are attempts of one test, wherever they stand: pytest-rerunfailures writes them
+one after another, pytest-xdist puts other tests between them, ``gotestsum
+--rerun-fails`` appends them after the package's other tests, jest-junit writes a broken
+suite as an ``<error>`` case and a ``<failure>`` case of one name. A different ``file``
+attribute (or suite) makes a true namesake: two tests, counted apart; tools that write no
+``file`` cannot tell a namesake from a retry, and a repeat is taken as a retry. The
+attempts fold into one result, left to right:
+
+- a later pass after any earlier attempt but a skip is ``flaky``: reruns happen only after
+  a failure, so an earlier attempt that shows no result (pytest-rerunfailures writes a
+  failed attempt as a bare ``<testcase>``) failed all the same;
+- a later failure after an earlier error stays ``error`` (error outranks failure);
+- otherwise the later attempt's outcome (a failure after a pass is a failure);
+- attempts are counted, times added, and the message is the deciding attempt's (a flaky
+  test's: its last failure's).
+
+The folded test stands where its last attempt stood. Since a later attempt may fold into
+any earlier case, nothing is yielded before the file is read: the cases wait in memory
+(up to 4,096, or 8 MB of messages) and in an anonymous temporary file beyond, and only a
+64-bit fingerprint of each identity stays in memory (8 bytes a testcase, twice that
+while repeats are counted at the end), so memory stays bounded however large the report
+and every consumer sees each test once, final. (Two identities that share a fingerprint
+are both kept, unfolded.)
 
 An ``<error>``/``<failure>`` directly inside a ``<testsuite>`` (a crashed fixture, a
 suite that never started) becomes a testcase named ``[suite error]``: it must count.
 Odd values (negative or non-numeric times, missing names) are normalised with a warning.
+A suite name loses unittest-xml-reporting's timestamp suffix (``-20260114093205``): a
+case without a classname is known by its suite's name, which must not change every run.
 
 Trust: a report is only read if it is a regular file (a FIFO, device, socket or
 directory, or a symlink to one, is refused before a byte is read), not empty and not
@@ -32,17 +60,25 @@ character (an unescaped ANSI colour code) is named with its line and column.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
+import pickle
 import re
 import stat
+import tempfile
+from array import array
+from collections import Counter
 from datetime import UTC, datetime
+from itertools import chain
 from typing import IO, TYPE_CHECKING
 
 from lxml import etree
 
 from tierci.junit.model import (
+    ATTEMPT_MESSAGE_PROPERTY,
+    ATTEMPT_PROPERTY,
     SUITE_ERROR_NAME,
     UNNAMED,
     CaseResult,
@@ -61,6 +97,7 @@ __all__ = [
     "WarningLog",
     "count_outcomes",
     "judge_testcase",
+    "normalize_suite_name",
     "normalize_timestamp",
     "open_report",
     "parse_time",
@@ -70,6 +107,17 @@ __all__ = [
 ]
 
 _NEVER_RETRIES = frozenset({SUITE_ERROR_NAME, UNNAMED})
+#: The fingerprint of a case that is never an attempt of another (a suite's error, an
+#: unnamed testcase).
+_DISTINCT = 0
+#: Cases held in memory while a report is read, and their messages' size; more go to
+#: disk. Small batches: many live objects make every garbage collection slower.
+_MEMORY_CASES = 4096
+_MEMORY_TEXT = 8 * 1024 * 1024
+_ONE_BUCKET = 1 << 16
+_BUCKETS = 64
+# unittest-xml-reporting's default file suffix, which it appends to every suite's name.
+_XMLRUNNER_SUFFIX = re.compile(r"-(?P<stamp>\d{14})$")
 _MAX_MESSAGE = 500
 _MAX_DETAILS = 4000
 _MAX_WARNINGS = 20
@@ -87,6 +135,7 @@ _FILE_KINDS = (
 _FAILURE_TAGS = frozenset({"failure", "error"})
 _FLAKY_TAGS = frozenset({"flakyFailure", "flakyError"})
 _RERUN_TAGS = frozenset({"rerunFailure", "rerunError"})
+_MARKED_OUTCOMES = {"failed": Outcome.FAILED, "error": Outcome.ERROR}
 _STATUS_OUTCOMES = {
     "failed": "failed",
     "fail": "failed",
@@ -112,22 +161,34 @@ class ReportReader:
         self._warnings = WarningLog()
         self.warnings = self._warnings.messages
         self._root_checked = False
+        self._store = _CaseStore()
         #: sha256 of the file's bytes, set when reading ends (after a syntax error too);
         #: empty when the file was refused before it was read.
         self.digest = ""
 
-    def __iter__(self) -> Iterator[CaseResult]:  # noqa: PLR0912, PLR0915 - flat on purpose
-        """Cases in file order, consecutive duplicates folded into attempts.
+    def __iter__(self) -> Iterator[CaseResult]:
+        """Every test once, its attempts folded (see the module docstring), in file order;
+        a test whose attempts stand apart is yielded where its last attempt stood.
+
+        Nothing is yielded before the whole file is read: a later attempt may fold into
+        any earlier case. The cases wait in memory, and on disk beyond a few MB.
+        """
+        with self._store as store:
+            self._read(store)
+            yield from store.folded()
+
+    def _read(self, store: _CaseStore) -> None:  # noqa: PLR0912 - flat on purpose
+        """Every testcase of the file into ``store``, with the fingerprint of its identity.
 
         One flat loop on purpose: a large merge runs it once per testcase, and every
-        extra generator layer or call shows in the benchmark. ``produced`` and ``skip``
-        let a second pass (a text node over the size limit) resume where the first
-        stopped without yielding a case twice.
+        extra call shows in the benchmark. A second pass (a text node over the size
+        limit) starts the store again.
         """
         with open_report(self.path) as handle:
             source = _HashedSource(handle)
             huge_tree = self.huge_tree
-            skip = 0
+            held = store.cases
+            hold, fingerprint = held.append, store.fingerprints.append
             while True:
                 events = etree.iterparse(
                     source,
@@ -142,10 +203,8 @@ class ReportReader:
                     remove_comments=True,
                     remove_pis=True,
                 )
-                pending: CaseResult | None = None
                 suite_element: etree._Element | None = None
                 suite = ""
-                produced = 0
                 try:
                     for _, element in events:
                         tag = element.tag
@@ -153,41 +212,24 @@ class ReportReader:
                             parent = element.getparent()
                             if parent is not suite_element:
                                 suite_element, suite = parent, self._suite_name(parent)
-                            case = self._case(element, suite)
+                            case, identity = self._case(element, suite)
                             # _release, inlined: this line runs once per testcase.
                             element.clear(keep_tail=False)
                             if parent is not None:
                                 while element.getprevious() is not None:
                                     del parent[0]
-                            if pending is None:
-                                pending = case
-                            elif (
-                                case.name == pending.name
-                                and case.classname == pending.classname
-                                and case.suite == pending.suite
-                                and case.name not in _NEVER_RETRIES  # distinct events
-                            ):
-                                pending = _fold_retry(pending, case)
-                            else:
-                                produced += 1
-                                if produced > skip:
-                                    yield pending
-                                pending = case
+                            hold(case)
+                            fingerprint(identity)
+                            if len(held) >= _MEMORY_CASES:
+                                store.spill()
                         elif tag == "testsuite":
                             self._check_root(element)
                             _release(element)
                         elif tag == "property":
                             self._property(element)
                         elif _parent_tag(element) == "testsuite":  # <error>/<failure> of a suite
-                            if pending is not None:
-                                produced += 1
-                                if produced > skip:
-                                    yield pending
-                                pending = None
-                            suite_error = self._suite_error(element)
-                            produced += 1
-                            if produced > skip:
-                                yield suite_error
+                            fingerprint(_DISTINCT)
+                            hold(self._suite_error(element))
                 except JUnitError:
                     self.digest = source.finish()
                     raise
@@ -197,8 +239,9 @@ class ReportReader:
                         raise self._syntax_error(exc, handle, limit_lifted=huge_tree) from exc
                     # One test's output is over libxml2's 10 MB text limit and no entity
                     # can exist (no DOCTYPE): read again with the limit lifted.
-                    huge_tree, skip = True, produced
+                    huge_tree = True
                     source.restart()
+                    store.clear()
                     self._start_over()
                     self.warn(
                         "a text node is larger than libxml2's 10 MB limit: read again with "
@@ -208,8 +251,6 @@ class ReportReader:
                 break
             self.digest = source.finish()
             self._check_root(events.root)
-            if pending is not None and produced + 1 > skip:
-                yield pending
 
     def warn(self, message: str) -> None:
         """Add a warning about this report (capped, like the reader's own)."""
@@ -237,7 +278,7 @@ class ReportReader:
             return ""
         if not self.timestamp:
             self.timestamp = parent.get("timestamp") or ""
-        return parent.get("name") or ""
+        return normalize_suite_name(parent.get("name") or "")
 
     def _not_junit(self, tag: str) -> JUnitError:
         return JUnitError(
@@ -309,7 +350,8 @@ class ReportReader:
             return
         self.properties.setdefault(name, value)
 
-    def _case(self, element: etree._Element, suite: str) -> CaseResult:
+    def _case(self, element: etree._Element, suite: str) -> tuple[CaseResult, int]:
+        """The case and the fingerprint of its identity (see ``_CaseStore``)."""
         get = element.get
         name = get("name") or ""
         if not name:
@@ -325,17 +367,23 @@ class ReportReader:
                 time_s = self._time(raw_time or "", name)
         except ValueError:
             time_s = self._time(raw_time or "", name)
+        file = get("file") or ""
+        identity = hash((suite, classname, name, file)) if name not in _NEVER_RETRIES else _DISTINCT
         if not len(element) and get("status") is None and get("attempts") is None:
             return CaseResult(
-                suite, classname, name, time_s, Outcome.PASSED, "", "", get("file") or ""
-            )
+                suite, classname, name, time_s, Outcome.PASSED, "", "", file
+            ), identity
         outcome, message, details, attempts = judge_testcase(element)
         declared = get("attempts")  # written by tierci's own merge
         if declared and declared.isdigit():
             attempts = max(attempts, int(declared))
+        store = self._store
+        store.text += len(details)
+        if store.text > _MEMORY_TEXT:
+            store.spill()  # the cases before this one
         return CaseResult(
-            suite, classname, name, time_s, outcome, message, details, get("file") or "", attempts
-        )
+            suite, classname, name, time_s, outcome, message, details, file, attempts
+        ), identity
 
     def _suite_error(self, element: etree._Element) -> CaseResult:
         suite = self._suite_name(element.getparent())
@@ -410,6 +458,20 @@ class WarningLog:
         self._count = 0
 
 
+def normalize_suite_name(name: str) -> str:
+    """A suite's name without what changes from run to run: unittest-xml-reporting
+    appends its file suffix (``-20260114093205`` by default) to every suite, and a case
+    without a classname is known by its suite's name."""
+    found = _XMLRUNNER_SUFFIX.search(name)
+    if found is None:
+        return name
+    try:
+        datetime.strptime(found["stamp"], "%Y%m%d%H%M%S")  # noqa: DTZ007 - only its shape
+    except ValueError:
+        return name
+    return name[: found.start()]
+
+
 def report_property(element: etree._Element) -> tuple[str, str] | None:
     """``(name, value)`` of a report-level ``<property>`` (a value may be element text);
     None for a testcase's own properties, which describe one test, not the report."""
@@ -427,22 +489,25 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
     result: etree._Element | None = None
     outcome = Outcome.PASSED
     flaky = reruns = 0
+    marked: tuple[Outcome, str] | None = None
     for child in element:
         tag = child.tag
-        if tag == "error":
+        if tag == "properties":
+            marked = _marked_attempt(child) or marked
+        elif tag == "error":
             outcome, result = Outcome.ERROR, child
-        elif tag == "failure":
-            if outcome is not Outcome.ERROR:
-                outcome, result = Outcome.FAILED, child
+        elif tag == "failure" and outcome is not Outcome.ERROR:
+            outcome, result = Outcome.FAILED, child
         elif tag in _FLAKY_TAGS:
             flaky += 1
-            if result is None:
-                result = child
+            result = result if result is not None else child
         elif tag in _RERUN_TAGS:
             reruns += 1
         elif tag == "skipped" and outcome is Outcome.PASSED:
             outcome = Outcome.SKIPPED
             result = result if result is not None else child
+    if outcome is Outcome.PASSED and marked is not None and not flaky:
+        return marked[0], marked[1], "", 1
     if outcome is Outcome.PASSED and flaky:
         outcome = Outcome.FLAKY
     elif outcome is Outcome.PASSED and result is None:
@@ -454,6 +519,21 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
     if not message and outcome is Outcome.SKIPPED and element.get("status"):
         message = element.get("status", "")
     return outcome, message, details, 1 + flaky + reruns
+
+
+def _marked_attempt(properties: etree._Element) -> tuple[Outcome, str] | None:
+    """The outcome and message tierci's pytest plugin wrote on an attempt that was run
+    again (its result element is missing: pytest-rerunfailures writes it bare)."""
+    outcome: Outcome | None = None
+    message = ""
+    for item in properties:
+        name = item.get("name")
+        if name == ATTEMPT_PROPERTY:
+            value = item.get("value") or ""
+            outcome = _MARKED_OUTCOMES.get(value)
+        elif name == ATTEMPT_MESSAGE_PROPERTY:
+            message = (item.get("value") or "").strip()[:_MAX_MESSAGE]
+    return None if outcome is None else (outcome, message)
 
 
 def _message_and_details(element: etree._Element) -> tuple[str, str]:
@@ -492,12 +572,14 @@ def _size_text(size: int) -> str:
 
 
 def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
-    """Consecutive reports of one test are attempts: passed after a failure is flaky."""
-    failed_before = earlier.outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.FLAKY)
-    outcome = later.outcome
-    if outcome is Outcome.PASSED and failed_before:
-        outcome = Outcome.FLAKY
-    source = later if later.outcome is not Outcome.PASSED else earlier
+    """Two attempts of one test as one result, by the rules of the module docstring."""
+    outcome, source = later.outcome, later
+    if outcome is Outcome.PASSED:
+        if earlier.outcome is not Outcome.SKIPPED:
+            # A rerun follows a failure, shown or not: passing now makes the test flaky.
+            outcome, source = Outcome.FLAKY, earlier
+    elif outcome is Outcome.FAILED and earlier.outcome is Outcome.ERROR:
+        outcome, source = Outcome.ERROR, earlier
     return CaseResult(
         suite=later.suite,
         classname=later.classname,
@@ -509,6 +591,123 @@ def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
         file=later.file or earlier.file,
         attempts=earlier.attempts + later.attempts,
     )
+
+
+def _same_test(one: CaseResult, other: CaseResult) -> bool:
+    return (
+        one.name == other.name
+        and one.classname == other.classname
+        and one.suite == other.suite
+        and one.file == other.file
+    )
+
+
+def _repeats(fingerprints: array[int]) -> dict[int, int]:
+    """How often each fingerprint that occurs more than once occurs (never ``_DISTINCT``).
+
+    In buckets when there are many, so that no set ever holds them all: the common
+    answer, none, then costs one C-level ``set()`` per bucket.
+    """
+    if len(fingerprints) <= _ONE_BUCKET:
+        buckets = [fingerprints]
+    else:
+        buckets = [array("q") for _ in range(_BUCKETS)]
+        appends = [bucket.append for bucket in buckets]
+        mask = _BUCKETS - 1
+        for fingerprint in fingerprints:
+            appends[fingerprint & mask](fingerprint)
+    repeats: dict[int, int] = {}
+    for bucket in buckets:
+        if len(set(bucket)) != len(bucket):
+            repeats.update((f, n) for f, n in Counter(bucket).items() if n > 1)
+    repeats.pop(_DISTINCT, None)
+    return repeats
+
+
+# tuple.__new__ in C: CaseResult._make would cost a Python call per case.
+_as_case = functools.partial(tuple.__new__, CaseResult)
+
+
+class _CaseStore:
+    """A report's cases in file order, each with the fingerprint of its identity, until
+    the report is read: in memory up to ``_MEMORY_CASES`` cases or ``_MEMORY_TEXT``
+    characters of messages, pickled to an anonymous temporary file beyond, so memory
+    stays bounded however large the report (the fingerprints stay: 8 bytes a case).
+
+    The reading loop appends to ``cases`` and ``fingerprints`` itself (a method call per
+    testcase shows in the benchmark); both keep their identity for its whole life.
+    """
+
+    def __init__(self) -> None:
+        self.fingerprints = array("q")
+        self.cases: list[CaseResult] = []
+        #: Characters of messages held in ``cases`` (the reader adds them).
+        self.text = 0
+        self._spill: IO[bytes] | None = None
+
+    def __enter__(self) -> _CaseStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.clear()
+
+    def spill(self) -> None:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="tierci-cases-")  # noqa: SIM115
+        # As plain tuples: a NamedTuple pickles through a Python-level __getnewargs__.
+        pickle.dump([*map(tuple, self.cases)], self._spill, protocol=pickle.HIGHEST_PROTOCOL)
+        self.cases.clear()
+        self.text = 0
+
+    def clear(self) -> None:
+        del self.fingerprints[:]
+        self.cases.clear()
+        self.text = 0
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+
+    def _batches(self) -> Iterator[list[CaseResult]]:
+        if self._spill is not None:
+            self._spill.seek(0)
+            while True:
+                try:
+                    batch = pickle.load(self._spill)  # noqa: S301 - our own temporary file
+                except EOFError:
+                    break
+                yield [*map(_as_case, batch)]
+        yield self.cases
+
+    def folded(self) -> Iterator[CaseResult]:
+        """The cases, every test's attempts folded into one where its last one stood."""
+        stored = chain.from_iterable(self._batches())
+        repeats = _repeats(self.fingerprints)
+        return _fold(stored, self.fingerprints, repeats) if repeats else stored
+
+
+def _fold(
+    cases: Iterator[CaseResult], fingerprints: array[int], repeats: dict[int, int]
+) -> Iterator[CaseResult]:
+    held: dict[int, CaseResult] = {}
+    for case, fingerprint in zip(cases, fingerprints, strict=True):
+        left = repeats.get(fingerprint)
+        if left is None:
+            yield case
+            continue
+        result = case
+        earlier = held.pop(fingerprint, None)
+        if earlier is not None:
+            if _same_test(earlier, case):
+                result = _fold_retry(earlier, case)
+            else:  # two tests whose fingerprints collide: both are kept
+                yield earlier
+        if left > 1:
+            repeats[fingerprint] = left - 1
+            held[fingerprint] = result
+        else:
+            del repeats[fingerprint]
+            yield result
+    yield from held.values()  # only after a fingerprint collision
 
 
 def _parent_tag(element: etree._Element) -> str:

@@ -7,17 +7,19 @@ the whole file, let one light pass find the *exceptional* testcases (with childr
 reader's own rules, and serialise the suite with one ``tostring``.
 
 It declines (returns None) whenever the streaming reader's semantics need the
-sequential view: retries written as consecutive duplicates, errors outside any
-testcase, files too large to hold, and anything unreadable or refused (so that the
-streaming reader reports the error, with its message). It opens files as the streaming
-reader does (:func:`~tierci.junit.read.open_report`) and parses bytes, never a file name,
-so libxml2 never inflates a compressed file by itself. ``tests/unit/test_junit_whole.py``
-holds both paths to the same results on every corpus file.
+sequential view: attempts of one test written as several testcases (adjacent or not),
+errors outside any testcase, files too large to hold, and anything unreadable or refused
+(so that the streaming reader reports the error, with its message). It opens files as
+the streaming reader does (:func:`~tierci.junit.read.open_report`) and parses bytes, never
+a file name, so libxml2 never inflates a compressed file by itself.
+``tests/unit/test_junit_whole.py`` holds both paths to the same results on every corpus
+file.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,7 @@ from tierci.junit.model import UNNAMED, Counts, JUnitError, Outcome, ReportSumma
 from tierci.junit.read import (
     WarningLog,
     judge_testcase,
+    normalize_suite_name,
     normalize_timestamp,
     open_report,
     parse_time,
@@ -137,14 +140,15 @@ def _scan(
     cases: list[etree._Element], summary: ReportSummary, warnings: WarningLog
 ) -> list[etree._Element] | None:
     """One pass over every testcase: names missing classnames, fixes odd times, adds up
-    the duration and returns the cases that need judging; None if a retry must be folded.
+    the duration and returns the cases that need judging; None if attempts must be folded.
 
     Flat on purpose: it runs once per testcase of every merged report.
     """
     exceptional = []
+    names: list[str | None] = []
+    append_name = names.append
     parent: etree._Element | None = None
-    suite = previous_classname = previous_suite = ""
-    previous_name: str | None = None
+    suite = ""
     duration = 0.0
     inf = math.inf
     for case in cases:
@@ -154,16 +158,8 @@ def _scan(
             suite = _suite_name(container, summary)
         get = case.get
         name = get("name")
-        classname = get("classname") or get("class") or ""
-        if (
-            name
-            and name == previous_name
-            and classname == previous_classname
-            and suite == previous_suite
-        ):
-            return None  # a retry to fold: the streaming reader's job
-        previous_name, previous_classname, previous_suite = name, classname, suite
-        if not classname and suite:
+        append_name(name)
+        if not (get("classname") or get("class")) and suite:
             case.set("classname", suite)  # as the streaming writer names it
         raw = get("time")
         if raw is None:
@@ -178,8 +174,34 @@ def _scan(
             duration += seconds
         if len(case) or not name or get("status") is not None:
             exceptional.append(case)
+    if len(set(names)) != len(names) and _has_attempts(cases, names, summary):
+        return None  # attempts to fold: the streaming reader's job
     summary.duration_s = duration
     return exceptional
+
+
+def _has_attempts(
+    cases: list[etree._Element], names: list[str | None], summary: ReportSummary
+) -> bool:
+    """Whether two testcases share an identity (suite, classname, name, file), looked for
+    only among the cases whose name is not unique (most reports have none). Unnamed
+    cases are never attempts of one test."""
+    shared = {name for name, count in Counter(names).items() if count > 1 and name}
+    seen: set[tuple[str, str, str, str]] = set()
+    for case in cases:
+        name = case.get("name")
+        if name not in shared:
+            continue
+        identity = (
+            _suite_name(case.getparent(), summary),
+            case.get("classname") or case.get("class") or "",
+            name,
+            case.get("file") or "",
+        )
+        if identity in seen:
+            return True
+        seen.add(identity)
+    return False
 
 
 def _suite_name(parent: etree._Element | None, summary: ReportSummary) -> str:
@@ -187,7 +209,7 @@ def _suite_name(parent: etree._Element | None, summary: ReportSummary) -> str:
         return ""
     if not summary.timestamp:
         summary.timestamp = parent.get("timestamp") or ""
-    return parent.get("name") or ""
+    return normalize_suite_name(parent.get("name") or "")
 
 
 def _odd_time(case: etree._Element, raw: str, warnings: WarningLog) -> float:
