@@ -42,7 +42,7 @@ from tierci.errors import EmptyTierError, TierciError, UsageError
 from tierci.junit.model import ATTEMPT_MESSAGE_PROPERTY, ATTEMPT_PROPERTY
 from tierci.provenance import commit_sha, platform_tag, python_version
 from tierci.report import DEFAULT_HISTORY
-from tierci.report.durations import junit_test_id, load_durations
+from tierci.report.durations import junit_test_id, load_durations, project_durations
 from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_balanced
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help="recorded durations for --shard: a JUnit report, a folder, or a history .sqlite "
-        f"(default: {DEFAULT_HISTORY} if it exists)",
+        f"(default: $TIERCI_HISTORY, else {DEFAULT_HISTORY}, if it exists)",
     )
     group.addoption(
         "--scope",
@@ -249,12 +249,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _recorded_durations(config: pytest.Config) -> dict[str, float]:
     given: str | None = config.getoption("shard_durations")
-    path = Path(given) if given else Path(config.rootpath) / DEFAULT_HISTORY
-    if not given and not path.is_file():
-        config.stash[_shard_note_key] = "no recorded durations: round-robin"
-        return {}
     tier = config.stash.get(_tier_key, None)
     slot = tier_slot(tier.name, config.getoption("tier_env")) if tier else None
+    if not given:
+        # The project's history ($TIERCI_HISTORY, else the default): missing or broken on
+        # its way from a CI cache, the shards are dealt round-robin, never failed.
+        durations, config.stash[_shard_note_key] = project_durations(
+            Path(config.rootpath), tier=slot
+        )
+        return durations
+    path = Path(given)
     try:
         durations = load_durations(path, tier=slot if path.suffix in (".sqlite", ".db") else None)
     except TierciError as exc:

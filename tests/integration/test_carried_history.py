@@ -265,12 +265,6 @@ def test_a_report_job_whose_cached_history_is_broken_sets_it_aside_and_stays_gre
     assert actions.cache[-1][0] == "tierci-history-main-1-1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pytest plugin's default --shard-durations must go through "
-    "tierci.report.durations.project_durations (TIERCI_HISTORY, and round-robin for a "
-    "history it cannot read); until then a broken cached history fails the shard",
-)
 def test_unit_shards_whose_cached_history_is_broken_deal_round_robin_and_stay_green(
     adopter: Path, tmp_path: Path, shim: dict[str, str]
 ) -> None:
