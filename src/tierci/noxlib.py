@@ -56,6 +56,7 @@ from tierci.provenance import (
     python_version,
 )
 from tierci.pytest_plugin import EXIT_REASON_VARIABLE
+from tierci.quarantine import load_quarantine
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 from tierci.report.history import Retention, RunContext, history_path
 from tierci.report.hud import gate_targets
@@ -644,6 +645,7 @@ def report(session: nox.Session) -> Path:
         targets=gate_targets(config.gates),
         only_commit=context.commit,
         base_branch=base_branch(config.root, config.base_branch),
+        quarantine=load_quarantine(config.quarantine_file) if config.quarantine_file else (),
         set_aside_corrupt=True,
         retention=retention,
     )

@@ -186,6 +186,7 @@ def _hud(arguments: argparse.Namespace) -> int:
     from tierci.config import load_config_if_present
     from tierci.console import gates_verdict, print_line
     from tierci.provenance import base_branch
+    from tierci.quarantine import load_quarantine
     from tierci.report.hud import gate_targets
     from tierci.report.ingest import render
 
@@ -198,6 +199,9 @@ def _hud(arguments: argparse.Namespace) -> int:
         targets=gate_targets(config.gates) if config else None,
         base_branch=arguments.base_branch
         or base_branch(arguments.project, config.base_branch if config else ""),
+        quarantine=load_quarantine(config.quarantine_file)
+        if config and config.quarantine_file
+        else (),
     )
     for path in rendered.files:
         print_line(f"HUD written: {path}")

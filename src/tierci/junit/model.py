@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTEMPT_MESSAGE_PROPERTY",
     "ATTEMPT_PROPERTY",
+    "QUARANTINE_PROPERTY",
     "SUITE_ERROR_NAME",
     "UNNAMED",
     "CaseResult",
@@ -36,6 +37,9 @@ UNNAMED = "(unnamed)"
 #: ran again: its outcome (``failed`` or ``error``) and its message.
 ATTEMPT_PROPERTY = "tierci.attempt"
 ATTEMPT_MESSAGE_PROPERTY = "tierci.attempt.message"
+#: On a testcase: it is quarantined (the value is the reason): a failure of it is read
+#: as flaky, never as a failure of its tier.
+QUARANTINE_PROPERTY = "tierci.quarantined"
 
 
 class Outcome(enum.StrEnum):

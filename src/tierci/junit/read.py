@@ -79,6 +79,7 @@ from lxml import etree
 from tierci.junit.model import (
     ATTEMPT_MESSAGE_PROPERTY,
     ATTEMPT_PROPERTY,
+    QUARANTINE_PROPERTY,
     SUITE_ERROR_NAME,
     UNNAMED,
     CaseResult,
@@ -490,10 +491,12 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
     outcome = Outcome.PASSED
     flaky = reruns = 0
     marked: tuple[Outcome, str] | None = None
+    quarantined: str | None = None
     for child in element:
         tag = child.tag
         if tag == "properties":
             marked = _marked_attempt(child) or marked
+            quarantined = _quarantine_reason(child) if quarantined is None else quarantined
         elif tag == "error":
             outcome, result = Outcome.ERROR, child
         elif tag == "failure" and outcome is not Outcome.ERROR:
@@ -518,7 +521,23 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
     message, details = _message_and_details(result) if result is not None else ("", "")
     if not message and outcome is Outcome.SKIPPED and element.get("status"):
         message = element.get("status", "")
+    outcome, message = _unless_quarantined(outcome, message, quarantined)
     return outcome, message, details, 1 + flaky + reruns
+
+
+def _unless_quarantined(outcome: Outcome, message: str, reason: str | None) -> tuple[Outcome, str]:
+    """A quarantined test ran and failed, as it is known to: flaky, never a failure that
+    fails its tier (the message says it was quarantined, and why)."""
+    if reason is None or outcome not in (Outcome.FAILED, Outcome.ERROR):
+        return outcome, message
+    return Outcome.FLAKY, f"quarantined ({reason}): {message}"[:_MAX_MESSAGE]
+
+
+def _quarantine_reason(properties: etree._Element) -> str | None:
+    for item in properties:
+        if item.get("name") == QUARANTINE_PROPERTY:
+            return (item.get("value") or "").strip()[:_MAX_MESSAGE]
+    return None
 
 
 def _marked_attempt(properties: etree._Element) -> tuple[Outcome, str] | None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from tierci.junit.merge import Expectation, ReportEntry
+    from tierci.quarantine import Entry
     from tierci.report.history import Pruned, Retention, RunContext
     from tierci.report.hud import GateTargets
     from tierci.report.hud.model import Gate
@@ -136,6 +137,7 @@ def render(
     max_commits: int = 30,
     targets: GateTargets | None = None,
     base_branch: str = "main",
+    quarantine: Sequence[Entry] = (),
 ) -> Rendered:
     """Write the HUD from the history at ``db`` into ``out``.
 
@@ -145,7 +147,11 @@ def render(
 
     with read_history(db) as history:
         model = build_hud(
-            history.connection, max_commits=max_commits, targets=targets, base_branch=base_branch
+            history.connection,
+            max_commits=max_commits,
+            targets=targets,
+            base_branch=base_branch,
+            quarantine=quarantine,
         )
     files = write_hud(model, out, formats)
     return Rendered(
@@ -168,6 +174,7 @@ def ingest_and_render(
     base_branch: str = "main",
     set_aside_corrupt: bool = False,
     retention: Retention | None = None,
+    quarantine: Sequence[Entry] = (),
 ) -> tuple[Ingested, Rendered]:
     """:func:`ingest`, then :func:`prune` when a ``retention`` is given, then
     :func:`render` (the HUD shows whatever the ingest found)."""
@@ -182,7 +189,10 @@ def ingest_and_render(
     )
     if retention is not None:
         ingested = dataclasses.replace(ingested, pruned=prune(db, retention))
-    return ingested, render(db, out, formats=formats, targets=targets, base_branch=base_branch)
+    rendered = render(
+        db, out, formats=formats, targets=targets, base_branch=base_branch, quarantine=quarantine
+    )
+    return ingested, rendered
 
 
 def _folder_of(inputs: Sequence[Path]) -> Path | None:
