@@ -104,7 +104,10 @@ def test_a_build_killed_midway_leaves_nothing_ready(project: Path, tmp_path: Pat
     pause.touch()
     builder = start(project, "env", "ensure", "worker")
     deadline = time.monotonic() + 120
-    while status(project)["state"] != "installing":
+    home = tmp_path / "envs" / "worker"
+    # Killed while its half-built folder exists (post_install waits on the pause file):
+    # "installing" alone can show before that folder is made.
+    while status(project)["state"] != "installing" or not list(home.glob(".build-*")):
         assert builder.poll() is None, builder.communicate()[0]
         assert time.monotonic() < deadline, "the build never showed as installing"
         time.sleep(0.1)
@@ -117,7 +120,6 @@ def test_a_build_killed_midway_leaves_nothing_ready(project: Path, tmp_path: Pat
     again = env_cli(project, "env", "ensure", "worker")
     assert again.returncode == 0, again
     assert "left by an interrupted build" in again.output
-    home = tmp_path / "envs" / "worker"
     assert not list(home.glob(".build-*"))
     assert six_version(again.output.strip().splitlines()[-1]) == "1.17.0"
 
