@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +27,17 @@ class Ran:
 
 
 def run(command: list[str], cwd: Path, **env: str) -> Ran:
+    """``command`` in ``cwd`` with ``env`` added, its output (stderr into stdout) kept."""
+    return run_within(command, cwd, 600, env)
+
+
+def run_within(
+    command: list[str], cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None
+) -> Ran:
+    """:func:`run`, which may take at most ``timeout_s``: a hang fails the test."""
     environment = {k: v for k, v in os.environ.items() if k not in _CI_COMMIT_VARIABLES}
     environment.pop("VIRTUAL_ENV", None)  # the inner nox makes its own environments
-    environment.update(env)
+    environment.update(env or {})
     completed = subprocess.run(
         command,
         cwd=cwd,
@@ -37,7 +46,7 @@ def run(command: list[str], cwd: Path, **env: str) -> Ran:
         stderr=subprocess.STDOUT,
         text=True,
         check=False,
-        timeout=600,
+        timeout=timeout_s,
     )
     return Ran(completed.returncode, completed.stdout)
 

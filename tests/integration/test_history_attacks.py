@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
-from tests.support import Ran, tierci_command
+from tests.support import Ran, run_within, tierci_command
 from tierci.errors import UsageError
 from tierci.report.history import SCHEMA_VERSION
 
@@ -340,16 +340,7 @@ def can_mount_read_only() -> None:
 
 
 def run(command: list[str], cwd: Path) -> Ran:
-    completed = subprocess.run(
-        command,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        timeout=HANG_LIMIT_S,
-    )
-    return Ran(completed.returncode, completed.stdout)
+    return run_within(command, cwd, HANG_LIMIT_S)
 
 
 @pytest.mark.usefixtures("can_mount_read_only")

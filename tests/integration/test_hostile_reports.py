@@ -12,14 +12,13 @@ import gzip
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
-from tests.support import Ran, tierci_command
+from tests.support import Ran, run_within, tierci_command
 from tierci.errors import UsageError
 
 GOOD = JUNIT_CORPUS / "pytest/xunit2-report.xml"  # 3 tests, 2 failed
@@ -51,16 +50,7 @@ sys.exit(code)
 
 
 def _run(command: list[str], cwd: Path) -> Ran:
-    completed = subprocess.run(
-        command,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        timeout=HANG_LIMIT_S,
-    )
-    return Ran(completed.returncode, completed.stdout)
+    return run_within(command, cwd, HANG_LIMIT_S)
 
 
 def merge(folder: Path, out: Path, *inputs: Path) -> Ran:
