@@ -306,7 +306,8 @@ def _labelled(
     flaky: set[str],
 ) -> tuple[CommitRow, ...]:
     """Each failure labelled against the base branch's latest recorded commit older than
-    its own (for a commit on the base branch: the one before it)."""
+    its own (for a commit on the base branch: the one before it). Each reference commit's
+    failures are read once, however many rows compare with it."""
     base = [
         (row[0], row[1])
         for row in connection.execute(
@@ -315,14 +316,40 @@ def _labelled(
             (base_branch,),
         )
     ]
+    references = {
+        row.sha: next((sha for sha, when in base if when < row.ref_time), None)
+        for row in rows
+        if any(cell.failures for cell in row.cells.values())
+    }
+    # A reference commit in the view, whose cells list every failure, is read from
+    # them; any other (older, or with a cell cut at its cap) is queried.
+    shown = {row.sha: row for row in rows}
+    failing_on: dict[str, set[tuple[str, str]]] = {}
+    for sha in {sha for sha in references.values() if sha is not None}:
+        row = shown.get(sha)
+        if row is not None and all(
+            len(cell.failures) < _MAX_FAILURES_PER_CELL for cell in row.cells.values()
+        ):
+            failing_on[sha] = {
+                (tier, failure.test_id)
+                for tier, cell in row.cells.items()
+                for failure in cell.failures
+            }
+    failing_on.update(
+        _failing({sha for sha in references.values() if sha and sha not in failing_on}, connection)
+    )
     labelled = []
     for row in rows:
-        reference = next((sha for sha, when in base if when < row.ref_time), None)
+        if row.sha not in references:
+            labelled.append(row)
+            continue
+        reference = references[row.sha]
+        failed_there = failing_on.get(reference, set()) if reference is not None else None
         cells = {
             tier: dataclasses.replace(
                 cell,
                 failures=tuple(
-                    dataclasses.replace(f, label=_label(connection, f, tier, reference, flaky))
+                    dataclasses.replace(f, label=_label(f, tier, failed_there, flaky))
                     for f in cell.failures
                 ),
             )
@@ -334,23 +361,26 @@ def _labelled(
     return tuple(labelled)
 
 
+def _failing(shas: set[str], connection: sqlite3.Connection) -> dict[str, set[tuple[str, str]]]:
+    """Per commit, (tier, test id) of every failure in its latest attempts: one query."""
+    found: dict[str, set[tuple[str, str]]] = {sha: set() for sha in shas}
+    for sha, tier, test_id in connection.execute(
+        f"""SELECT r.commit_sha, r.tier, o.test_id FROM runs r JOIN outcomes o ON o.run_id = r.id
+            WHERE r.id IN ({_LATEST}) AND o.outcome IN ('failed', 'error')""",  # noqa: S608 - a constant
+        (json.dumps(sorted(shas)),),
+    ):
+        found[sha].add((tier, test_id))
+    return found
+
+
 def _label(
-    connection: sqlite3.Connection,
-    failure: Failure,
-    tier: str,
-    reference: str | None,
-    flaky: set[str],
+    failure: Failure, tier: str, failed_there: set[tuple[str, str]] | None, flaky: set[str]
 ) -> FailureLabel:
     if failure.test_id in flaky:
         return FailureLabel.FLAKY
-    if reference is None:
+    if failed_there is None:
         return FailureLabel.UNKNOWN
-    found = connection.execute(
-        f"""SELECT o.outcome FROM runs r JOIN outcomes o ON o.run_id = r.id
-            WHERE r.id IN ({_LATEST}) AND r.tier = ? AND o.test_id = ? LIMIT 1""",  # noqa: S608 - a constant
-        (json.dumps([reference]), tier, failure.test_id),
-    ).fetchone()
-    if found is not None and found[0] in (Outcome.FAILED, Outcome.ERROR):
+    if (tier, failure.test_id) in failed_there:
         return FailureLabel.PRE_EXISTING
     return FailureLabel.NEW
 
