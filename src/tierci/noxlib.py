@@ -314,7 +314,7 @@ def run_pytest(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_
     shard = _shard_argument(session.posargs)
     junit = config.junit_path(tier, shard, env)
     with _tier_record(config, tier_slot(tier, env), shard=shard or "", junit=junit):
-        return _run_pytest(session, config, config.tier(tier), extra, env=env)
+        return _run_pytest(session, config, config.tier(tier), extra, env=env, junit=junit)
 
 
 def _run_pytest(
@@ -324,8 +324,8 @@ def _run_pytest(
     extra: Sequence[str],
     *,
     env: str,
+    junit: Path,
 ) -> Path:
-    junit = config.junit_path(tier.name, _shard_argument(session.posargs), env)
     if env != DEFAULT_ENV:
         extra = (f"--tier-env={env}", *extra)
     junit.parent.mkdir(parents=True, exist_ok=True)
@@ -427,7 +427,7 @@ def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_E
         else:
             project = config.root if tier_config.install_project else None
             _sync_lock(session, config, config.env(env).lock, project=project)
-        return _run_pytest(session, config, tier_config, extra, env=env)
+        return _run_pytest(session, config, tier_config, extra, env=env, junit=junit)
 
 
 def _require_device(session: nox.Session, tier: TierConfig) -> None:
