@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
 
+from tests.postgres_server import REQUIRE_VARIABLE, PostgresServer, find_binaries, running_postgres
 from tests.support import REPO, SAMPLE, commit_all, run
+from tierci.report.database import HistoryLocation, HistoryUrl
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # tests/fixtures holds whole projects that the integration tests copy and run; their
 # tests belong to them, not to this suite.
@@ -42,3 +50,35 @@ def sample_project(tmp_path: Path, tierci_wheel: Path) -> Path:
     (project / "requirements" / "unit.txt").write_text(lock, encoding="utf-8")
     commit_all(project)
     return project
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (tests/postgres_server.py); its
+    password is in PGPASSWORD, as a CI job would give it, never in a URL."""
+    if find_binaries() is None:
+        if os.environ.get(REQUIRE_VARIABLE) == "1":
+            pytest.fail(f"PostgreSQL is not installed and {REQUIRE_VARIABLE}=1")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with running_postgres() as server, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PGPASSWORD", server.password)
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database on the session's server: one per test."""
+    name = "t_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    with psycopg.connect(postgres_server.admin_url(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return postgres_server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> HistoryLocation:
+    """A new history's location: a SQLite file, then a PostgreSQL database (the same
+    tests run on both engines)."""
+    if request.param == "sqlite":
+        return tmp_path / "history.sqlite"
+    return HistoryUrl(request.getfixturevalue("postgres_url"))

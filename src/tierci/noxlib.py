@@ -58,7 +58,7 @@ from tierci.provenance import (
 from tierci.pytest_plugin import EXIT_REASON_VARIABLE
 from tierci.quarantine import load_quarantine
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
-from tierci.report.history import Retention, RunContext, history_path
+from tierci.report.history import Retention, RunContext, history_location
 from tierci.report.hud import gate_targets
 from tierci.report.ingest import ingest_and_render
 from tierci.sharding import parse_shard
@@ -614,7 +614,8 @@ def report(session: nox.Session) -> Path:
     the HUD, which shows it, is written. ``-- --check-gates`` fails it (exit 1) when a
     quality gate is not met.
 
-    The history is ``$TIERCI_HISTORY``, else ``build/tierci/history.sqlite``. It may
+    The history is ``$TIERCI_HISTORY_URL`` (PostgreSQL), else ``$TIERCI_HISTORY``, else
+    ``build/tierci/history.sqlite``. A file may
     have been carried from an earlier CI run: none there is a notice (a first run), and
     a file that is not a readable history is set aside (renamed, named in the log) and a
     fresh one started, never a failed session for that alone. ``-- --keep-commits N``
@@ -636,7 +637,7 @@ def report(session: nox.Session) -> Path:
         )
     context = RunContext.detect(config.root)
     ingested, rendered = ingest_and_render(
-        history_path(config.root),
+        history_location(config.root),
         inputs,
         context,
         config.root / HUD_DIR,

@@ -47,7 +47,7 @@ def browser() -> Iterator[Browser]:
 def page(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Page]:
     folder = tmp_path_factory.mktemp("hud")
     with open_history(build_history(folder)) as history:
-        model = build_hud(history.connection)
+        model = build_hud(history.database)
     (index,) = write_hud(model, folder / "site", ["html"])
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(index.as_uri())
@@ -125,7 +125,7 @@ def hostile_page(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> 
     broken.write_text("<testsuites><testsuite><testcase", encoding="utf-8")
     with open_history(folder / "h.sqlite") as history:
         history.ingest([good, broken], RunContext(commit="e" * 40))
-        model = build_hud(history.connection)
+        model = build_hud(history.database)
     (index,) = write_hud(model, folder / "site", ["html"])
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(index.as_uri())

@@ -47,7 +47,7 @@ def history(tmp_path: Path) -> Path:
 
 def test_failures_are_new_pre_existing_or_flaky_against_the_base_branch(history: Path) -> None:
     with read_history(history) as opened:
-        hud = build_hud(opened.connection, base_branch="main")
+        hud = build_hud(opened.database, base_branch="main")
     pr = next(row for row in hud.commits if row.sha == PR_1)
     # The re-run (pr2.xml) is the latest attempt of unit on PR_1: its failures are the
     # ones the cell shows; the flake across the two attempts is in the flaky table.
@@ -75,7 +75,7 @@ def test_labels_of_a_single_attempt(tmp_path: Path) -> None:
         RunContext(commit=PR_1, branch="feature", ref_time="2026-11-02T10:00Z"),
     )
     with read_history(db) as opened:
-        hud = build_hud(opened.connection, base_branch="main")
+        hud = build_hud(opened.database, base_branch="main")
     pr = next(row for row in hud.commits if row.sha == PR_1)
     labels = {f.test_id.split("::")[1]: f.label for f in pr.cells["unit"].failures}
     assert labels == {
@@ -84,7 +84,7 @@ def test_labels_of_a_single_attempt(tmp_path: Path) -> None:
         "test_new": FailureLabel.NEW,  # a test the base branch did not have
     }
     with read_history(db) as opened:
-        other = build_hud(opened.connection, base_branch="release")
+        other = build_hud(opened.database, base_branch="release")
     assert {f.label for f in other.commits[0].cells["unit"].failures} == {FailureLabel.UNKNOWN}
 
 

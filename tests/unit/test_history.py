@@ -56,7 +56,9 @@ def test_missing_shards_are_runs_too(tmp_path: Path) -> None:
             expect=[Expectation(tier="unit", shards=2)],
             junit_dir=tmp_path,
         )
-        statuses = history.connection.execute("SELECT tier, shard, status FROM runs").fetchall()
+        statuses = [
+            tuple(row) for row in history.database.rows("SELECT tier, shard, status FROM runs")
+        ]
     problems = [entry.problem.split(":")[0] for entry in entries]
     assert problems == ["no report for unit shard 1/2", "no report for unit shard 2/2"]
     assert sorted(statuses) == [("unit", "1/2", "missing"), ("unit", "2/2", "missing")]
@@ -181,7 +183,7 @@ def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path: Path
     report.write_text(ODD_TIME)
     with open_history(tmp_path / "h.sqlite") as history:
         history.ingest([report], RunContext(commit="abc", branch="main"))
-        hud = build_hud(history.connection)
+        hud = build_hud(history.database)
     (item,) = hud.warnings
     assert item.tier == "unit"
     assert any("is not a sane duration" in line for line in item.lines)
@@ -230,7 +232,7 @@ def test_reading_a_version_1_history_upgrades_it_first_where_it_can(tmp_path: Pa
     connection.close()
     with read_history(db) as history:
         assert history.count_runs() == 1
-        build_hud(history.connection)  # reads the warnings column
+        build_hud(history.database)  # reads the warnings column
     assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 

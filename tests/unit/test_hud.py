@@ -20,7 +20,7 @@ from ..history_fixture import COMMITS, build_history
 @pytest.fixture
 def hud(tmp_path: Path) -> Hud:
     with open_history(build_history(tmp_path)) as history:
-        return build_hud(history.connection)
+        return build_hud(history.database)
 
 
 def test_rows_are_commits_newest_first_and_columns_tiers(hud: Hud) -> None:
@@ -72,7 +72,7 @@ def test_configured_gates_move_the_bar(tmp_path: Path) -> None:
     )
     targets = gate_targets(load_config(tmp_path).gates)
     with open_history(build_history(tmp_path)) as history:
-        gates = {gate.name: gate for gate in build_hud(history.connection, targets=targets).gates}
+        gates = {gate.name: gate for gate in build_hud(history.database, targets=targets).gates}
     assert gates["flaky tests"].passed  # 7.7% is under a 10% bar
     assert gates["flaky tests"].target == "< 10%"
     assert not gates["time to signal: heavy"].passed  # 32 s is over 30 s
@@ -154,7 +154,7 @@ def test_html_escapes_hostile_test_names(tmp_path: Path) -> None:
     )
     with open_history(db) as history:
         history.ingest([report], RunContext(commit="e" * 40, ref_time="2026-12-01T00:00:00+00:00"))
-        model = build_hud(history.connection)
+        model = build_hud(history.database)
     (path,) = write_hud(model, tmp_path / "hud", ["html"])
     page = path.read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

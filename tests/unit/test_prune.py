@@ -65,7 +65,7 @@ def history_of(tmp_path: Path, times: list[str], *, tests: int = 40) -> Path:
 
 def hud_commits(db: Path, limit: int = 100) -> list[str]:
     with read_history(db) as history:
-        return [row.sha for row in build_hud(history.connection, max_commits=limit).commits]
+        return [row.sha for row in build_hud(history.database, max_commits=limit).commits]
 
 
 def counts(db: Path) -> dict[str, int]:

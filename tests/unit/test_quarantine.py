@@ -128,7 +128,7 @@ def test_the_hud_lists_quarantined_tests_with_their_recent_pass_rate(project: Pa
         Entry(test="tests.test_gone::x", reason="gone", expires=today() - timedelta(days=2)),
     ]
     with read_history(project / "build" / "tierci" / "history.sqlite") as history:
-        hud = build_hud(history.connection, quarantine=entries)
+        hud = build_hud(history.database, quarantine=entries)
     flip, gone = hud.quarantine
     assert (flip.passed, flip.runs) == (3, 6)  # failed, then passed, on each of 3 commits
     assert (gone.runs, gone.expired) == (0, True)

@@ -53,7 +53,7 @@ def record(folder: Path, tier: str, commit: str, **fields: object) -> Path:
 
 def cells(db: Path, commit: str) -> dict[str, dict[str, object]]:
     with read_history(db) as history:
-        hud = build_hud(history.connection)
+        hud = build_hud(history.database)
     row = next(row for row in hud.commits if row.sha == commit)
     return {
         tier: {"status": cell.status.value, "tests": cell.tests, "reruns": cell.reruns}
@@ -66,7 +66,9 @@ def test_a_stamped_report_is_filed_under_its_own_commit(tmp_path: Path) -> None:
     stale = report(tmp_path / "unit.xml", tier="unit", commit=A)
     ingest(db, [stale], RunContext(commit=B))  # B is only the default: the stamp wins
     with read_history(db) as history:
-        filed = history.connection.execute("SELECT DISTINCT commit_sha FROM runs").fetchall()
+        filed = [
+            tuple(row) for row in history.database.rows("SELECT DISTINCT commit_sha FROM runs")
+        ]
     assert filed == [(A,)]
 
 
@@ -142,7 +144,7 @@ def test_every_tier_is_in_the_grid_from_its_record(tmp_path: Path) -> None:
         "packaging": {"status": "not run", "tests": 0, "reruns": 0},
     }
     with read_history(db) as history:
-        hud = build_hud(history.connection)
+        hud = build_hud(history.database)
     assert hud.tiers[:3] == ("lint", "unit", "packaging")
     assert "ruff: 3 errors" in hud.commits[0].cells["lint"].problems
 
@@ -168,7 +170,7 @@ def test_time_to_signal_is_wall_clock_from_the_pipeline_start(tmp_path: Path) ->
     db = tmp_path / "h.sqlite"
     ingest(db, [junit], RunContext(commit=A))
     with read_history(db) as history:
-        hud = build_hud(history.connection)
+        hud = build_hud(history.database)
     row = hud.commits[0]
     assert row.time_to_signal_s == 270.0  # 10:00:00 → 10:04:30
     assert row.cells["lint"].time_to_signal_s == 35.0

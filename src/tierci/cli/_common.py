@@ -12,14 +12,14 @@ from tierci.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from tierci.config import TierciConfig
+    from tierci.report.database import HistoryLocation
 
     Handler: TypeAlias = Callable[[argparse.Namespace], int]
     Subcommands: TypeAlias = "argparse._SubParsersAction[Parser]"
 
-__all__ = ["Parser", "add_command", "history_db", "project_config"]
+__all__ = ["Parser", "add_command", "db_location", "history_db", "project_config"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -64,9 +64,17 @@ def project_config(arguments: argparse.Namespace) -> TierciConfig:
     return config
 
 
-def history_db(arguments: argparse.Namespace) -> Path:
-    """``--db``, else where the project's history is (``$TIERCI_HISTORY`` or the default)."""
-    from tierci.report.history import history_path
+def db_location(text: str) -> HistoryLocation:
+    """``--db``: a SQLite file's path, or a ``postgresql://`` URL."""
+    from tierci.report.database import parse_location
 
-    given: Path | None = arguments.db
-    return given if given is not None else history_path(arguments.project)
+    return parse_location(text)
+
+
+def history_db(arguments: argparse.Namespace) -> HistoryLocation:
+    """``--db``, else where the project's history is (``$TIERCI_HISTORY_URL``,
+    ``$TIERCI_HISTORY`` or the default)."""
+    from tierci.report.history import history_location
+
+    given: HistoryLocation | None = arguments.db
+    return given if given is not None else history_location(arguments.project)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli._common import add_command, history_db, project_config
+from tierci.cli._common import add_command, db_location, history_db, project_config
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
 
     from tierci.cli._common import Subcommands
     from tierci.config import TierciConfig
+    from tierci.report.database import HistoryLocation
 
 __all__ = ["add_commands"]
 
-_DB_HELP = "the history (default: $TIERCI_HISTORY, else build/tierci/history.sqlite)"
+_DB_HELP = (
+    "the history: a SQLite file or a postgresql:// URL (default: $TIERCI_HISTORY_URL, "
+    "$TIERCI_HISTORY, else build/tierci/history.sqlite)"
+)
 #: Passing this many runs in a row makes a quarantined test ready to leave quarantine.
 _READY_AFTER = 20
 
@@ -31,7 +35,7 @@ def add_commands(commands: Subcommands) -> None:
         "--suggest prints a ready-to-paste [[quarantine]] entry for each.",
         examples=("tierci flaky", "tierci flaky --min-runs 10 --rate 0.05 --suggest"),
     )
-    flaky.add_argument("--db", type=Path, default=None, help=_DB_HELP)
+    flaky.add_argument("--db", type=db_location, default=None, help=_DB_HELP)
     flaky.add_argument("--commits", type=int, default=100, help="newest commits looked at")
     flaky.add_argument("--min-runs", type=int, default=1, help="runs a test needs to count")
     flaky.add_argument("--rate", type=float, default=0.0, help="lowest flake rate listed")
@@ -54,7 +58,7 @@ def add_commands(commands: Subcommands) -> None:
         summary="the entries, with their recent pass rate; ready-to-leave ones marked",
         examples=("tierci quarantine list",),
     )
-    listing.add_argument("--db", type=Path, default=None, help=_DB_HELP)
+    listing.add_argument("--db", type=db_location, default=None, help=_DB_HELP)
     add = add_command(
         verbs,
         "add",
@@ -73,7 +77,7 @@ def add_commands(commands: Subcommands) -> None:
         summary="exit 1 for an expired entry, or one that matches no test in the history",
         examples=("tierci quarantine check",),
     )
-    check.add_argument("--db", type=Path, default=None, help=_DB_HELP)
+    check.add_argument("--db", type=db_location, default=None, help=_DB_HELP)
 
 
 def _quarantine_file(config: TierciConfig) -> Path:
@@ -92,7 +96,7 @@ def _flaky(arguments: argparse.Namespace) -> int:
     from tierci.report.hud import build_hud
 
     with read_history(history_db(arguments)) as history:
-        hud = build_hud(history.connection, max_commits=arguments.commits)
+        hud = build_hud(history.database, max_commits=arguments.commits)
     tests = [
         test
         for test in hud.flaky
@@ -141,20 +145,21 @@ def _list(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _recent_passes(db: Path, patterns: list[str]) -> dict[str, tuple[int, int]]:
+def _recent_passes(db: HistoryLocation, patterns: list[str]) -> dict[str, tuple[int, int]]:
     """Per entry: (passed, runs) over the newest outcomes of the tests it matches."""
     import fnmatch
 
+    from tierci.report.database import location_exists
     from tierci.report.history import read_history
 
-    if not db.is_file() or not patterns:
+    if not location_exists(db) or not patterns:
         return {}
     found: dict[str, tuple[int, int]] = {}
     with read_history(db) as history:
-        rows = history.connection.execute(
+        rows = history.database.rows(
             "SELECT o.test_id, o.outcome FROM outcomes o JOIN runs r ON r.id = o.run_id "
             "ORDER BY r.ref_time DESC, r.id DESC LIMIT 200000"
-        ).fetchall()
+        )
     for pattern in patterns:
         outcomes = [
             outcome
@@ -187,6 +192,7 @@ def _add(arguments: argparse.Namespace) -> int:
 def _check(arguments: argparse.Namespace) -> int:
     from tierci.console import print_line
     from tierci.quarantine import load_quarantine, today, unused
+    from tierci.report.database import location_exists
     from tierci.report.history import read_history
 
     config = project_config(arguments)
@@ -197,13 +203,13 @@ def _check(arguments: argparse.Namespace) -> int:
         if entry.expired(today())
     ]
     db = history_db(arguments)
-    if db.is_file():
+    if location_exists(db):
         with read_history(db) as history:
-            latest = history.connection.execute(
+            latest = history.database.rows(
                 "SELECT DISTINCT o.test_id FROM outcomes o JOIN runs r ON r.id = o.run_id "
                 "WHERE r.commit_sha = (SELECT commit_sha FROM runs "
                 "ORDER BY ref_time DESC, id DESC LIMIT 1)"
-            ).fetchall()
+            )
         problems += [
             f"matches no test of the latest commit: {entry.test}"
             for entry in unused(entries, [row[0] for row in latest])

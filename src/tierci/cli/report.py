@@ -1,8 +1,9 @@
-"""``tierci report ingest|hud|prune``: the run history and the HUD.
+"""``tierci report ingest|hud|prune|copy``: the run history and the HUD.
 
 Needs no project: the gates come from ``[tool.tierci.gates]`` where a pyproject.toml
-is found, else from the defaults. The history is ``--db``, else ``$TIERCI_HISTORY``,
-else ``build/tierci/history.sqlite`` under ``--project``.
+is found, else from the defaults. The history is ``--db`` (a SQLite file or a
+``postgresql://`` URL), else ``$TIERCI_HISTORY_URL``, else ``$TIERCI_HISTORY``, else
+``build/tierci/history.sqlite`` under ``--project``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli._common import add_command, history_db
+from tierci.cli._common import add_command, db_location, history_db
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 
 if TYPE_CHECKING:
@@ -22,8 +23,9 @@ __all__ = ["add_commands"]
 
 _HISTORY = Path(DEFAULT_HISTORY)
 _DB_HELP = (
-    f"the history (default: $TIERCI_HISTORY, relative to --project unless absolute, else "
-    f"{_HISTORY} under --project)"
+    "the history: a SQLite file, or a postgresql://USER@HOST:PORT/DATABASE URL (password "
+    "in PGPASSWORD or ~/.pgpass) (default: $TIERCI_HISTORY_URL, else $TIERCI_HISTORY, "
+    f"relative to --project unless absolute, else {_HISTORY} under --project)"
 )
 _HUGE_TREE_HELP = (
     "lift all of libxml2's size limits for trusted files (one text node over 10 MB is "
@@ -65,7 +67,9 @@ def add_commands(commands: Subcommands) -> None:
         nargs="+",
         help="report files, tier records (*.tier.json), or folders of both",
     )
-    ingest.add_argument("--db", type=Path, help=f"{_DB_HELP}; created with its folders if missing")
+    ingest.add_argument(
+        "--db", type=db_location, help=f"{_DB_HELP}; created with its folders if missing"
+    )
     ingest.add_argument(
         "--set-aside-corrupt",
         action="store_true",
@@ -101,7 +105,7 @@ def add_commands(commands: Subcommands) -> None:
             "tierci report hud --format markdown --commits 10 --check-gates",
         ),
     )
-    hud.add_argument("--db", type=Path, help=_DB_HELP)
+    hud.add_argument("--db", type=db_location, help=_DB_HELP)
     hud.add_argument(
         "--out", type=Path, default=Path(DEFAULT_HUD_DIR), help=f"default: {DEFAULT_HUD_DIR}"
     )
@@ -139,7 +143,7 @@ def add_commands(commands: Subcommands) -> None:
             "tierci report prune --older-than 90 --db /var/lib/tierci/history.sqlite",
         ),
     )
-    prune.add_argument("--db", type=Path, help=_DB_HELP)
+    prune.add_argument("--db", type=db_location, help=_DB_HELP)
     prune.add_argument(
         "--keep-commits", type=int, metavar="N", help="keep the newest N commits (N >= 1)"
     )
@@ -149,6 +153,23 @@ def add_commands(commands: Subcommands) -> None:
         metavar="DAYS",
         help="delete commits whose latest result is more than DAYS old",
     )
+    copy = add_command(
+        verbs,
+        "copy",
+        _copy,
+        summary="copy a history between SQLite and PostgreSQL (either way)",
+        description="Copy every run, test outcome and tier record of --from into --to "
+        "(created if missing), in order, one transaction per batch of runs. What --to "
+        "already has (the same report for the same commit, the same tier record) is left "
+        "out, so copying twice adds nothing twice and an interrupted copy completes when "
+        "run again. --from is only read.",
+        examples=(
+            "tierci report copy --from history.sqlite --to postgresql://ci@db.internal/tierci",
+            "tierci report copy --from postgresql://ci@db.internal/tierci --to history.sqlite",
+        ),
+    )
+    copy.add_argument("--from", dest="source", type=db_location, required=True, metavar="DB")
+    copy.add_argument("--to", dest="target", type=db_location, required=True, metavar="DB")
 
 
 def _ingest(arguments: argparse.Namespace) -> int:
@@ -217,4 +238,13 @@ def _prune(arguments: argparse.Namespace) -> int:
     db = history_db(arguments)
     pruned = prune(db, retention)
     print_line(f"{db}: {pruned.describe()}" if pruned else f"no history at {db}: nothing to prune")
+    return 0
+
+
+def _copy(arguments: argparse.Namespace) -> int:
+    from tierci.console import print_line
+    from tierci.report.copy import copy_history
+
+    copied = copy_history(arguments.source, arguments.target)
+    print_line(f"{arguments.source} -> {arguments.target}: {copied.describe()}")
     return 0

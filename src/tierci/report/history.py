@@ -30,10 +30,11 @@ import os
 import sqlite3
 import stat
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self, overload
 
 from tierci.errors import CommandFailedError, TierciError, UsageError
 from tierci.junit import Counts
@@ -41,14 +42,18 @@ from tierci.junit.merge import EntryStatus, add_missing, read_entry
 from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
 from tierci.records import RecordError, read_record
 from tierci.report import DEFAULT_HISTORY
+from tierci.report.database import HistoryLocation, HistoryUrl, SqliteDatabase, parse_location
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
     from tierci.junit import CaseResult
     from tierci.junit.merge import Expectation, ReportEntry
+    from tierci.report.database import Database, Row
+    from tierci.report.postgres import PostgresHistory
 
 __all__ = [
+    "HISTORY_URL_VARIABLE",
     "HISTORY_VARIABLE",
     "Carried",
     "History",
@@ -56,6 +61,7 @@ __all__ = [
     "Retention",
     "RunContext",
     "check_carried",
+    "history_location",
     "history_path",
     "open_history",
     "read_history",
@@ -65,6 +71,9 @@ __all__ = [
 #: of ``build/tierci/history.sqlite`` by ``nox -s report``, ``tierci report`` and the
 #: shards' recorded durations: a file on a Jenkins agent that outlives its builds, say.
 HISTORY_VARIABLE = "TIERCI_HISTORY"
+#: A ``postgresql://`` URL of a history shared by many runners; it wins over
+#: ``TIERCI_HISTORY``. Its password belongs in ``PGPASSWORD`` or ``~/.pgpass``.
+HISTORY_URL_VARIABLE = "TIERCI_HISTORY_URL"
 
 # 2: runs.warnings; 3: one run per (commit, report digest), enforced by a UNIQUE index;
 # 4: outcomes indexed by (run, test); 5: tier_runs (the sessions' own records);
@@ -166,11 +175,11 @@ _NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 _BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
 # Commits newest first, exactly as the HUD orders its rows (hud/model.py), so that
 # keeping N commits keeps the HUD's newest N.
-_COMMITS_NEWEST_FIRST = """SELECT commit_sha, max(ref_time) FROM (
+COMMITS_NEWEST_FIRST = """SELECT commit_sha, max(ref_time) FROM (
         SELECT commit_sha, ref_time, id, 0 AS kind FROM runs
         UNION ALL
-        SELECT commit_sha, ref_time, id, 1 AS kind FROM tier_runs)
-    GROUP BY commit_sha ORDER BY max(ref_time) DESC, max(kind = 0), max(id) DESC"""
+        SELECT commit_sha, ref_time, id, 1 AS kind FROM tier_runs) AS seen
+    GROUP BY commit_sha ORDER BY max(ref_time) DESC, min(kind) DESC, max(id) DESC"""
 _PRUNED_COMMITS = "CREATE TEMP TABLE IF NOT EXISTS pruned_commits (sha TEXT PRIMARY KEY)"
 # Outcomes first (their runs name them), then the runs, then the tier records.
 _PRUNE = (
@@ -178,6 +187,57 @@ _PRUNE = (
         WHERE commit_sha IN (SELECT sha FROM temp.pruned_commits))""",
     "DELETE FROM runs WHERE commit_sha IN (SELECT sha FROM temp.pruned_commits)",
     "DELETE FROM tier_runs WHERE commit_sha IN (SELECT sha FROM temp.pruned_commits)",
+)
+
+#: The columns a run and a tier record are written with (all but ``id``): ingest and
+#: ``tierci report copy`` write the same rows, on either engine.
+RUN_COLUMNS = (
+    "commit_sha",
+    "branch",
+    "ref_time",
+    "tier",
+    "shard",
+    "job",
+    "host",
+    "started",
+    "duration_s",
+    "status",
+    "problem",
+    "report",
+    "report_digest",
+    "scope",
+    "tests",
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "flaky",
+    "ingested_at",
+    "warnings",
+    "python",
+)
+OUTCOME_COLUMNS = ("test_id", "outcome", "time_s", "attempts", "message")
+RECORD_COLUMNS = (
+    "commit_sha",
+    "branch",
+    "ref_time",
+    "tier",
+    "shard",
+    "status",
+    "exit_code",
+    "note",
+    "started",
+    "ended",
+    "pipeline_started",
+    "python",
+    "platform",
+    "junit",
+    "record_digest",
+    "ingested_at",
+)
+_INSERT_RUN = (
+    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "  # noqa: S608 - constants
+    f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
 )
 
 
@@ -226,12 +286,17 @@ class RunContext:
         )
 
 
-class History:
-    """A connection to one history database (read-only from :func:`read_history`)."""
+class History(ABC):
+    """An open history, SQLite (:class:`SqliteHistory`) or PostgreSQL
+    (:class:`tierci.report.postgres.PostgresHistory`): the ingest rules are written once
+    here; each engine stages, stores, prunes and copies in its own way."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self.connection = connection
-        self.path = path
+    #: Queries for the HUD, durations and the quarantine.
+    database: Database
+
+    def __init__(self, name: str) -> None:
+        #: Where the history is, fit to print (a URL without its password).
+        self.name = name
         #: Reports the last ingest left out because this commit already has them.
         self.already_ingested: list[Path] = []
         #: Reports (and records) the last ingest did not file, and why: stamped with a
@@ -242,10 +307,10 @@ class History:
         self.lock_waits_s: list[float] = []
         self.lock_held_s: list[float] = []
 
-    def close(self) -> None:
-        self.connection.close()
+    @abstractmethod
+    def close(self) -> None: ...
 
-    def __enter__(self) -> History:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -323,34 +388,106 @@ class History:
                 continue
             filed = context.for_commit(record.commit or context.commit)
             digest = hashlib.sha256(record.to_json().encode()).hexdigest()
-            with self._write() as cursor:
+            values = (
+                filed.commit,
+                record.branch or filed.branch,
+                filed.ref_time or record.started,
+                record.tier,
+                record.shard,
+                record.status.value,
+                record.exit_code,
+                record.note,
+                record.started,
+                record.ended,
+                record.pipeline_started,
+                record.python,
+                record.platform,
+                record.junit,
+                digest,
+                _now(),
+            )
+            if not self.insert_records([values]):
+                self.already_ingested.append(path)
+        return problems
+
+    @abstractmethod
+    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+        """Read ``path``'s outcomes into this connection's private staging, holding no
+        lock on the shared history."""
+
+    @abstractmethod
+    def _store(self, entry: ReportEntry, context: RunContext, *, digest: str = "") -> bool:
+        """The run and its staged outcomes in one transaction; False when this commit
+        already has the report (its digest)."""
+
+    @abstractmethod
+    def insert_records(self, rows: Sequence[Sequence[object]]) -> int:
+        """Tier records (values in :data:`RECORD_COLUMNS` order), each unless its commit
+        already has its digest, in one transaction; how many were new."""
+
+    @abstractmethod
+    def import_runs(
+        self, runs: Sequence[Row], outcomes: Mapping[int, Sequence[Sequence[object]]]
+    ) -> list[int]:
+        """Runs read from another history (``id`` and :data:`RUN_COLUMNS`) with their
+        outcomes (by that ``id``; :data:`OUTCOME_COLUMNS`), in one transaction; a run
+        whose commit already has its report is left out. The ``id`` of each run copied."""
+
+    @abstractmethod
+    def count_runs(self) -> int: ...
+
+    @abstractmethod
+    def prune(self, retention: Retention, *, now: datetime | None = None) -> Pruned:
+        """Delete every run, outcome and tier record of the commits ``retention`` does
+        not keep, in one transaction."""
+
+
+class SqliteHistory(History):
+    """A history in one SQLite file (read-only from :func:`read_history`)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        super().__init__(str(path))
+        self.connection = connection
+        self.path = path
+        self.database = SqliteDatabase(connection, str(path))
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def insert_records(self, rows: Sequence[Sequence[object]]) -> int:
+        """Tier records (values in :data:`RECORD_COLUMNS` order), each unless its commit
+        already has its digest, in one transaction; how many were new."""
+        with self._write() as cursor:
+            added = 0
+            for values in rows:
                 cursor.execute(
-                    """INSERT OR IGNORE INTO tier_runs (commit_sha, branch, ref_time, tier,
-                           shard, status, exit_code, note, started, ended, pipeline_started,
-                           python, platform, junit, record_digest, ingested_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (
-                        filed.commit,
-                        record.branch or filed.branch,
-                        filed.ref_time or record.started,
-                        record.tier,
-                        record.shard,
-                        record.status.value,
-                        record.exit_code,
-                        record.note,
-                        record.started,
-                        record.ended,
-                        record.pipeline_started,
-                        record.python,
-                        record.platform,
-                        record.junit,
-                        digest,
-                        _now(),
-                    ),
+                    f"INSERT OR IGNORE INTO tier_runs ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608 - constants
+                    f"VALUES ({', '.join('?' * len(RECORD_COLUMNS))})",
+                    tuple(values),
+                )
+                added += cursor.rowcount
+        return added
+
+    def import_runs(
+        self, runs: Sequence[Row], outcomes: Mapping[int, Sequence[Sequence[object]]]
+    ) -> list[int]:
+        added: list[int] = []
+        with self._write() as cursor:
+            for run in runs:
+                cursor.execute(
+                    _INSERT_RUN.replace("INSERT", "INSERT OR IGNORE", 1),
+                    tuple(run[column] for column in RUN_COLUMNS),
                 )
                 if not cursor.rowcount:
-                    self.already_ingested.append(path)
-        return problems
+                    continue
+                run_id = cursor.lastrowid
+                cursor.executemany(
+                    f"INSERT INTO outcomes (run_id, {', '.join(OUTCOME_COLUMNS)}) "  # noqa: S608 - constants
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(run_id, *outcome) for outcome in outcomes.get(int(run["id"]), ())],
+                )
+                added.append(int(run["id"]))
+        return added
 
     def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
         """Read ``path`` into the staging table: however long it takes, no lock on the
@@ -397,7 +534,8 @@ class History:
                 (context.commit, digest),
             ).fetchone():
                 return False
-            run_id = _insert_run(cursor, entry, context, digest)
+            cursor.execute(_INSERT_RUN, run_values(entry, context, digest))
+            run_id = int(cursor.lastrowid or 0)
             if entry.status is not EntryStatus.ERROR and entry.summary is not None:
                 cursor.execute(
                     "INSERT INTO outcomes (run_id, test_id, outcome, time_s, attempts, message) "
@@ -442,7 +580,7 @@ class History:
         (only when something was deleted: a no-op prune rewrites nothing)."""
         size_before = self._settled_size()
         with self._write() as cursor:
-            commits = [(str(sha), str(when)) for sha, when in cursor.execute(_COMMITS_NEWEST_FIRST)]
+            commits = [(str(sha), str(when)) for sha, when in cursor.execute(COMMITS_NEWEST_FIRST)]
             doomed = retention.doomed(commits, now or datetime.now(UTC))
             outcomes = runs = tier_runs = 0
             if doomed:
@@ -554,40 +692,32 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-def _insert_run(
-    cursor: sqlite3.Cursor, entry: ReportEntry, context: RunContext, digest: str
-) -> int:
+def run_values(entry: ReportEntry, context: RunContext, digest: str) -> tuple[object, ...]:
+    """A run's row, in :data:`RUN_COLUMNS` order."""
     summary = entry.summary
     counts = summary.counts if summary else Counts()
     properties = summary.properties if summary else {}
     now = _now()
-    cursor.execute(
-        """INSERT INTO runs (commit_sha, branch, ref_time, tier, shard, job, host, started,
-               duration_s, status, problem, report, report_digest, scope, tests, passed,
-               failed, errors, skipped, flaky, ingested_at, warnings, python)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        (
-            context.commit,
-            context.branch,
-            context.ref_time or now,
-            entry.tier,
-            entry.shard,
-            context.job,
-            context.host or properties.get("host", ""),
-            (summary.timestamp if summary else "") or now,
-            summary.duration_s if summary else 0.0,
-            entry.status.value,
-            entry.problem,
-            str(entry.path),
-            digest,
-            properties.get("scope", ""),
-            *counts.row(),
-            now,
-            "\n".join(entry.warnings),
-            properties.get("python", ""),
-        ),
+    return (
+        context.commit,
+        context.branch,
+        context.ref_time or now,
+        entry.tier,
+        entry.shard,
+        context.job,
+        context.host or properties.get("host", ""),
+        (summary.timestamp if summary else "") or now,
+        summary.duration_s if summary else 0.0,
+        entry.status.value,
+        entry.problem,
+        str(entry.path),
+        digest,
+        properties.get("scope", ""),
+        *counts.row(),
+        now,
+        "\n".join(entry.warnings),
+        properties.get("python", ""),
     )
-    return int(cursor.lastrowid or 0)
 
 
 def _stamp_conflict(stamp: str, context: RunContext, only_commit: str) -> str:
@@ -608,10 +738,24 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def open_history(path: Path, *, busy_timeout_s: float = _DEFAULT_BUSY_TIMEOUT_S) -> History:
-    """Open a history for ingesting, creating it (and its folder) if needed, migrated to
-    this tierci's schema. Raises :class:`UsageError` (exit 4) when ``path`` cannot be a
-    history that this process writes: a folder, a FIFO, under a file, read-only."""
+@overload
+def open_history(location: Path, *, busy_timeout_s: float = ...) -> SqliteHistory: ...
+@overload
+def open_history(location: HistoryUrl, *, busy_timeout_s: float = ...) -> PostgresHistory: ...
+@overload
+def open_history(location: HistoryLocation, *, busy_timeout_s: float = ...) -> History: ...
+def open_history(
+    location: HistoryLocation, *, busy_timeout_s: float = _DEFAULT_BUSY_TIMEOUT_S
+) -> History:
+    """Open a history for ingesting, creating it (for SQLite, its folder too) if needed,
+    migrated to this tierci's schema. Raises :class:`UsageError` (exit 4) when it cannot
+    be a history that this process writes: a folder, a FIFO, under a file, read-only, a
+    server that refuses the connection."""
+    if isinstance(location, HistoryUrl):
+        from tierci.report.postgres import open_postgres  # noqa: PLC0415 - psycopg: only here
+
+        return open_postgres(location)
+    path = location
     _check_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -641,13 +785,25 @@ def open_history(path: Path, *, busy_timeout_s: float = _DEFAULT_BUSY_TIMEOUT_S)
         if isinstance(exc, sqlite3.Error):
             raise _history_error(path, exc, writing=True) from exc
         raise
-    return History(connection, path)
+    return SqliteHistory(connection, path)
 
 
-def read_history(path: Path) -> History:
+@overload
+def read_history(location: Path) -> SqliteHistory: ...
+@overload
+def read_history(location: HistoryUrl) -> PostgresHistory: ...
+@overload
+def read_history(location: HistoryLocation) -> History: ...
+def read_history(location: HistoryLocation) -> History:
     """Open a history for reading only (the HUD, durations): nothing is written, so a
-    history on a read-only folder, mount or file can be read. A schema too old to read
-    as it is gets migrated first where the file can be written."""
+    history on a read-only folder, mount or file (or a read-only database role) can be
+    read. A schema too old to read as it is gets migrated first where it can be
+    written."""
+    if isinstance(location, HistoryUrl):
+        from tierci.report.postgres import read_postgres  # noqa: PLC0415 - psycopg: only here
+
+        return read_postgres(location)
+    path = location
     _check_path(path)
     if not path.exists():
         raise TierciError(
@@ -669,7 +825,7 @@ def read_history(path: Path) -> History:
         )
     _check_not_newer(path, version)
     if version >= READABLE_FROM:
-        return History(connection, path)
+        return SqliteHistory(connection, path)
     connection.close()
     try:
         open_history(path).close()  # the migration needs write access, once
@@ -680,7 +836,14 @@ def read_history(path: Path) -> History:
             fix="run `tierci report ingest` (or `tierci report hud`) once where the file can "
             "be written, which upgrades it",
         ) from exc
-    return History(_connect_read_only(path), path)
+    return SqliteHistory(_connect_read_only(path), path)
+
+
+def history_location(root: Path, environ: Mapping[str, str] | None = None) -> HistoryLocation:
+    """Where the run history of the project at ``root`` is: ``$TIERCI_HISTORY_URL`` (a
+    PostgreSQL history many runners share), else :func:`history_path`."""
+    url = (os.environ if environ is None else environ).get(HISTORY_URL_VARIABLE, "").strip()
+    return parse_location(url) if url else history_path(root, environ)
 
 
 def history_path(root: Path, environ: Mapping[str, str] | None = None) -> Path:
@@ -695,7 +858,7 @@ class Carried:
     """What was at a history's path before an ingest opened it: nothing (a first run, a
     cache miss), a history, or a file that was not a readable one and was set aside."""
 
-    path: Path
+    path: HistoryLocation
     found: bool
     #: Where a file that was not a readable history was moved (a fresh one starts).
     set_aside: Path | None = None
@@ -713,7 +876,7 @@ class Carried:
         return "" if self.found else f"no history yet at {self.path}: starting one"
 
 
-def check_carried(path: Path, *, set_aside: bool) -> Carried:
+def check_carried(location: HistoryLocation, *, set_aside: bool) -> Carried:
     """Look at the history an ingest is about to open (or create).
 
     Missing is a first run (or a cache miss): the ingest starts one. With ``set_aside``,
@@ -722,7 +885,10 @@ def check_carried(path: Path, *, set_aside: bool) -> Carried:
     ``<name>.corrupt-<UTC time>`` so that a fresh one starts: a broken carried history
     never fails a pipeline by itself. What tierci must not touch is left for opening
     to refuse by name: a history of a newer schema, a folder, a FIFO, an unreadable
-    path."""
+    path. A PostgreSQL history is not carried, so it is never set aside."""
+    if isinstance(location, HistoryUrl):
+        return Carried(path=location, found=True)
+    path = location
     _check_path(path)
     if not path.exists():
         return Carried(path=path, found=False)

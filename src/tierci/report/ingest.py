@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tierci.junit.merge import collect_inputs
 from tierci.records import RECORD_SUFFIX
+from tierci.report.database import location_exists
 from tierci.report.history import Carried, check_carried, open_history, read_history
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from tierci.junit.merge import Expectation, ReportEntry
     from tierci.quarantine import Entry
+    from tierci.report.database import HistoryLocation
     from tierci.report.history import Pruned, Retention, RunContext
     from tierci.report.hud import GateTargets
     from tierci.report.hud.model import Gate
@@ -53,7 +55,7 @@ class Ingested:
 
 
 def ingest(
-    db: Path,
+    db: HistoryLocation,
     inputs: Sequence[Path],
     context: RunContext,
     *,
@@ -101,10 +103,10 @@ def ingest(
     )
 
 
-def prune(db: Path, retention: Retention) -> Pruned | None:
+def prune(db: HistoryLocation, retention: Retention) -> Pruned | None:
     """Delete the commits ``retention`` does not keep from the history at ``db`` and
     shrink the file; None when there is no history there (nothing to prune)."""
-    if not db.exists():
+    if not location_exists(db):
         return None
     with open_history(db) as history:
         return history.prune(retention)
@@ -130,7 +132,7 @@ class Rendered:
 
 
 def render(
-    db: Path,
+    db: HistoryLocation,
     out: Path,
     *,
     formats: Sequence[str] = ("html",),
@@ -147,7 +149,7 @@ def render(
 
     with read_history(db) as history:
         model = build_hud(
-            history.connection,
+            history.database,
             max_commits=max_commits,
             targets=targets,
             base_branch=base_branch,
@@ -161,7 +163,7 @@ def render(
 
 
 def ingest_and_render(
-    db: Path,
+    db: HistoryLocation,
     inputs: Sequence[Path],
     context: RunContext,
     out: Path,

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from statistics import median
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
 
     from tierci.config import GateConfig
     from tierci.quarantine import Entry
+    from tierci.report.database import Database, Row
 
 __all__ = [
     "Cell",
@@ -244,7 +243,7 @@ class ReportWarnings:
 
 
 def build_hud(
-    connection: sqlite3.Connection,
+    db: Database,
     *,
     max_commits: int = 30,
     targets: GateTargets | None = None,
@@ -253,23 +252,22 @@ def build_hud(
 ) -> Hud:
     """Read the newest ``max_commits`` commits of history into the HUD's model; failures
     are labelled against ``base_branch``."""
-    connection.row_factory = sqlite3.Row
     targets = targets or GateTargets()
-    commits = connection.execute(
+    commits = db.rows(
         """SELECT commit_sha, max(branch) AS branch, max(ref_time) AS ref_time FROM (
                SELECT commit_sha, branch, ref_time, id, 0 AS kind FROM runs
                UNION ALL
-               SELECT commit_sha, branch, ref_time, id, 1 AS kind FROM tier_runs)
-           GROUP BY commit_sha ORDER BY max(ref_time) DESC, max(kind = 0), max(id) DESC
+               SELECT commit_sha, branch, ref_time, id, 1 AS kind FROM tier_runs) AS seen
+           GROUP BY commit_sha ORDER BY max(ref_time) DESC, min(kind) DESC, max(id) DESC
            LIMIT ?""",
         (max_commits,),
-    ).fetchall()
+    )
     shas = [row["commit_sha"] for row in commits]
-    tiers = _tiers(connection, shas)
+    tiers = _tiers(db, shas)
     cells_by_commit: dict[str, dict[str, Cell]] = {sha: {} for sha in shas}
-    for (sha, tier), cell in _cells(connection, shas).items():
+    for (sha, tier), cell in _cells(db, shas).items():
         cells_by_commit[sha][tier] = cell
-    signal = _time_to_signal(connection, shas)
+    signal = _time_to_signal(db, shas)
     rows = tuple(
         CommitRow(
             sha=row["commit_sha"],
@@ -280,9 +278,9 @@ def build_hud(
         )
         for row in commits
     )
-    scope = _test_scope(connection, shas)
-    flaky = _flaky_tests(connection, shas, scope)
-    rows = _labelled(connection, rows, base_branch, {test.test_id for test in flaky})
+    scope = _test_scope(db, shas)
+    flaky = _flaky_tests(db, shas, scope)
+    rows = _labelled(db, rows, base_branch, {test.test_id for test in flaky})
     durations = _durations(rows, tiers)
     return Hud(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -292,15 +290,15 @@ def build_hud(
         durations=durations,
         gates=_gates(rows, flaky, scope.distinct, durations, targets),
         base_branch=base_branch,
-        quarantine=_quarantine(connection, shas, quarantine, set(scope.runs)),
-        rollout=_rollout(connection, shas, tiers, scope),
+        quarantine=_quarantine(db, shas, quarantine, set(scope.runs)),
+        rollout=_rollout(db, shas, tiers, scope),
         distinct_tests=scope.distinct,
-        warnings=_warnings(connection, shas[0]) if shas else (),
+        warnings=_warnings(db, shas[0]) if shas else (),
     )
 
 
 def _labelled(
-    connection: sqlite3.Connection,
+    db: Database,
     rows: tuple[CommitRow, ...],
     base_branch: str,
     flaky: set[str],
@@ -310,7 +308,7 @@ def _labelled(
     failures are read once, however many rows compare with it."""
     base = [
         (row[0], row[1])
-        for row in connection.execute(
+        for row in db.rows(
             """SELECT commit_sha, max(ref_time) FROM runs WHERE branch = ?
                GROUP BY commit_sha ORDER BY max(ref_time) DESC""",
             (base_branch,),
@@ -336,7 +334,7 @@ def _labelled(
                 for failure in cell.failures
             }
     failing_on.update(
-        _failing({sha for sha in references.values() if sha and sha not in failing_on}, connection)
+        _failing({sha for sha in references.values() if sha and sha not in failing_on}, db)
     )
     labelled = []
     for row in rows:
@@ -361,13 +359,13 @@ def _labelled(
     return tuple(labelled)
 
 
-def _failing(shas: set[str], connection: sqlite3.Connection) -> dict[str, set[tuple[str, str]]]:
+def _failing(shas: set[str], db: Database) -> dict[str, set[tuple[str, str]]]:
     """Per commit, (tier, test id) of every failure in its latest attempts: one query."""
     found: dict[str, set[tuple[str, str]]] = {sha: set() for sha in shas}
-    for sha, tier, test_id in connection.execute(
+    for sha, tier, test_id in db.rows(
         f"""SELECT r.commit_sha, r.tier, o.test_id FROM runs r JOIN outcomes o ON o.run_id = r.id
-            WHERE r.id IN ({_LATEST}) AND o.outcome IN ('failed', 'error')""",  # noqa: S608 - a constant
-        (json.dumps(sorted(shas)),),
+            WHERE r.id IN ({_latest(db)}) AND o.outcome IN ('failed', 'error')""",  # noqa: S608 - no data
+        (db.members(sorted(shas)),),
     ):
         found[sha].add((tier, test_id))
     return found
@@ -386,7 +384,7 @@ def _label(
 
 
 def _quarantine(
-    connection: sqlite3.Connection,
+    db: Database,
     shas: Sequence[str],
     entries: Sequence[Entry],
     known: set[str],
@@ -395,13 +393,12 @@ def _quarantine(
     rows = []
     for entry in entries:
         tests = [test for test in known if entry.matches(test)]
-        passed, runs = connection.execute(
-            """SELECT coalesce(sum(o.outcome IN ('passed', 'flaky')), 0), count(*)
+        passed, runs = db.rows(
+            f"""SELECT count(*) FILTER (WHERE o.outcome IN ('passed', 'flaky')), count(*)
                FROM runs r JOIN outcomes o ON o.run_id = r.id
-               WHERE r.commit_sha IN (SELECT value FROM json_each(?))
-                 AND o.test_id IN (SELECT value FROM json_each(?))""",
-            (json.dumps(shas), json.dumps(tests)),
-        ).fetchone()
+               WHERE r.commit_sha {db.among} AND o.test_id {db.among}""",  # noqa: S608 - no data
+            (db.members(shas), db.members(tests)),
+        )[0]
         rows.append(
             QuarantineRow(
                 test=entry.test,
@@ -416,12 +413,12 @@ def _quarantine(
     return tuple(rows)
 
 
-def _warnings(connection: sqlite3.Connection, sha: str) -> tuple[ReportWarnings, ...]:
-    rows = connection.execute(
+def _warnings(db: Database, sha: str) -> tuple[ReportWarnings, ...]:
+    rows = db.rows(
         "SELECT tier, shard, report, warnings FROM runs WHERE commit_sha = ? AND warnings != '' "
         "ORDER BY tier, shard",
         (sha,),
-    ).fetchall()
+    )
     return tuple(
         ReportWarnings(
             tier=row["tier"],
@@ -433,18 +430,18 @@ def _warnings(connection: sqlite3.Connection, sha: str) -> tuple[ReportWarnings,
     )
 
 
-# Commit lists travel as one JSON parameter: `IN (SELECT value FROM json_each(?))`, so no
-# SQL text is ever built from data.
+# Commit lists travel as one parameter (`{db.among}`), so no SQL text is ever built
+# from data.
 
 
-def _tiers(connection: sqlite3.Connection, shas: Sequence[str]) -> tuple[str, ...]:
+def _tiers(db: Database, shas: Sequence[str]) -> tuple[str, ...]:
     found = [
         row[0]
-        for row in connection.execute(
-            """SELECT tier FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
+        for row in db.rows(
+            f"""SELECT tier FROM runs WHERE commit_sha {db.among}
                UNION
-               SELECT tier FROM tier_runs WHERE commit_sha IN (SELECT value FROM json_each(?))""",
-            (json.dumps(shas), json.dumps(shas)),
+               SELECT tier FROM tier_runs WHERE commit_sha {db.among}""",  # noqa: S608 - no data
+            (db.members(shas), db.members(shas)),
         )
     ]
     # The tier ladder: fast and blocking first, then what gates a release.
@@ -464,32 +461,36 @@ def _tiers(connection: sqlite3.Connection, shas: Sequence[str]) -> tuple[str, ..
 
 # The latest attempt of each (commit, tier, shard, Python) slot is its result; earlier attempts
 # of the slot are re-runs: counted as such, kept for flake detection, never summed.
-_LATEST = """SELECT max(id) FROM runs WHERE commit_sha IN (SELECT value FROM json_each(?))
-             GROUP BY commit_sha, tier, shard, python"""
+def _latest(db: Database) -> str:
+    return (
+        f"SELECT max(id) FROM runs WHERE commit_sha {db.among} "  # noqa: S608 - no data
+        "GROUP BY commit_sha, tier, shard, python"
+    )
 
 
-def _cells(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[tuple[str, str], Cell]:
-    runs = connection.execute(
+def _cells(db: Database, shas: Sequence[str]) -> dict[tuple[str, str], Cell]:
+    runs = db.rows(
         f"""SELECT commit_sha, tier, count(*) AS runs, sum(tests) AS tests,
                    sum(failed) AS failed, sum(errors) AS errors, sum(flaky) AS flaky,
                    sum(skipped) AS skipped, max(duration_s) AS time_to_signal,
-                   sum(status = 'error') AS unreadable, sum(status = 'missing') AS missing,
-                   sum(status = 'empty' AND problem != '') AS empty,
-                   group_concat(CASE WHEN problem != '' THEN problem END, char(10)) AS problems
-            FROM runs WHERE id IN ({_LATEST})
-            GROUP BY commit_sha, tier""",  # noqa: S608 - a constant, not data
-        (json.dumps(shas),),
-    ).fetchall()
+                   count(*) FILTER (WHERE status = 'error') AS unreadable,
+                   count(*) FILTER (WHERE status = 'missing') AS missing,
+                   count(*) FILTER (WHERE status = 'empty' AND problem != '') AS empty,
+                   {db.lines("CASE WHEN problem != '' THEN problem END")} AS problems
+            FROM runs WHERE id IN ({_latest(db)})
+            GROUP BY commit_sha, tier""",  # noqa: S608 - no data
+        (db.members(shas),),
+    )
     attempts = {
         (row[0], row[1]): row[2]
-        for row in connection.execute(
-            """SELECT commit_sha, tier, count(*) FROM runs
-               WHERE commit_sha IN (SELECT value FROM json_each(?)) GROUP BY commit_sha, tier""",
-            (json.dumps(shas),),
+        for row in db.rows(
+            f"""SELECT commit_sha, tier, count(*) FROM runs
+               WHERE commit_sha {db.among} GROUP BY commit_sha, tier""",  # noqa: S608 - no data
+            (db.members(shas),),
         )
     }
-    records = _tier_records(connection, shas)
-    failures = _failures(connection, shas)
+    records = _tier_records(db, shas)
+    failures = _failures(db, shas)
     cells = {}
     for row in runs:
         key = (row["commit_sha"], row["tier"])
@@ -546,21 +547,19 @@ class _TierRecords:
         return self.status is Status.FAILED
 
 
-def _tier_records(
-    connection: sqlite3.Connection, shas: Sequence[str]
-) -> dict[tuple[str, str], _TierRecords]:
-    rows = connection.execute(
-        """SELECT commit_sha, tier, count(*) AS runs, min(started) AS started,
-                  max(ended) AS ended, sum(status = 'failed') AS failed,
-                  sum(status = 'passed') AS passed, sum(status = 'skipped') AS skipped,
-                  group_concat(CASE WHEN note != '' THEN note END, char(10)) AS notes
+def _tier_records(db: Database, shas: Sequence[str]) -> dict[tuple[str, str], _TierRecords]:
+    rows = db.rows(
+        f"""SELECT commit_sha, tier, count(*) AS runs, min(started) AS started,
+                  max(ended) AS ended, count(*) FILTER (WHERE status = 'failed') AS failed,
+                  count(*) FILTER (WHERE status = 'passed') AS passed,
+                  count(*) FILTER (WHERE status = 'skipped') AS skipped,
+                  {db.lines("CASE WHEN note != '' THEN note END")} AS notes
            FROM tier_runs WHERE id IN (
-               SELECT max(id) FROM tier_runs
-               WHERE commit_sha IN (SELECT value FROM json_each(?))
+               SELECT max(id) FROM tier_runs WHERE commit_sha {db.among}
                GROUP BY commit_sha, tier, shard, python)
-           GROUP BY commit_sha, tier""",
-        (json.dumps(shas),),
-    ).fetchall()
+           GROUP BY commit_sha, tier""",  # noqa: S608 - no data
+        (db.members(shas),),
+    )
     folded = {}
     for row in rows:
         if row["failed"]:
@@ -580,18 +579,17 @@ def _tier_records(
     return folded
 
 
-def _time_to_signal(connection: sqlite3.Connection, shas: Sequence[str]) -> dict[str, float]:
+def _time_to_signal(db: Database, shas: Sequence[str]) -> dict[str, float]:
     """Per commit: the pipeline's start (as CI or `inv ci` recorded it, else the first
     tier's start) to the last tier's end."""
     return {
         row[0]: _seconds_between(row[1] or row[2], row[3])
-        for row in connection.execute(
-            """SELECT commit_sha, min(CASE WHEN pipeline_started != '' THEN pipeline_started
+        for row in db.rows(
+            f"""SELECT commit_sha, min(CASE WHEN pipeline_started != '' THEN pipeline_started
                                       END), min(started), max(ended)
-               FROM tier_runs WHERE commit_sha IN (SELECT value FROM json_each(?))
-                 AND status != 'not run'
-               GROUP BY commit_sha""",
-            (json.dumps(shas),),
+               FROM tier_runs WHERE commit_sha {db.among} AND status != 'not run'
+               GROUP BY commit_sha""",  # noqa: S608 - no data
+            (db.members(shas),),
         )
     }
 
@@ -604,7 +602,7 @@ def _seconds_between(start: str, end: str) -> float:
     return max(0.0, span)
 
 
-def _cell_status(row: sqlite3.Row) -> Status:
+def _cell_status(row: Row) -> Status:
     if row["failed"] or row["errors"] or row["unreadable"] or row["empty"]:
         return Status.FAILED
     if row["missing"]:
@@ -616,16 +614,14 @@ def _cell_status(row: sqlite3.Row) -> Status:
     return Status.PASSED
 
 
-def _failures(
-    connection: sqlite3.Connection, shas: Sequence[str]
-) -> dict[tuple[str, str], list[Failure]]:
+def _failures(db: Database, shas: Sequence[str]) -> dict[tuple[str, str], list[Failure]]:
     found: dict[tuple[str, str], list[Failure]] = {}
-    for row in connection.execute(
+    for row in db.rows(
         f"""SELECT r.commit_sha, r.tier, r.shard, o.test_id, o.outcome, o.message
             FROM outcomes o JOIN runs r ON r.id = o.run_id
-            WHERE r.id IN ({_LATEST}) AND o.outcome IN ('failed', 'error')
-            ORDER BY r.tier, o.test_id""",  # noqa: S608 - a constant, not data
-        (json.dumps(shas),),
+            WHERE r.id IN ({_latest(db)}) AND o.outcome IN ('failed', 'error')
+            ORDER BY r.tier, o.test_id""",  # noqa: S608 - no data
+        (db.members(shas),),
     ):
         bucket = found.setdefault((row["commit_sha"], row["tier"]), [])
         if len(bucket) < _MAX_FAILURES_PER_CELL:
@@ -653,16 +649,16 @@ class _TestScope:
         return len(self.runs)
 
 
-def _test_scope(connection: sqlite3.Connection, shas: Sequence[str]) -> _TestScope:
+def _test_scope(db: Database, shas: Sequence[str]) -> _TestScope:
     runs: dict[str, int] = {}
     retried: dict[str, int] = {}
     known: dict[str, int] = {}
-    for tier, test_id, count, flaky in connection.execute(
-        """SELECT r.tier, o.test_id, count(*), sum(o.outcome = 'flaky')
+    for tier, test_id, count, flaky in db.rows(
+        f"""SELECT r.tier, o.test_id, count(*), count(*) FILTER (WHERE o.outcome = 'flaky')
            FROM runs r JOIN outcomes o ON o.run_id = r.id
-           WHERE r.commit_sha IN (SELECT value FROM json_each(?))
-           GROUP BY r.tier, o.test_id""",
-        (json.dumps(shas),),
+           WHERE r.commit_sha {db.among}
+           GROUP BY r.tier, o.test_id""",  # noqa: S608 - no data
+        (db.members(shas),),
     ):
         runs[test_id] = runs.get(test_id, 0) + count
         if flaky:
@@ -671,32 +667,29 @@ def _test_scope(connection: sqlite3.Connection, shas: Sequence[str]) -> _TestSco
     return _TestScope(runs=runs, retried=retried, known=known)
 
 
-def _flaky_tests(
-    connection: sqlite3.Connection, shas: Sequence[str], scope: _TestScope
-) -> tuple[FlakyTest, ...]:
+def _flaky_tests(db: Database, shas: Sequence[str], scope: _TestScope) -> tuple[FlakyTest, ...]:
     """A flake: passed only on retry within a run, or both failed and passed on one commit.
 
     Failures are rare, so the second kind is looked for from them: each (test, commit)
     that failed, checked against that commit's other runs through the (run, test) index
     (CROSS JOIN keeps SQLite from walking a test's whole history instead).
     """
-    flips = connection.execute(
-        """WITH failing AS MATERIALIZED (
+    flips = db.rows(
+        f"""WITH failing AS MATERIALIZED (
                SELECT DISTINCT o.test_id, r.commit_sha FROM runs r
                JOIN outcomes o ON o.run_id = r.id
-               WHERE r.commit_sha IN (SELECT value FROM json_each(?))
-                 AND o.outcome IN ('failed', 'error'))
+               WHERE r.commit_sha {db.among} AND o.outcome IN ('failed', 'error'))
            SELECT DISTINCT f.test_id, f.commit_sha FROM failing f
-           CROSS JOIN runs r ON r.commit_sha = f.commit_sha
-           CROSS JOIN outcomes o ON o.run_id = r.id AND o.test_id = f.test_id
-           WHERE o.outcome IN ('passed', 'flaky')""",
-        (json.dumps(shas),),
-    ).fetchall()
-    retries = connection.execute(
-        """SELECT o.test_id, r.commit_sha FROM runs r JOIN outcomes o ON o.run_id = r.id
-           WHERE r.commit_sha IN (SELECT value FROM json_each(?)) AND o.outcome = 'flaky'""",
-        (json.dumps(shas),),
-    ).fetchall()
+           {db.ordered_join} runs r ON r.commit_sha = f.commit_sha
+           {db.ordered_join} outcomes o ON o.run_id = r.id AND o.test_id = f.test_id
+           WHERE o.outcome IN ('passed', 'flaky')""",  # noqa: S608 - no data
+        (db.members(shas),),
+    )
+    retries = db.rows(
+        f"""SELECT o.test_id, r.commit_sha FROM runs r JOIN outcomes o ON o.run_id = r.id
+           WHERE r.commit_sha {db.among} AND o.outcome = 'flaky'""",  # noqa: S608 - no data
+        (db.members(shas),),
+    )
     newest_first = {sha: position for position, sha in enumerate(shas)}
     events: dict[str, list[int]] = {}
     for test_id, sha in [*flips, *retries]:
@@ -822,7 +815,7 @@ def _gates(
 
 
 def _rollout(
-    connection: sqlite3.Connection, shas: Sequence[str], tiers: Sequence[str], scope: _TestScope
+    db: Database, shas: Sequence[str], tiers: Sequence[str], scope: _TestScope
 ) -> tuple[RolloutStage, ...]:
     """Each tier's test scope: what its latest run covered of the tests it ran in the
     commits shown (the view, never the whole history: its cost follows the view)."""
@@ -831,22 +824,23 @@ def _rollout(
     latest = shas[0]
     now = {
         row["tier"]: row
-        for row in connection.execute(
+        for row in db.rows(
             """SELECT r.tier, max(r.scope) AS scope,
                       (SELECT count(DISTINCT o.test_id) FROM runs x
                        JOIN outcomes o ON o.run_id = x.id
-                       WHERE x.commit_sha = r.commit_sha AND x.tier = r.tier) AS tests
+                       WHERE x.commit_sha = ? AND x.tier = r.tier) AS tests
                FROM runs r WHERE r.commit_sha = ? GROUP BY r.tier""",
-            (latest,),
+            (latest, latest),
         )
     }
-    commits_run = dict(
-        connection.execute(
-            """SELECT tier, count(DISTINCT commit_sha) FROM runs
-               WHERE commit_sha IN (SELECT value FROM json_each(?)) GROUP BY tier""",
-            (json.dumps(shas),),
-        ).fetchall()
-    )
+    commits_run: dict[str, int] = {
+        row[0]: row[1]
+        for row in db.rows(
+            f"""SELECT tier, count(DISTINCT commit_sha) FROM runs
+               WHERE commit_sha {db.among} GROUP BY tier""",  # noqa: S608 - no data
+            (db.members(shas),),
+        )
+    }
     return tuple(
         RolloutStage(
             tier=tier,
