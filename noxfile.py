@@ -83,6 +83,7 @@ BENCHMARKS = {
     "hud": "benchmarks/hud.py",
     "history": "benchmarks/history_ingest.py",
     "ingest": "benchmarks/ingest_cost.py",
+    "engines": "benchmarks/history_engines.py",
 }
 
 

@@ -75,6 +75,7 @@ def copy_history(source: HistoryLocation, target: HistoryLocation) -> Copied:
             f"SELECT {', '.join(RECORD_COLUMNS)} FROM tier_runs ORDER BY id"  # noqa: S608 - constants
         )
         records = writing.insert_records([tuple(row) for row in tier_records])
+        writing.analyze()
         listed_runs = len(listed)
         listed_records = len(tier_records)
     return Copied(

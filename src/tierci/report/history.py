@@ -437,6 +437,10 @@ class History(ABC):
     def count_runs(self) -> int: ...
 
     @abstractmethod
+    def analyze(self) -> None:
+        """Refresh the planner's statistics after a bulk load (``tierci report copy``)."""
+
+    @abstractmethod
     def prune(self, retention: Retention, *, now: datetime | None = None) -> Pruned:
         """Delete every run, outcome and tier record of the commits ``retention`` does
         not keep, in one transaction."""
@@ -453,6 +457,9 @@ class SqliteHistory(History):
 
     def close(self) -> None:
         self.connection.close()
+
+    def analyze(self) -> None:
+        """Nothing: SQLite's HUD queries are planned by hand (CROSS JOIN order)."""
 
     def insert_records(self, rows: Sequence[Sequence[object]]) -> int:
         """Tier records (values in :data:`RECORD_COLUMNS` order), each unless its commit

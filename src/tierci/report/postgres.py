@@ -240,6 +240,14 @@ class PostgresHistory(History):
     def count_runs(self) -> int:
         return int(self.database.rows("SELECT count(*) FROM runs")[0][0])
 
+    def analyze(self) -> None:
+        """Statistics for the planner after a bulk load: until autovacuum gathers them,
+        the HUD's queries scan whole tables (0.9 s instead of 0.07 s on the P4 history)."""
+        try:
+            self.connection.execute("ANALYZE runs, outcomes, tier_runs")
+        except _psycopg().Error as exc:
+            raise _server_error(self.name, exc) from exc
+
     def prune(self, retention: Retention, *, now: datetime | None = None) -> Pruned:
         """As SQLite's, then ``VACUUM``: the server reuses the space (it is not given back
         to the file system, as SQLite's ``VACUUM`` does)."""
@@ -310,6 +318,12 @@ def read_postgres(url: HistoryUrl) -> PostgresHistory:
     try:
         connection.read_only = True
         connection.isolation_level = _psycopg().IsolationLevel.REPEATABLE_READ
+        # The HUD's queries read a few commits' rows through indexes: with the default
+        # random_page_cost (4, for spinning disks) the planner scans all outcomes
+        # instead (0.4 s against 0.07 s for the default view of the P4 history), and JIT
+        # compiling costs more than these short queries run.
+        connection.execute("SET random_page_cost = 1.1")
+        connection.execute("SET jit = off")
         _check_readable(connection, url)
     except BaseException as exc:
         connection.close()
