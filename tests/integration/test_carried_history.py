@@ -314,8 +314,8 @@ class Jenkins:
 
     def history_stage(self) -> None:
         """copyArtifacts(lastCompleted(), filter: HISTORY_ARTIFACT, optional: true),
-        skipped when TIERCI_HISTORY is set (the `when` of the stage)."""
-        if self.env.get("TIERCI_HISTORY"):
+        skipped when TIERCI_HISTORY or TIERCI_HISTORY_URL is set (the stage's `when`)."""
+        if self.env.get("TIERCI_HISTORY") or self.env.get("TIERCI_HISTORY_URL"):
             return
         last = self.root / str(self.builds - 1) / "archive" / HISTORY
         if last.is_file():
@@ -376,3 +376,23 @@ def test_two_jenkins_builds_with_tierci_history_share_one_file_on_the_agent(
     assert not (tmp_path / "jobs" / "2" / "archive" / HISTORY).exists()  # nothing to carry
     logs = "\n".join(jenkins.outputs)
     assert logs.count(f"no history yet at {shared}: starting one") == 1
+
+
+def test_two_jenkins_builds_with_tierci_history_url_write_one_postgresql_history(
+    adopter: Path, tmp_path: Path, shim: dict[str, str], postgres_url: str
+) -> None:
+    """A fleet's history: nothing is copied or archived, the shards balance on the
+    server's durations, and the HUD shows both builds' commits."""
+    jenkins = Jenkins(tmp_path / "jobs", adopter, {**shim, "TIERCI_HISTORY_URL": postgres_url})
+    first = head_commit(adopter)
+
+    jenkins.build()
+    jenkins.outputs.clear()
+    second = next_commit(adopter, 2)
+    jenkins.build()
+
+    assert sorted(hud_commits(adopter)) == sorted([first, second])
+    assert not (adopter / HISTORY).exists()
+    assert not (tmp_path / "jobs" / "2" / "archive" / HISTORY).exists()
+    logs = "\n".join(jenkins.outputs)
+    assert logs.count(f"recorded durations from {postgres_url}") == 3, logs
