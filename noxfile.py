@@ -28,9 +28,9 @@ def lint(session: nox.Session) -> None:
     noxlib.lint(session)
 
 
-@nox.session
+@nox.session(python=noxlib.tier_pythons(ROOT, "unit"))
 def unit(session: nox.Session) -> None:
-    """No-device tests: not heavy, not device, not e2e (posargs go to pytest)."""
+    """No-device tests: not heavy, not device, not e2e, on each Python of the tier."""
     noxlib.run_tests(session, "unit")
 
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.postgres_server import REQUIRE_VARIABLE, PostgresServer, find_binaries, running_postgres
-from tests.support import REPO, SAMPLE, commit_all, run
+from tests.support import REPO, SAMPLE, close_sqlite_connections, commit_all, run
 from tierci.report.database import HistoryLocation, HistoryUrl
 
 if TYPE_CHECKING:
@@ -82,3 +82,9 @@ def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> HistoryLocatio
     if request.param == "sqlite":
         return tmp_path / "history.sqlite"
     return HistoryUrl(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(autouse=True)
+def _close_sqlite_connections() -> Iterator[None]:
+    yield
+    close_sqlite_connections()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "sample-project"
@@ -106,3 +108,20 @@ def pin_tierci(locks: Path, wheel: Path) -> None:
     for lock in locks.glob("*.txt"):
         text = lock.read_text(encoding="utf-8")
         lock.write_text(_TIERCI_PIN.sub(lambda _: line, text), encoding="utf-8")
+
+
+_OPEN_CONNECTIONS: list[sqlite3.Connection] = []
+
+
+def sqlite_connect(database: Path | str, **options: Any) -> sqlite3.Connection:
+    """``sqlite3.connect`` for a test's own look at a history file, closed when the test
+    ends (by the ``_close_sqlite_connections`` fixture): Python 3.13 warns about a
+    connection that is only garbage-collected, and the tests run with warnings as errors."""
+    connection: sqlite3.Connection = sqlite3.connect(database, **options)
+    _OPEN_CONNECTIONS.append(connection)
+    return connection
+
+
+def close_sqlite_connections() -> None:
+    while _OPEN_CONNECTIONS:
+        _OPEN_CONNECTIONS.pop().close()

@@ -8,6 +8,7 @@ keys and wrong types are errors that name the file, the table and the fix.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ _TIER_KEYS: dict[str, type] = {
     "requires_device": bool,
     "reruns": int,
     "reruns_delay": float,
+    "pythons": list,
 }
 _WHEELHOUSE_KEYS: dict[str, type] = {
     "dir": str,
@@ -111,6 +113,10 @@ class TierConfig:
     reruns: int = 0
     #: Seconds between the attempts.
     reruns_delay: float = 0.0
+    #: The Pythons the tier runs on (``"3.12"``): its nox session is parametrized over
+    #: them and its lock compiled on each and merged (markers for what differs). Empty:
+    #: the interpreter that runs nox.
+    pythons: tuple[str, ...] = ()
 
     @property
     def lock_input(self) -> Path:
@@ -161,6 +167,14 @@ class EnvConfig:
     python: str | None
     #: Commands run inside the new environment before it is marked ready.
     post_install: tuple[tuple[str, ...], ...]
+
+
+def slot_file_stem(slot: str, shard: str | None = "", python: str = "") -> str:
+    """``unit``, ``unit-2of4``, ``unit-py3.12-2of4``: the name of a slot's report and
+    record (the Python only where a tier runs on several)."""
+    return "".join(
+        (slot, f"-py{python}" if python else "", f"-{shard.replace('/', 'of')}" if shard else "")
+    )
 
 
 def tier_slot(tier: str, env: str | None = None) -> str:
@@ -222,10 +236,12 @@ class TierciConfig:
                 f"or add [tool.tierci.tiers.{name}] to {self.pyproject.name}",
             ) from None
 
-    def junit_path(self, tier: str, shard: str | None = None, env: str | None = None) -> Path:
-        """``<junit_dir>/<tier>[-<env>][-<i>of<n>].xml``: one file per tier, env and shard."""
-        suffix = f"-{shard.replace('/', 'of')}" if shard else ""
-        return self.junit_dir / f"{tier_slot(tier, env)}{suffix}.xml"
+    def junit_path(
+        self, tier: str, shard: str | None = None, env: str | None = None, python: str = ""
+    ) -> Path:
+        """``<junit_dir>/<tier>[-<env>][-py<python>][-<i>of<n>].xml``: one file per tier,
+        env, Python (for a tier with ``pythons``) and shard."""
+        return self.junit_dir / f"{slot_file_stem(tier_slot(tier, env), shard, python)}.xml"
 
 
 def find_pyproject(start: Path) -> Path:
@@ -436,7 +452,21 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
         requires_device=entry.get("requires_device", name == "device"),
         reruns=reruns,
         reruns_delay=reruns_delay,
+        pythons=_parse_pythons(entry, where=where),
     )
+
+
+def _parse_pythons(entry: Mapping[str, Any], *, where: str) -> tuple[str, ...]:
+    pythons = _strings(entry, "pythons", where=where)
+    for python in pythons:
+        if not re.fullmatch(r"3\.\d{1,2}", python):
+            raise ConfigError(
+                f"{where}: pythons has {python!r}, not a Python version",
+                fix='write versions as "3.12" (major.minor), e.g. pythons = ["3.11", "3.12"]',
+            )
+    if len(set(pythons)) != len(pythons):
+        raise ConfigError(f"{where}: pythons names a version twice", fix="list each once")
+    return tuple(pythons)
 
 
 def _parse_reruns(entry: Mapping[str, Any], *, where: str) -> tuple[int, float]:

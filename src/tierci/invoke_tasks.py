@@ -1,6 +1,7 @@
 """Invoke tasks mirroring the nox sessions one to one, for Jenkins stages and people.
 
-``inv <name> [-- ARGS]`` runs exactly ``nox -s <name> [-- ARGS]``; the task list is read
+``inv <name> [--python X.Y] [-- ARGS]`` runs exactly ``nox -s <name> [--python X.Y] [--
+ARGS]`` (``--python``: only that Python's session of a tier with pythons); the task list is read
 from ``nox --list --json`` so it cannot drift from the noxfile. ``inv ci`` runs the
 local pipeline and prints the per-tier summary.
 """
@@ -57,15 +58,17 @@ def nox_sessions(root: Path) -> dict[str, str]:
 
 
 def _nox_task(name: str, description: str) -> Task[Callable[..., None]]:
-    def body(c: Context) -> None:
+    def body(c: Context, python: str = "") -> None:
         command = [sys.executable, "-m", "nox", "--session", name]
+        if python:  # one Python of a tier that runs on several: `inv unit --python 3.12`
+            command += ["--python", python]
         if c.remainder:
             command += ["--", *shlex.split(c.remainder)]
         c.run(shlex.join(command), pty=False)
 
     body.__doc__ = f"{description or f'nox session {name}'} (nox -s {name})"
     body.__name__ = name
-    return Task(body, name=name)
+    return Task(body, name=name, help={"python": "only this Python's session (e.g. 3.12)"})
 
 
 def _ci_task(

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -187,10 +188,18 @@ def _venv_python(session: nox.Session) -> str:
 
 @contextlib.contextmanager
 def _tier_record(
-    config: TierciConfig, tier: str, *, shard: str = "", junit: Path | None = None
+    config: TierciConfig,
+    tier: str,
+    *,
+    shard: str = "",
+    junit: Path | None = None,
+    session: nox.Session | None = None,
+    python: str = "",
 ) -> Iterator[None]:
     """Record the tier's run (status, exit code, start and end) beside the JUnit reports,
-    whether it passes or fails: the HUD's grid and its time to signal come from these."""
+    whether it passes or fails: the HUD's grid and its time to signal come from these.
+    The Python recorded is the session's environment's (``python``: the tier's Python
+    in the file name, for a tier that runs on several)."""
     started = records.now()
     status, exit_code, note = Status.PASSED, 0, ""
     try:
@@ -214,13 +223,52 @@ def _tier_record(
             ended=records.now(),
             commit=commit_sha(config.root),
             branch=current_branch(config.root),
-            python=python_version(),
+            python=_interpreter_version(session),
             platform=platform_tag(),
             note=note,
             junit=junit.name if junit is not None else "",
             pipeline_started=records.pipeline_started(),
         )
-        records.write_record(records.record_path(config.junit_dir, tier, shard), record)
+        records.write_record(records.record_path(config.junit_dir, tier, shard, python), record)
+
+
+def _interpreter_version(session: nox.Session | None) -> str:
+    """The Python the session's tests ran on (its virtualenv's; nox's own without one),
+    as the pytest plugin stamps it on the JUnit report: the HUD's slots must agree."""
+    if session is not None and isinstance(session.python, str):
+        probe = subprocess.run(
+            [
+                _venv_python(session),
+                "-c",
+                "import sys; print('.'.join(map(str, sys.version_info[:3])))",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return probe.stdout.strip()
+    return python_version()
+
+
+def tier_pythons(root: Path, tier: str) -> list[str] | None:
+    """The tier's ``pythons`` for ``@nox.session(python=...)`` (None: nox's own
+    interpreter), read while nox loads the noxfile: sessions ``unit-3.11``,
+    ``unit-3.12``…, all run by ``nox -s unit``. Where an interpreter is missing nox
+    skips its session locally and fails it in CI."""
+    try:
+        config = load_config(root)
+    except TierciError as exc:
+        from tierci.console import print_error  # noqa: PLC0415 - only on this path
+
+        print_error(str(exc))
+        raise SystemExit(exc.return_code) from None
+    return list(config.tier(tier).pythons) or None
+
+
+def _tier_python(session: nox.Session, tier: TierConfig) -> str:
+    """The Python in a report's name: the session's, for a tier with ``pythons``."""
+    return session.python if tier.pythons and isinstance(session.python, str) else ""
 
 
 @_reported
@@ -312,8 +360,11 @@ def run_pytest(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_
     """
     config = _config(session)
     shard = _shard_argument(session.posargs)
-    junit = config.junit_path(tier, shard, env)
-    with _tier_record(config, tier_slot(tier, env), shard=shard or "", junit=junit):
+    python = _tier_python(session, config.tier(tier))
+    junit = config.junit_path(tier, shard, env, python)
+    with _tier_record(
+        config, tier_slot(tier, env), shard=shard or "", junit=junit, session=session, python=python
+    ):
         return _run_pytest(session, config, config.tier(tier), extra, env=env, junit=junit)
 
 
@@ -418,8 +469,11 @@ def run_tests(session: nox.Session, tier: str, *extra: str, env: str = DEFAULT_E
     config = _config(session)
     shard = _shard_argument(session.posargs)  # a wrong --shard fails before any sync
     tier_config = config.tier(tier)
-    junit = config.junit_path(tier, shard, env)
-    with _tier_record(config, tier_slot(tier, env), shard=shard or "", junit=junit):
+    python = _tier_python(session, tier_config)
+    junit = config.junit_path(tier, shard, env, python)
+    with _tier_record(
+        config, tier_slot(tier, env), shard=shard or "", junit=junit, session=session, python=python
+    ):
         if tier_config.requires_device:
             _require_device(session, tier_config)
         if env == DEFAULT_ENV:

@@ -142,7 +142,14 @@ def _record_not_run(config: TierciConfig, tier: str, pipeline_started: str) -> N
 
 def _run_tier(config: TierciConfig, name: str, environment: dict[str, str]) -> TierResult:
     tier = config.tier(name)
-    junit = config.junit_path(name) if tier.runs_tests else None
+    # One report per Python for a tier with pythons: unit-py3.11.xml, unit-py3.12.xml…
+    reports = (
+        [config.junit_path(name, python=python) for python in tier.pythons or [""]]
+        if tier.runs_tests
+        else []
+    )
+    junit = reports[0] if reports else None
+    started_at = time.time()
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "nox", "--session", name],
@@ -151,12 +158,7 @@ def _run_tier(config: TierciConfig, name: str, environment: dict[str, str]) -> T
         check=False,
     )
     duration = time.monotonic() - started
-    counts, reason = None, ""
-    if junit is not None:
-        try:
-            counts = count_outcomes(junit)
-        except (OSError, JUnitError) as exc:
-            reason = f"no readable JUnit report: {exc}"
+    counts, reason = _count_reports(reports, since=started_at)
     if completed.returncode != 0:
         reason = reason or f"nox -s {name} exited {completed.returncode}"
         return TierResult(
@@ -172,7 +174,27 @@ def _run_tier(config: TierciConfig, name: str, environment: dict[str, str]) -> T
             reason="no tests (allowed)",
             counts=counts,
         )
-    return TierResult(tier=name, status=Status.PASSED, duration_s=duration, counts=counts)
+    return TierResult(
+        tier=name, status=Status.PASSED, duration_s=duration, counts=counts, reason=reason
+    )
+
+
+def _count_reports(reports: Sequence[Path], *, since: float) -> tuple[Counts | None, str]:
+    """The reports' outcomes added up, and what was wrong: a report this run did not
+    write (nox skips a Python it cannot find, locally) is named, never counted."""
+    counts: Counts | None = None
+    problems = []
+    for report in reports:
+        try:
+            if report.stat().st_mtime < since - 1:
+                problems.append(f"{report.name} is from an earlier run (its Python was skipped?)")
+                continue
+            found = count_outcomes(report)
+        except (OSError, JUnitError) as exc:
+            problems.append(f"no readable JUnit report: {exc}")
+            continue
+        counts = found if counts is None else counts + found
+    return counts, "; ".join(problems)
 
 
 def _write_results(results: Sequence[TierResult], path: Path) -> None:

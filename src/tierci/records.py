@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tierci.config import slot_file_stem
 from tierci.errors import TierciError
 from tierci.pipeline import PIPELINE_STARTED_VARIABLE, Status
 
@@ -98,9 +99,8 @@ _SECONDS_DIGITS = 10
 _EPOCH_DIGITS = 16
 
 
-def record_path(junit_dir: Path, tier: str, shard: str = "") -> Path:
-    suffix = f"-{shard.replace('/', 'of')}" if shard else ""
-    return junit_dir / f"{tier}{suffix}{RECORD_SUFFIX}"
+def record_path(junit_dir: Path, tier: str, shard: str = "", python: str = "") -> Path:
+    return junit_dir / f"{slot_file_stem(tier, shard, python)}{RECORD_SUFFIX}"
 
 
 def write_record(path: Path, record: TierRecord) -> None:

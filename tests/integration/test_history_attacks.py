@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
-from tests.support import Ran, run_within, tierci_command
+from tests.support import Ran, run_within, sqlite_connect, tierci_command
 from tierci.errors import UsageError
 from tierci.report.history import SCHEMA_VERSION
 
@@ -104,7 +104,7 @@ def write_report(path: Path, cases: int, *, tag: str = "") -> Path:
 
 
 def counts(db: Path) -> tuple[int, int]:
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     try:
         runs = connection.execute("SELECT count(*) FROM runs").fetchone()[0]
         outcomes = connection.execute("SELECT count(*) FROM outcomes").fetchone()[0]
@@ -143,7 +143,7 @@ def test_eight_processes_ingesting_eight_reports_at_once_store_eight_runs(tmp_pa
     assert [ran.returncode for ran in results] == [0] * 8, results
     assert not any("locked" in ran.output for ran in results)
     assert counts(db) == (8, 8 * 20_000)
-    shards = sqlite3.connect(db).execute("SELECT shard FROM runs ORDER BY shard").fetchall()
+    shards = sqlite_connect(db).execute("SELECT shard FROM runs ORDER BY shard").fetchall()
     assert shards == [(f"{n}/8",) for n in range(1, 9)]
 
 
@@ -180,7 +180,7 @@ PRAGMA user_version = 1;
 def build_v1_store(db: Path) -> None:
     """Three runs: one report stored twice for commit a (what parallel ingests did
     before), and another commit's run; two outcomes each."""
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     connection.executescript(V1_SCHEMA)
     connection.execute("PRAGMA journal_mode = WAL")
     for commit, report_digest in (("a", "d1"), ("a", "d1"), ("b", "d1")):
@@ -205,7 +205,7 @@ def test_eight_processes_migrating_a_version_1_store_at_once_migrate_it_once(
     results = together(tmp_path, [["open", str(db)]] * 8)
     assert [ran.returncode for ran in results] == [0] * 8, results
     assert not any("duplicate column" in ran.output for ran in results)
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     columns = [row[1] for row in connection.execute("PRAGMA table_info(runs)")]
     assert columns.count("warnings") == 1
@@ -241,7 +241,7 @@ def staging_file(pid: int, folder: Path) -> bool:
 
 
 def holds_write_lock(db: Path) -> bool:
-    probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+    probe = sqlite_connect(db, timeout=0, isolation_level=None)
     try:
         probe.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
-from tests.support import Ran, run_within, tierci_command
+from tests.support import Ran, run_within, sqlite_connect, tierci_command
 from tierci.errors import UsageError
 
 GOOD = JUNIT_CORPUS / "pytest/xunit2-report.xml"  # 3 tests, 2 failed
@@ -83,7 +82,7 @@ def merged_cases(out: Path) -> dict[str, list[str]]:
 
 
 def runs(db: Path) -> list[tuple[str, str, int, str]]:
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     try:
         return connection.execute(
             "SELECT report, status, tests, problem FROM runs ORDER BY id"

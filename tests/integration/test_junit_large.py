@@ -4,11 +4,11 @@ process); one test's 12 MB of output does not make its shard unreadable."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import sqlite_connect
 from tierci.junit import ReportReader, summarize
 
 CASE = (
@@ -108,7 +108,7 @@ def test_one_test_with_12_mb_of_output_keeps_its_shard_readable_by_every_command
 
     ingested = _tierci(tmp_path, "report", "ingest", str(report), "--db", str(db), "--commit", "c")
     assert ingested.returncode == 0, ingested.stdout + ingested.stderr
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     run = connection.execute("SELECT status, tests, passed, failed, warnings FROM runs").fetchone()
     assert run[:4] == ("ok", 4, 3, 1)
     assert "larger than libxml2's 10 MB limit: read again with the limit lifted" in run[4]

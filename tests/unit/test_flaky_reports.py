@@ -3,12 +3,12 @@ with its attempts (the corpus files are real output of the tools: see SOURCES.md
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
+from tests.support import sqlite_connect
 from tierci.report.durations import load_durations
 from tierci.report.history import RunContext, open_history
 
@@ -26,7 +26,7 @@ def test_the_history_stores_each_retried_test_once(tmp_path: Path, name: str) ->
     with open_history(db) as history:
         (entry,) = history.ingest([JUNIT_CORPUS / name], RunContext(commit="abc"))
     assert entry.summary is not None
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     rows = connection.execute("SELECT test_id, outcome, attempts FROM outcomes").fetchall()
     assert len(rows) == len({test for test, _, _ in rows}) == entry.summary.tests
     stored = connection.execute("SELECT tests, failed, flaky FROM runs").fetchone()
@@ -41,7 +41,7 @@ def test_a_gotestsum_test_that_passed_on_its_rerun_is_stored_flaky_not_failed_an
     db = tmp_path / "h.sqlite"
     with open_history(db) as history:
         history.ingest([JUNIT_CORPUS / "gotestsum/rerun-fails.xml"], RunContext(commit="abc"))
-    rows = sqlite3.connect(db).execute(
+    rows = sqlite_connect(db).execute(
         "SELECT outcome, attempts FROM outcomes WHERE test_id LIKE '%::TestFailsOnceThenPasses'"
     )
     assert rows.fetchall() == [("flaky", 2)]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
+from tests.support import sqlite_connect
 from tierci.cli import main
 from tierci.errors import UsageError
 from tierci.junit.merge import Expectation
@@ -29,7 +30,7 @@ def test_reports_and_their_outcomes_are_stored(tmp_path: Path) -> None:
         entries = history.ingest(reports, RunContext(commit="abc", branch="main", job="ci"))
         assert [e.status.value for e in entries] == ["ok", "ok", "error"]
         assert history.count_runs() == 3
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     runs = connection.execute(
         "SELECT tier, status, tests, failed, flaky, commit_sha, branch, problem "
         "FROM runs ORDER BY id"
@@ -98,7 +99,7 @@ def test_eight_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
             subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(report), str(n)])
         )
     assert [w.wait(timeout=300) for w in writers] == [0] * 8
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     assert connection.execute("SELECT count(*) FROM runs").fetchone() == (400,)
     assert connection.execute("SELECT count(*) FROM outcomes").fetchone() == (400 * 35,)
     per_worker = connection.execute("SELECT job, count(*) FROM runs GROUP BY job").fetchall()
@@ -137,7 +138,7 @@ def test_cli_ingest_with_expectations(
     assert code == 1  # shard 2/2 never reported
     assert "no report for unit shard 2/2" in capsys.readouterr().out
     rows = (
-        sqlite3.connect(db)
+        sqlite_connect(db)
         .execute("SELECT shard, status, commit_sha FROM runs ORDER BY shard")
         .fetchall()
     )
@@ -163,7 +164,7 @@ def test_ingesting_the_same_reports_twice_stores_them_once(
     assert main(args) == 1
     assert main(args) == 1  # the hole is still a hole, but nothing is stored twice
     assert "1 report(s) already in the history" in capsys.readouterr().out
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     assert connection.execute("SELECT shard, status FROM runs ORDER BY shard").fetchall() == [
         ("1/2", "ok"),
         ("2/2", "missing"),
@@ -195,7 +196,7 @@ def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_pa
     db = tmp_path / "old.sqlite"
     with open_history(db) as history:
         history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     connection.execute("ALTER TABLE runs DROP COLUMN warnings")  # as version 1 made it
     connection.execute("PRAGMA user_version = 1")
     connection.commit()
@@ -204,7 +205,7 @@ def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_pa
         assert history.count_runs() == 1
         columns = {row[1] for row in history.connection.execute("PRAGMA table_info(runs)")}
     assert "warnings" in columns
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert sqlite_connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_reading_opens_the_history_read_only_and_changes_nothing(tmp_path: Path) -> None:
@@ -224,7 +225,7 @@ def test_reading_a_version_1_history_upgrades_it_first_where_it_can(tmp_path: Pa
     db = tmp_path / "old.sqlite"
     with open_history(db) as history:
         history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     connection.execute("DROP INDEX runs_one_per_report")
     connection.execute("ALTER TABLE runs DROP COLUMN warnings")
     connection.execute("PRAGMA user_version = 1")
@@ -233,13 +234,13 @@ def test_reading_a_version_1_history_upgrades_it_first_where_it_can(tmp_path: Pa
     with read_history(db) as history:
         assert history.count_runs() == 1
         build_hud(history.database)  # reads the warnings column
-    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert sqlite_connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_a_history_newer_than_this_tierci_is_refused_by_name(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     open_history(db).close()
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     connection.execute("PRAGMA user_version = 99")
     connection.close()
     for opener in (open_history, read_history):
@@ -249,7 +250,7 @@ def test_a_history_newer_than_this_tierci_is_refused_by_name(tmp_path: Path) -> 
 
 def test_an_sqlite_file_that_is_no_history_is_refused_for_reading(tmp_path: Path) -> None:
     db = tmp_path / "other.sqlite"
-    sqlite3.connect(db).execute("CREATE TABLE t (x)").connection.close()
+    sqlite_connect(db).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(UsageError, match="not a tierci history"):
         read_history(db)
 
@@ -268,7 +269,7 @@ def test_a_report_stored_for_a_commit_cannot_be_stored_again_even_by_hand(tmp_pa
     db = tmp_path / "h.sqlite"
     with open_history(db) as history:
         history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         connection.execute(
             "INSERT INTO runs (commit_sha, ref_time, tier, status, report_digest, ingested_at) "

@@ -6,11 +6,11 @@ codes)."""
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.support import sqlite_connect
 from tierci.cli import main
 from tierci.errors import UsageError
 from tierci.report.durations import project_durations
@@ -152,7 +152,7 @@ def test_a_truncated_history_is_set_aside(tmp_path: Path) -> None:
 
 def test_another_programs_database_is_set_aside_not_written_into(tmp_path: Path) -> None:
     db = tmp_path / "history.sqlite"
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     connection.execute("CREATE TABLE accounts (name TEXT)")
     connection.commit()
     connection.close()
@@ -161,7 +161,7 @@ def test_another_programs_database_is_set_aside_not_written_into(tmp_path: Path)
 
     assert carried.problem == "a SQLite database without tierci's tables, holding accounts"
     assert carried.set_aside is not None
-    tables = sqlite3.connect(carried.set_aside).execute("SELECT name FROM sqlite_master")
+    tables = sqlite_connect(carried.set_aside).execute("SELECT name FROM sqlite_master")
     assert tables.fetchall() == [("accounts",)]
 
 
@@ -212,7 +212,7 @@ def test_a_good_history_and_an_empty_file_are_kept_as_they_are(tmp_path: Path, j
 
 def test_a_newer_tiercis_history_is_refused_not_set_aside(tmp_path: Path, junit: Path) -> None:
     db = a_history(tmp_path / "history.sqlite", junit)
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     connection.commit()
     connection.close()

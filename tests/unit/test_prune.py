@@ -5,12 +5,12 @@ in process (its output and exit codes)."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from tests.support import sqlite_connect
 from tierci.cli import main
 from tierci.errors import UsageError
 from tierci.noxlib import _retention
@@ -69,7 +69,7 @@ def hud_commits(db: Path, limit: int = 100) -> list[str]:
 
 
 def counts(db: Path) -> dict[str, int]:
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     return {
         table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
         for table in ("runs", "outcomes", "tier_runs")
@@ -98,7 +98,7 @@ def test_keeping_n_commits_keeps_the_huds_newest_n_and_deletes_the_rest_entirely
     assert (pruned.commits, pruned.kept_commits) == (3, 2)
     assert (pruned.runs, pruned.outcomes, pruned.tier_runs) == (3, 3 * 40, 3)
     assert counts(db) == {"runs": 2, "outcomes": 2 * 40, "tier_runs": 2}
-    connection = sqlite3.connect(db)
+    connection = sqlite_connect(db)
     orphans = connection.execute(
         "SELECT count(*) FROM outcomes WHERE run_id NOT IN (SELECT id FROM runs)"
     ).fetchone()
@@ -128,10 +128,10 @@ def test_pruning_by_age_deletes_commits_whose_latest_result_is_older_than_the_li
 
 def test_a_ref_time_that_cannot_be_read_is_never_a_reason_to_delete(tmp_path: Path) -> None:
     db = history_of(tmp_path, [days_ago(200), days_ago(1)], tests=2)
-    sqlite3.connect(db).execute(
+    sqlite_connect(db).execute(
         "UPDATE runs SET ref_time = 'sometime' WHERE commit_sha = ?", (sha(0),)
     ).connection.commit()
-    sqlite3.connect(db).execute(
+    sqlite_connect(db).execute(
         "UPDATE tier_runs SET ref_time = 'sometime' WHERE commit_sha = ?", (sha(0),)
     ).connection.commit()
 

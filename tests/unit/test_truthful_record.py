@@ -7,11 +7,11 @@ process (its exit codes)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.support import sqlite_connect
 from tierci.cli import main
 from tierci.errors import UsageError
 from tierci.junit.merge import Expectation
@@ -198,7 +198,7 @@ def test_check_gates_fails_after_writing_the_hud(
     assert "gate not met: pass rate" in capsys.readouterr().out
     gates = json.loads((out / "hud.json").read_text())["gates"]
     assert any(not gate["passed"] for gate in gates)
-    assert sqlite3.connect(db).execute("SELECT count(*) FROM runs").fetchone() == (1,)
+    assert sqlite_connect(db).execute("SELECT count(*) FROM runs").fetchone() == (1,)
 
 
 def test_each_python_of_the_matrix_is_its_own_slot_not_a_rerun(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from tierci.config import tier_slot
+from tierci.config import slot_file_stem, tier_slot
 from tierci.errors import ConfigError
 from tierci.junit.model import CaseResult, Counts, JUnitError, Outcome, ReportSummary
 from tierci.junit.read import ReportReader, summarize_reader
@@ -65,6 +65,9 @@ class EntryStatus(enum.StrEnum):
 class Expectation:
     tier: str
     shards: int | None = None  # None: one unsharded report
+    #: "3.12": only reports of tests that ran on Python 3.12 count (a tier run on
+    #: several Pythons expects each one's shards); empty: any Python's.
+    python: str = ""
 
     def slots(self) -> list[tuple[str, str]]:
         if self.shards is None:
@@ -86,10 +89,20 @@ class ReportEntry:
     #: sha256 of the bytes read (an unreadable file's too); empty when it was refused
     #: unread (missing, a FIFO, a device) or never existed.
     digest: str = ""
+    #: The Python an expected report was for (a missing one has no properties to say).
+    python: str = ""
 
     @property
     def label(self) -> str:
-        return f"{self.tier} shard {self.shard}" if self.shard else self.tier
+        where = f"{self.tier} shard {self.shard}" if self.shard else self.tier
+        return f"{where} on Python {self.python}" if self.python else where
+
+    @property
+    def ran_on(self) -> str:
+        """``3.12``: the Python its tests ran on (the plugin's ``python`` property), or
+        the one it was expected for."""
+        full = self.summary.properties.get("python", "") if self.summary else ""
+        return ".".join(full.split(".")[:2]) if full else self.python
 
     @property
     def ok(self) -> bool:
@@ -98,14 +111,20 @@ class ReportEntry:
 
 
 def parse_expectation(text: str) -> Expectation:
-    """``unit`` or ``unit:4`` (four shards)."""
-    tier, _, shards = text.partition(":")
-    if not tier or (shards and not shards.isdigit()) or shards == "0":
+    """``unit``, ``unit:4`` (four shards), ``unit@3.12:4`` (four shards on Python 3.12)."""
+    slot, _, shards = text.partition(":")
+    tier, _, python = slot.partition("@")
+    if (
+        not tier
+        or (shards and not shards.isdigit())
+        or shards == "0"
+        or ("@" in slot and not re.fullmatch(r"3\.\d{1,2}", python))
+    ):
         raise ConfigError(
-            f"--expect {text!r} is not TIER or TIER:SHARDS",
-            fix="write e.g. --expect lint --expect unit:4",
+            f"--expect {text!r} is not TIER, TIER:SHARDS or TIER@PYTHON:SHARDS",
+            fix="write e.g. --expect lint --expect unit:4 --expect unit@3.13:4",
         )
-    return Expectation(tier=tier, shards=int(shards) if shards else None)
+    return Expectation(tier=tier, shards=int(shards) if shards else None, python=python)
 
 
 def collect_inputs(paths: Iterable[Path]) -> list[Path]:
@@ -168,25 +187,24 @@ def add_missing(
 ) -> list[ReportEntry]:
     """Append a ``missing`` entry for every expected tier/shard without a report, and
     flag expected reports that ran nothing."""
-    present = {(e.tier, e.shard) for e in entries}
+    present = {(e.tier, e.shard, e.ran_on) for e in entries}
     for expectation in expect:
+        python = expectation.python
         for tier, shard in expectation.slots():
-            if (tier, shard) in present:
+            if any((tier, shard) == (t, s) and python in ("", ran_on) for t, s, ran_on in present):
                 continue
-            path = junit_dir / (
-                f"{tier}-{shard.replace('/', 'of')}.xml" if shard else f"{tier}.xml"
+            hole = ReportEntry(
+                path=junit_dir / f"{slot_file_stem(tier, shard, python)}.xml",
+                tier=tier,
+                shard=shard,
+                status=EntryStatus.MISSING,
+                python=python,
             )
-            where = f"{tier} shard {shard}" if shard else tier
-            entries.append(
-                ReportEntry(
-                    path=path,
-                    tier=tier,
-                    shard=shard,
-                    status=EntryStatus.MISSING,
-                    problem=f"no report for {where}: expected {path} "
-                    "(the job crashed, timed out or never ran)",
-                )
+            hole.problem = (
+                f"no report for {hole.label}: expected {hole.path} "
+                "(the job crashed, timed out or never ran)"
             )
+            entries.append(hole)
     expected_tiers = {x.tier for x in expect}
     for entry in entries:
         if entry.tier in expected_tiers and entry.status is EntryStatus.EMPTY:

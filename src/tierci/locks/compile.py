@@ -20,16 +20,19 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.errors import CommandFailedError, LockError
+from tierci import _proc
+from tierci.errors import CommandFailedError, ConfigError, LockError
+from tierci.locks.matrix import merge_for_pythons
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from pathlib import Path
 
     from tierci.config import TierciConfig
 
@@ -56,6 +59,8 @@ class LockSpec:
     source: Path
     lock: Path
     includes_project: bool
+    #: The Pythons its tiers run on: compiled on each, merged (locks/matrix.py).
+    pythons: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -75,8 +80,11 @@ def lock_specs(config: TierciConfig, requirements_dir: Path | None = None) -> li
     """
     folder = requirements_dir or _requirements_dir(config)
     tiers_by_lock: dict[Path, list[bool]] = {}
+    pythons_by_lock: dict[Path, list[str]] = {}
     for tier in config.tiers.values():
         tiers_by_lock.setdefault(tier.lock.resolve(), []).append(tier.install_project)
+        pythons = pythons_by_lock.setdefault(tier.lock.resolve(), [])
+        pythons += [python for python in tier.pythons if python not in pythons]
     # heavy(env=NAME) sessions sync an env's lock and install the project like heavy does.
     heavy = config.tiers.get("heavy")
     for env in config.envs.values():
@@ -93,7 +101,10 @@ def lock_specs(config: TierciConfig, requirements_dir: Path | None = None) -> li
             any(installs) if installs else lock.stem in config.project_dependency_locks
         )
         specs[lock.resolve()] = LockSpec(
-            source=source, lock=lock, includes_project=includes_project
+            source=source,
+            lock=lock,
+            includes_project=includes_project,
+            pythons=tuple(pythons_by_lock.get(lock.resolve(), ())),
         )
     return _layering_order(specs)
 
@@ -163,6 +174,8 @@ def input_digest(spec: LockSpec, pyproject: Path) -> str:
     if spec.includes_project:
         for dep in _project_dependencies(pyproject):
             digest.update(f"project {dep}\n".encode())
+    if spec.pythons:  # another set of Pythons is another lock
+        digest.update(f"pythons {' '.join(spec.pythons)}\n".encode())
     return f"sha256:{digest.hexdigest()}"
 
 
@@ -245,7 +258,104 @@ def compile_locks(
 def compile_lock(
     spec: LockSpec, pyproject: Path, *, python: str = sys.executable, upgrade: Sequence[str] = ()
 ) -> None:
-    """pip-compile (from ``python``'s environment) one lock with hashes, then stamp it."""
+    """pip-compile (from ``python``'s environment) one lock with hashes, then stamp it.
+
+    A lock whose tiers run on several Pythons is compiled on each (pip-tools from the
+    lock session's own lock, in an environment per Python beside ``python``'s) and
+    merged: what differs carries markers naming its Pythons."""
+    running = _version_of(python)
+    _pip_compile(spec, pyproject, python=python, output=spec.lock, upgrade=upgrade)
+    others = [version for version in spec.pythons if version != running]
+    if others:
+        compiled = {running: spec.lock.read_text(encoding="utf-8")}
+        tools_lock = spec.lock.with_name("lock.txt")
+        for version in others:
+            interpreter = compile_environment(version, tools_lock, Path(python).parent.parent)
+            with tempfile.TemporaryDirectory() as scratch:
+                output = Path(scratch) / spec.lock.name
+                output.write_text(compiled[running], encoding="utf-8")  # its pins preferred
+                _pip_compile(spec, pyproject, python=interpreter, output=output, upgrade=upgrade)
+                compiled[version] = output.read_text(encoding="utf-8")
+        spec.lock.write_text(merge_for_pythons(compiled), encoding="utf-8")
+    _stamp(spec.lock, input_digest(spec, pyproject))
+
+
+def _version_of(python: str) -> str:
+    completed = _proc.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        what=f"{python} (to read its version)",
+        fix="check the interpreter of the lock session",
+        capture=True,
+    )
+    return completed.stdout.strip()
+
+
+def find_python(version: str) -> str:
+    """An interpreter of ``version`` that runs: ``pythonX.Y`` on PATH (a pyenv shim for a
+    version pyenv does not select fails, and is passed over), else pyenv's own copy."""
+    candidates = [
+        Path(folder) / f"python{version}"
+        for folder in os.environ.get("PATH", "").split(os.pathsep)
+        if folder
+    ]
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates += sorted(pyenv.glob(f"{version}.*/bin/python{version}"))
+    for candidate in candidates:
+        if not os.access(candidate, os.X_OK):
+            continue
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return str(candidate)
+    raise ConfigError(
+        f"no Python {version} here, which a tier's pythons names: its lock is compiled on "
+        "each Python the tier runs on",
+        fix=f"install Python {version} (python{version} on PATH, or pyenv install {version}), "
+        "or remove it from the tier's pythons",
+    )
+
+
+def compile_environment(version: str, tools_lock: Path, beside: Path) -> str:
+    """pip-tools, from the lock session's own lock, in a virtual environment of Python
+    ``version`` at ``<beside>-py<version>`` (kept: later compiles reuse it)."""
+    venv = beside.with_name(f"{beside.name}-py{version}")
+    interpreter = _proc.venv_python_of(venv)
+    marker = venv / "tierci-tools.sha256"
+    wanted = hashlib.sha256(tools_lock.read_bytes()).hexdigest()
+    if interpreter.is_file() and marker.is_file() and marker.read_text().strip() == wanted:
+        return str(interpreter)
+    uv = _proc.find_uv()
+    environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    _proc.run(
+        [uv, "venv", "--quiet", "--seed", "--python", find_python(version), str(venv)],
+        what=f"creating the Python {version} environment for pip-compile",
+        env=environment,
+    )
+    _proc.run(
+        [
+            uv,
+            "pip",
+            "sync",
+            "--quiet",
+            "--require-hashes",
+            "--python",
+            str(interpreter),
+            str(tools_lock),
+        ],
+        what=f"installing {tools_lock.name} into the Python {version} environment",
+        env=environment,
+    )
+    marker.write_text(wanted + "\n", encoding="utf-8")
+    return str(interpreter)
+
+
+def _pip_compile(
+    spec: LockSpec, pyproject: Path, *, python: str, output: Path, upgrade: Sequence[str]
+) -> None:
     command = [
         python,
         "-m",
@@ -259,7 +369,7 @@ def compile_lock(
         "--no-emit-trusted-host",
         "--no-emit-find-links",
         "--output-file",
-        os.path.relpath(spec.lock, pyproject.parent),
+        os.path.relpath(output, pyproject.parent),
     ]
     for package in upgrade:
         command += ["--upgrade-package", package]
@@ -283,7 +393,6 @@ def compile_lock(
             fix="read pip-compile's message above: usually a version conflict between "
             f"{spec.source.name} and the lock it is layered on",
         )
-    _stamp(spec.lock, input_digest(spec, pyproject))
 
 
 def _stamp(lock: Path, digest: str) -> None:

@@ -355,17 +355,17 @@ class History(ABC):
             if not self._store(entry, context.for_commit(stamp or context.commit)):
                 self.already_ingested.append(path)
             entries.append(entry)
-        present = {
-            (entry.tier, entry.shard)
+        current = [
+            entry
             for entry in entries
             if (entry.summary.properties.get("commit", "") if entry.summary else "")
             in ("", context.commit)
-        }
+        ]
         folder = junit_dir or (reports[0].parent if reports else Path())
-        for hole in add_missing([], expect, folder):
-            if (hole.tier, hole.shard) not in present:
-                # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
-                self._store(hole, context, digest=f"{hole.status.value}:{hole.tier}:{hole.shard}")
+        for hole in add_missing(list(current), expect, folder)[len(current) :]:
+            # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
+            slot = f"{hole.tier}:{hole.shard}" + (f":{hole.python}" if hole.python else "")
+            self._store(hole, context, digest=f"{hole.status.value}:{slot}")
         return add_missing(entries, expect, folder)
 
     def ingest_records(
@@ -723,7 +723,7 @@ def run_values(entry: ReportEntry, context: RunContext, digest: str) -> tuple[ob
         *counts.row(),
         now,
         "\n".join(entry.warnings),
-        properties.get("python", ""),
+        properties.get("python", "") or entry.python,
     )
 
 
@@ -824,8 +824,9 @@ def read_history(location: HistoryLocation) -> History:
     except sqlite3.Error as exc:
         connection.close()
         raise _history_error(path, exc, writing=False) from exc
-    if version == 0 or "runs" not in tables:
+    if version == 0 or "runs" not in tables or version > SCHEMA_VERSION:
         connection.close()
+    if version == 0 or "runs" not in tables:
         raise UsageError(
             f"{path}: not a tierci history (it has no runs table)",
             fix="point at the history that `tierci report ingest` or `nox -s report` writes",
@@ -954,19 +955,27 @@ def _set_aside(path: Path, problem: str) -> Path:
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     try:
-        connection = sqlite3.connect(_uri(path, "mode=ro"), uri=True, isolation_level=None)
-        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return _probed(path, "mode=ro")
     except sqlite3.Error as exc:
         if not _named(exc, ("SQLITE_CANTOPEN",)):
             raise _history_error(path, exc, writing=False) from exc
-        # A read-only folder or mount: SQLite cannot create the WAL index beside the
-        # file, which also means no WAL writer is connected now. Read the file as it is.
-        try:
-            connection = sqlite3.connect(_uri(path, "immutable=1"), uri=True, isolation_level=None)
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as again:
-            raise _history_error(path, again, writing=False) from again
-    connection.execute("PRAGMA query_only = ON")
+    # A read-only folder or mount: SQLite cannot create the WAL index beside the file,
+    # which also means no WAL writer is connected now. Read the file as it is.
+    try:
+        return _probed(path, "immutable=1")
+    except sqlite3.Error as again:
+        raise _history_error(path, again, writing=False) from again
+
+
+def _probed(path: Path, mode: str) -> sqlite3.Connection:
+    """A read-only connection that has read the file once; closed again if it cannot."""
+    connection = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
