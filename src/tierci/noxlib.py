@@ -45,7 +45,7 @@ from tierci.errors import (
     UsageError,
     error_for_code,
 )
-from tierci.junit.merge import parse_expectation
+from tierci.junit.merge import parse_expectation, per_python
 from tierci.locks import compile as locks
 from tierci.locks.lockfile import read_lock, read_locks
 from tierci.pipeline import Status
@@ -677,11 +677,14 @@ def report(session: nox.Session) -> Path:
     """
     config = _config(session)
     retention = _retention(session.posargs)
-    expect = [
-        parse_expectation(session.posargs[i + 1])
-        for i, arg in enumerate(session.posargs[:-1])
-        if arg == "--expect"
-    ]
+    expect = per_python(
+        [
+            parse_expectation(session.posargs[i + 1])
+            for i, arg in enumerate(session.posargs[:-1])
+            if arg == "--expect"
+        ],
+        {name: tier.pythons for name, tier in config.tiers.items()},
+    )
     inputs = [config.junit_dir] if config.junit_dir.is_dir() else []
     found = [*config.junit_dir.glob("*.xml"), *config.junit_dir.glob(f"*{records.RECORD_SUFFIX}")]
     if not found and not expect:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +19,20 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's package (this machine, .ci/run), else the browser a CI image already ships
+# (GitHub's Ubuntu runners: Chromium or Chrome on PATH); CHROMIUM names another.
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> Path | None:
+    named = os.environ.get("CHROMIUM", "")
+    for candidate in (named,) if named else CHROMIUM_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return Path(found)
+    return None
+
+
 SCREENSHOT = Path(__file__).parents[2] / "build" / "hud-screenshot.png"
 # Chromium in this sandbox: no GPU, and no background traffic to a closed network.
 CHROMIUM_ARGS = [
@@ -33,12 +48,16 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One Chromium for the module (Playwright's sync API allows one at a time)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (the heavy tier needs it)")
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail(
+            f"no Chromium ({os.environ.get('CHROMIUM') or ', '.join(CHROMIUM_CANDIDATES)}): "
+            "apt-get install chromium, or set CHROMIUM to a Chromium or Chrome binary"
+        )
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - heavy tier only
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -26,6 +26,9 @@ import yaml
 
 from tests.support import REPO, commit_all, head_commit, run
 
+#: The Python these tests run on: the one Python of the matrix the emulated CI runs.
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
 WORKFLOW: dict[str, Any] = yaml.safe_load(
     (REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
 )
@@ -37,6 +40,12 @@ MORE_TESTS = "".join(f"\n\ndef test_more_{n}():\n    assert {n} + 1 == {n + 1}\n
 
 @pytest.fixture
 def adopter(sample_project: Path, tmp_path: Path) -> Path:
+    """The sample, its unit tier declared on this Python: as tierci's own runs on each
+    Python of its matrix, and the CI files select one (`--python`) per leg or agent."""
+    pyproject = sample_project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    declared = f'[tool.tierci.tiers.unit]\npythons = ["{PYTHON}"]\n'
+    pyproject.write_text(text.replace("[tool.tierci.tiers.unit]\n", declared, 1), "utf-8")
     (sample_project / "tests" / "test_more.py").write_text(MORE_TESTS, encoding="utf-8")
     (sample_project / ".gitignore").write_text("build/\n.nox/\n", encoding="utf-8")
     commit_all(sample_project)
@@ -186,7 +195,7 @@ def github_context(run_id: int) -> dict[str, str]:
         "github.event.repository.default_branch": "main",
         "github.run_id": str(run_id),
         "github.run_attempt": "1",
-        "matrix.python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "matrix.python": PYTHON,
     }
 
 
@@ -307,7 +316,8 @@ class Jenkins:
         fresh_workspace(self.project)
         self.history_stage()
         for command in [*jenkins_commands("Unit"), *jenkins_commands("Report")]:
-            ran = run(["bash", "-ec", command], self.project, **self.env)
+            # UNIT_PY: the Jenkinsfile's environment, for the Python these tests run on.
+            ran = run(["bash", "-ec", command], self.project, **{"UNIT_PY": PYTHON, **self.env})
             self.outputs.append(ran.output)
             assert ran.returncode == 0, ran
         self.archive()
@@ -339,7 +349,7 @@ class Jenkins:
 def test_two_jenkins_builds_carry_the_history_as_an_artifact_and_the_hud_shows_both(
     adopter: Path, tmp_path: Path, shim: dict[str, str]
 ) -> None:
-    assert any("invoke unit -- --shard" in c for c in jenkins_commands("Unit"))
+    assert any('invoke unit --python "$UNIT_PY" -- --shard' in c for c in jenkins_commands("Unit"))
     assert any("invoke report" in c for c in jenkins_commands("Report"))
     jenkins = Jenkins(tmp_path / "jobs", adopter, shim)
     first = head_commit(adopter)

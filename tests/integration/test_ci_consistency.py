@@ -8,6 +8,7 @@ so is the way both CI systems carry the run history from one run to the next.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from tierci.invoke_tasks import nox_sessions
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 JENKINSFILE = (REPO / "Jenkinsfile").read_text(encoding="utf-8")
 NOX_CALL = re.compile(r"nox -s ([\w-]+)")
-INVOKE_CALL = re.compile(r"(?:python3 -m invoke|\binv) ([\w-]+)")
+INVOKE_CALL = re.compile(r"(?:python3? -m invoke|\binv) ([\w-]+)")
 PINNED = re.compile(r"^[\w./-]+@[0-9a-f]{40}$")
 # The tiers (and the two pipeline steps) that each CI system must run.
 EVERYWHERE = {"lint", "unit", "packaging", "heavy", "device", "report", "release", "lock"}
@@ -200,7 +201,7 @@ def test_the_jenkinsfile_carries_the_history_from_build_to_build() -> None:
     assert stages.index("History") < stages.index("Unit") < stages.index("Report")
     start, end = JENKINSFILE.index("stage('History')"), JENKINSFILE.index("stage('Lint')")
     history = JENKINSFILE[start:end]
-    assert "expression { return !env.TIERCI_HISTORY && !env.TIERCI_HISTORY_URL }" in history
+    assert "if (!env.TIERCI_HISTORY && !env.TIERCI_HISTORY_URL) {" in history
     assert history.count("selector: lastCompleted()") == 2  # this branch, else the target
     assert history.count("optional: true") == 2  # none yet is a start, not a failure
     assert "HISTORY_ARTIFACT = 'build/tierci/history.sqlite'" in JENKINSFILE
@@ -210,3 +211,123 @@ def test_the_jenkinsfile_carries_the_history_from_build_to_build() -> None:
     post = JENKINSFILE[JENKINSFILE.index("post {") :]
     assert "build/tierci/history.sqlite," in post  # archived after every build
     assert "copyArtifactPermission(" in JENKINSFILE
+
+
+def jenkins_stage(name: str) -> str:
+    """The text of one stage of the Jenkinsfile (up to the next stage at its depth)."""
+    start = JENKINSFILE.index(f"stage('{name}')")
+    indent = JENKINSFILE.rindex("\n", 0, start)
+    depth = start - indent - 1
+    following = re.compile(rf"\n {{{depth}}}stage\('|\n {{{max(depth - 4, 0)}}}}}")
+    end = following.search(JENKINSFILE, start + 1)
+    return JENKINSFILE[start : end.start() if end else None]
+
+
+def test_a_conditional_stage_with_its_own_agent_decides_before_asking_for_one() -> None:
+    """Without beforeAgent, every build waits for a 'gpu' executor to evaluate `when`."""
+    for stage in re.findall(r"stage\('([^']+)'\)", JENKINSFILE):
+        body = jenkins_stage(stage)
+        if "when {" in body and re.search(r"\bagent \{ label", body):
+            assert "beforeAgent true" in body, stage
+
+
+def test_parallel_unit_shards_each_have_a_workspace_of_their_own() -> None:
+    shards = [f"Shard {i}/3" for i in (1, 2, 3)]
+    for shard in shards:
+        body = jenkins_stage(shard)
+        assert "agent { label 'linux' }" in body, shard  # an executor, so a workspace, each
+        assert "unstash 'history'" in body, shard  # the history reaches its workspace
+        assert f"--shard {shard.split()[1]}" in body, shard
+        assert "junit testResults: 'build/junit/unit-*.xml'" in body, shard
+    assert "stash name: 'history', includes: env.HISTORY_ARTIFACT, allowEmpty: true" in (
+        jenkins_stage("History")
+    )
+
+
+def test_results_are_recorded_by_the_stage_that_made_them_and_stale_ones_cleared() -> None:
+    device = jenkins_stage("Device")
+    post = device[device.index("post {") :]
+    assert "junit testResults: 'build/junit/device*.xml'" in post  # on the GPU agent
+    assert "stash name: 'junit-device'" in post
+    history = jenkins_stage("History")
+    for folder in ("build/junit", "build/hud", "dist"):
+        assert f"dir('{folder}') {{ deleteDir() }}" in history
+    final = JENKINSFILE[JENKINSFILE.rindex("    post {") :]
+    assert final.index("archiveArtifacts") < final.index("publishHTML")
+    assert "allowMissing: true" in final  # Lint failed: no HUD, and no exception either
+    assert "junit testResults" not in final  # an empty top-level junit step would throw
+
+
+def test_the_nightly_build_is_the_default_branchs_and_one_system_publishes() -> None:
+    assert "cron(env.BRANCH_NAME == 'main' ? 'H 3 * * *' : '')" in JENKINSFILE
+    release = jenkins_stage("Release")
+    assert "--check-only" in release
+    assert "withCredentials" not in JENKINSFILE  # nothing here can upload
+    publishing = [
+        path.name
+        for path in WORKFLOWS
+        if "pypa/gh-action-pypi-publish" in path.read_text(encoding="utf-8")
+        or "twine upload" in path.read_text(encoding="utf-8")
+        or "nox -s release --" in path.read_text(encoding="utf-8")
+    ]
+    assert publishing == ["release.yml"]
+
+
+def test_no_ci_file_installs_into_an_agents_own_python() -> None:
+    assert "BOOTSTRAP = '. .ci/bootstrap'" in JENKINSFILE
+    assert "--user" not in JENKINSFILE
+    assert "python3 -m invoke" not in JENKINSFILE  # after the bootstrap: the venv's python
+    assert all(
+        command.startswith("$BOOTSTRAP && python -m invoke ")
+        for command in re.findall(r"\bsh '([^']*)'", JENKINSFILE)
+    )
+    device = load(REPO / ".github" / "workflows" / "device.yml")
+    runs = [step.get("run", "") for step in device["jobs"]["device"]["steps"]]
+    assert any(run.startswith("python3 -m venv .venv-ci") for run in runs)
+    assert not any("pip install" in run and ".venv-ci/bin/python" not in run for run in runs)
+
+
+def test_the_agent_check_names_what_is_missing(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    checked = run(
+        ["/bin/sh", str(REPO / ".ci" / "agent-check"), "python3", "git"], tmp_path, PATH=str(empty)
+    )
+    assert checked.returncode == 1
+    assert "no python3 on PATH: install Python 3.11 or newer" in checked.output
+    assert "no git on PATH: install git" in checked.output
+    assert (
+        run(["sh", str(REPO / ".ci" / "agent-check"), "python3", "git"], tmp_path).returncode == 0
+    )
+
+
+def test_the_jenkins_bootstrap_checks_the_agent_and_installs_into_a_venv(tmp_path: Path) -> None:
+    """.ci/bootstrap as a stage sources it, in a workspace of its own: the agent's
+    Python gets nothing, the venv gets the bootstrap lock, and the shell runs in it."""
+    workspace = tmp_path / "workspace"
+    (workspace / ".ci").mkdir(parents=True)
+    (workspace / "requirements").mkdir()
+    for name in ("bootstrap", "agent-check"):
+        (workspace / ".ci" / name).write_bytes((REPO / ".ci" / name).read_bytes())
+    (workspace / "requirements" / "bootstrap.txt").write_text("", encoding="utf-8")
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "python3").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', "utf-8")
+    (shim / "python3").chmod(0o755)
+    path = f"{shim}:{os.environ['PATH']}"
+    ran = run(
+        ["sh", "-c", ". .ci/bootstrap && python -c 'import sys; print(sys.prefix)'"],
+        workspace,
+        PATH=path,
+    )
+    assert ran.returncode == 0, ran
+    assert ran.output.strip().splitlines()[-1] == str(workspace / ".venv-ci")
+    needs = run(
+        ["sh", "-c", ". .ci/bootstrap && echo reached"],
+        workspace,
+        PATH=path,
+        TIERCI_AGENT_NEEDS="nothing-such",
+    )
+    assert needs.returncode == 1
+    assert "unknown requirement 'nothing-such'" in needs.output
+    assert "reached" not in needs.output

@@ -82,9 +82,16 @@ def regular(name: str, data: bytes) -> Member:
 
 
 def write_archive(path: Path, members: list[Member]) -> Path:
+    """``members`` as a tar; a member without data is a header alone (an archive cut
+    off, or lying about a size), written by hand: Python 3.13's addfile refuses one."""
     with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
         for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+            if data is None and info.size:
+                header = info.tobuf(tar.format, tar.encoding, tar.errors)
+                tar.fileobj.write(header)
+                tar.offset += len(header)
+            else:
+                tar.addfile(info, io.BytesIO(data) if data is not None else None)
     return path
 
 

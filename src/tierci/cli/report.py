@@ -90,7 +90,13 @@ def add_commands(commands: Subcommands) -> None:
     ingest.add_argument("--branch", default="", help="its branch")
     ingest.add_argument("--job", default="", help="the CI job that produced the reports")
     ingest.add_argument("--ref-time", default="", help="ISO time ordering this commit in the HUD")
-    ingest.add_argument("--expect", action="append", default=[], metavar="TIER[:SHARDS]")
+    ingest.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="TIER[@PYTHON][:SHARDS]",
+        help="a report that must be there (a tier with pythons: each Python's, unless @PYTHON)",
+    )
     ingest.add_argument("--huge-tree", action="store_true", help=_HUGE_TREE_HELP)
     hud = add_command(
         verbs,
@@ -174,8 +180,9 @@ def add_commands(commands: Subcommands) -> None:
 
 def _ingest(arguments: argparse.Namespace) -> int:
     # Each command imports what it needs: `tierci --help` stays fast.
+    from tierci.config import load_config_if_present
     from tierci.console import print_ingest_notes, print_line, print_reports
-    from tierci.junit.merge import parse_expectation
+    from tierci.junit.merge import parse_expectation, per_python
     from tierci.report.history import RunContext
     from tierci.report.ingest import ingest
 
@@ -187,11 +194,15 @@ def _ingest(arguments: argparse.Namespace) -> int:
         ref_time=arguments.ref_time,
     )
     db = history_db(arguments)
+    config = load_config_if_present(arguments.project)
     ingested = ingest(
         db,
         arguments.inputs,
         context,
-        expect=[parse_expectation(text) for text in arguments.expect],
+        expect=per_python(
+            [parse_expectation(text) for text in arguments.expect],
+            {name: tier.pythons for name, tier in config.tiers.items()} if config else {},
+        ),
         huge_tree=arguments.huge_tree,
         strict=arguments.strict,
         set_aside_corrupt=arguments.set_aside_corrupt,

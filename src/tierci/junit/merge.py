@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import enum
 import functools
 import io
@@ -32,7 +33,7 @@ from tierci.junit.read import ReportReader, summarize_reader
 from tierci.junit.whole import WHOLE_DOCUMENT_MAX_BYTES, read_whole
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
     "EntryStatus",
@@ -108,6 +109,22 @@ class ReportEntry:
     def ok(self) -> bool:
         """Read, ran tests, and nothing is wrong with it as a report."""
         return self.status is EntryStatus.OK and not self.problem
+
+
+def per_python(
+    expect: Sequence[Expectation], pythons: Mapping[str, Sequence[str]]
+) -> list[Expectation]:
+    """Each expectation of a tier that runs on several Pythons (``pythons``: tier →
+    its Pythons), without a Python of its own, as one per Python: ``--expect unit:3``
+    then wants each Python's three shards, as the tier declares them."""
+    expanded = []
+    for expectation in expect:
+        versions = pythons.get(expectation.tier, ())
+        if expectation.python or not versions:
+            expanded.append(expectation)
+        else:
+            expanded += [dataclasses.replace(expectation, python=python) for python in versions]
+    return expanded
 
 
 def parse_expectation(text: str) -> Expectation:
