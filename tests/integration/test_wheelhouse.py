@@ -5,6 +5,7 @@ with no index reachable, and every kind of damage is refused by name."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -277,3 +278,96 @@ def test_a_foreign_target_gets_published_wheels_and_no_local_builds(tmp_path: Pa
     assert "docopt==0.6.2" in built.output
     assert "no binary wheel for the target" in built.output
     assert len(list((project / ".wheelhouse").glob("*.whl"))) == 3
+
+
+def mirror(folder: Path, files: list[Path]) -> str:
+    """A PEP 503 simple index of ``files`` in ``folder``, as an internal mirror is."""
+    for file in files:
+        name = re.split(r"-\d", file.name, maxsplit=1)[0].lower().replace("_", "-")
+        project = folder / "simple" / name
+        project.mkdir(parents=True, exist_ok=True)
+        shutil.copy(file, project / file.name)
+        links = "".join(
+            f'<a href="{path.name}">{path.name}</a>\n' for path in sorted(project.glob("*.*"))
+        )
+        (project / "index.html").write_text(f"<html><body>\n{links}</body></html>\n", "utf-8")
+    return (folder / "simple").as_uri()
+
+
+def test_the_wheelhouse_comes_from_the_configured_sources_only(tmp_path: Path) -> None:
+    """pip's ambient configuration (a find-links folder, an index, a pip.conf) is
+    ignored: what a laptop has by accident must not make a build pass that would fail
+    on a fresh runner. The configured index here is a local mirror, as a CI machine
+    without the internet would have."""
+    files = tmp_path / "files"
+    fetched = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            str(SMALL_LOCKS / "small.txt"),
+            "--dest",
+            str(files),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    # docopt has only an sdist: building its wheel needs setuptools from the sources too.
+    tools = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "setuptools",
+            "wheel",
+            "--dest",
+            str(files),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tools.returncode == 0, tools.stderr
+    everything = sorted(files.iterdir())
+    hidden = next(path for path in everything if path.name.startswith("tomli_w-"))
+    index = mirror(tmp_path / "mirror", [path for path in everything if path != hidden])
+    # The ambient configuration offers tomli-w, and points everything else nowhere.
+    ambient = tmp_path / "ambient"
+    ambient.mkdir()
+    shutil.copy(hidden, ambient / hidden.name)
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text(f"[global]\nfind-links = {ambient}\n", encoding="utf-8")
+    poisoned = {
+        "PIP_FIND_LINKS": str(ambient),
+        "PIP_CONFIG_FILE": str(pip_conf),
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_NO_INDEX": "1",
+    }
+    project = make_project(tmp_path / "project", extra=f'pip_args = ["--index-url", "{index}"]\n')
+
+    missing = tierci(project, "wheelhouse", "build", **poisoned)
+    assert missing.returncode == 6, missing
+    assert "tomli-w==1.2.0" in missing.output
+    assert "built   docopt-0.6.2" in missing.output  # with setuptools from the mirror
+    assert f"wheel sources: --index-url {index} (pip's own configuration ignored)" in missing.output
+
+    mirror(tmp_path / "mirror", [hidden])  # the configured sources now have it
+    built = tierci(project, "wheelhouse", "build", **poisoned)
+    assert built.returncode == 0, built
+    assert "4 pins covered and hash-checked" in built.output
+    # A machine's mirror replaces the configured sources, named in the log.
+    elsewhere = tierci(
+        project, "wheelhouse", "build", TIERCI_WHEELHOUSE_PIP_ARGS=f"--index-url {index}x"
+    )
+    assert f"wheel sources: --index-url {index}x" in elsewhere.output

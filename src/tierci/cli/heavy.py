@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,12 +226,17 @@ def _build(arguments: argparse.Namespace) -> int:
         TimeElapsedColumn,
     )
 
-    from tierci.wheelhouse.build import build
+    from tierci.wheelhouse.build import build, wheel_sources
     from tierci.wheelhouse.model import validate
 
     chosen = _selection(arguments)
     folder, locks, target, house = chosen.folder, chosen.locks, chosen.target, chosen.house
     out = _output()
+    sources = wheel_sources(house.pip_args if house else ())
+    # Only these: pip's own configuration (pip.conf, PIP_*) is ignored. Credentials in
+    # an index URL are not shown.
+    shown = re.sub(r"//[^/@\s]+@", "//***@", " ".join(sources)) if sources else "PyPI"
+    out.print(f"wheel sources: {shown} (pip's own configuration ignored)")
     with Progress(
         TextColumn("[bold]wheelhouse"),
         BarColumn(),
@@ -248,7 +254,7 @@ def _build(arguments: argparse.Namespace) -> int:
             folder,
             locks,
             target,
-            pip_args=house.pip_args if house else (),
+            pip_args=sources,
             variant=house.variant if house else "",
             jobs=arguments.jobs,
             log=progress.console.print,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,7 @@ from tierci.wheelhouse.model import (
 from tierci.wheelhouse.trust import BuiltWheel, all_pins, built_file, read_built, write_built
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from packaging.utils import NormalizedName
 
@@ -336,13 +337,38 @@ def _produced(out: Path, requirement: LockedRequirement) -> Path | Problem:
     return produced[0]
 
 
-def _pip(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+#: Where a machine mirrors the configured sources (an internal index, a find-links
+#: folder): pip arguments replacing ``[tool.tierci.wheelhouse] pip_args`` there.
+SOURCES_VARIABLE = "TIERCI_WHEELHOUSE_PIP_ARGS"
+
+
+def wheel_sources(configured: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """The pip arguments naming where wheels come from: ``$TIERCI_WHEELHOUSE_PIP_ARGS``
+    on a machine that mirrors them, else the project's ``pip_args`` (else PyPI)."""
+    override = (os.environ if environ is None else environ).get(SOURCES_VARIABLE, "").strip()
+    return shlex.split(override) if override else list(configured)
+
+
+def isolated_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """pip with no configuration but its arguments: no pip.conf (global, user or site),
+    no ``PIP_*`` variable. A wheelhouse built on a laptop with a find-links folder of
+    its own must fail there as it would on a fresh runner, not succeed by accident."""
+    environment = {
+        key: value
+        for key, value in (os.environ if base is None else base).items()
+        if not key.startswith("PIP_")
+    }
+    environment["PIP_CONFIG_FILE"] = os.devnull
+    return environment
+
+
+def _pip(*arguments: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet", *arguments],
         capture_output=True,
         text=True,
         check=False,
-        env=env,
+        env=isolated_environment(env),
     )
 
 
