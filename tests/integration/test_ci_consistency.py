@@ -331,3 +331,21 @@ def test_the_jenkins_bootstrap_checks_the_agent_and_installs_into_a_venv(tmp_pat
     assert needs.returncode == 1
     assert "unknown requirement 'nothing-such'" in needs.output
     assert "reached" not in needs.output
+
+
+# The first major of each action that runs on Node 24 (GitHub is retiring Node 20).
+NODE24_MAJORS = {
+    "actions/checkout": 5,
+    "actions/setup-python": 6,
+    "actions/upload-artifact": 5,
+    "actions/download-artifact": 5,
+    "actions/cache": 5,
+}
+
+
+def test_actions_are_on_their_node_24_majors() -> None:
+    for path in WORKFLOWS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            found = re.search(r"uses: ([\w-]+/[\w-]+)(?:/[\w/-]+)?@[0-9a-f]{40} # v(\d+)\.", line)
+            if found and found.group(1) in NODE24_MAJORS:
+                assert int(found.group(2)) >= NODE24_MAJORS[found.group(1)], f"{path.name}: {line}"
