@@ -70,6 +70,7 @@ _TIER_KEYS: dict[str, type] = {
     "reruns": int,
     "reruns_delay": float,
     "pythons": list,
+    "tools": list,
 }
 _WHEELHOUSE_KEYS: dict[str, type] = {
     "dir": str,
@@ -117,6 +118,8 @@ class TierConfig:
     #: them and its lock compiled on each and merged (markers for what differs). Empty:
     #: the interpreter that runs nox.
     pythons: tuple[str, ...] = ()
+    #: The lint tier's tools (tierci.lint); empty: detected from the project.
+    tools: tuple[str, ...] = ()
 
     @property
     def lock_input(self) -> Path:
@@ -453,6 +456,7 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
         reruns=reruns,
         reruns_delay=reruns_delay,
         pythons=_parse_pythons(entry, where=where),
+        tools=tuple(_strings(entry, "tools", where=where)),
     )
 
 

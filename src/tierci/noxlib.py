@@ -46,6 +46,7 @@ from tierci.errors import (
     error_for_code,
 )
 from tierci.junit.merge import parse_expectation, per_python
+from tierci.lint import lint_tools
 from tierci.locks import compile as locks
 from tierci.locks.lockfile import read_lock, read_locks
 from tierci.pipeline import Status
@@ -547,41 +548,42 @@ def _run_tierci(session: nox.Session, *arguments: str) -> None:
 @_reported
 @_recorded_as("lint")
 def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
-    """ruff check, ruff format --check, mypy (as ``[tool.mypy]`` configures it)."""
+    """The lint tier's tools (``[tool.tierci.tiers.lint] tools``, else detected: see
+    tierci.lint), none of which edits a file; posargs go to ``ruff check``."""
     config = _config(session)
-    _sync_tier(session, config, config.tier("lint"))
-    session.run("ruff", "check", ".", *session.posargs)
-    session.run("ruff", "format", "--check", ".")
-    session.run("mypy", *mypy_args)
-    _lint_ci_files(session, config.root)
-
-
-#: Pinned: npm-groovy-lint 16+ needs Node >= 22.15; 15 runs on Node 20 with Java 17.
-NPM_GROOVY_LINT = "npm-groovy-lint@15.2.2"
-
-
-def _lint_ci_files(session: nox.Session, root: Path) -> None:
-    """The CI files are code too: workflows (zizmor, actionlint) and the Jenkinsfile."""
-    workflows = root / ".github" / "workflows"
-    if workflows.is_dir():
-        # --strict-collection: a workflow that is not valid YAML fails, is not skipped.
-        session.run("zizmor", "--offline", "--strict-collection", str(workflows))
-        if shutil.which("actionlint"):
-            session.run("actionlint", external=True)
-        else:
-            session.warn(
-                "actionlint is not on PATH: the workflows were checked by zizmor only "
-                "(install the actionlint binary to add its checks)"
+    tier = config.tier("lint")
+    tools = lint_tools(config.root, tier.tools)  # an unknown name fails before any sync
+    _sync_tier(session, config, tier)
+    running = []
+    for tool in tools:
+        program = tool.command[0]
+        if tool.from_lock and shutil.which(program, path=session.bin) is None:
+            raise ConfigError(
+                f"the lint tier runs {tool.name}, which {tier.lock.name} does not install",
+                fix=f"{tool.fix}, then `nox -s lock` (its version is the lock's)",
             )
-    jenkinsfile = root / "Jenkinsfile"
-    if jenkinsfile.is_file():
-        if shutil.which("npx") is None:
-            raise CommandFailedError(
-                "the Jenkinsfile cannot be linted: npx (Node.js) is not on PATH",
-                fix="install Node.js 20+ and Java 17 (npm-groovy-lint needs both)",
+        if not tool.from_lock and shutil.which(program) is None:
+            if tier.tools or tool.name == "groovy-lint":
+                raise CommandFailedError(
+                    f"the lint tier runs {tool.name}, and {program} is not on PATH",
+                    fix=tool.fix,
+                )
+            session.warn(f"{program} is not on PATH, so {tool.name} did not run ({tool.fix})")
+            continue
+        running.append(tool)
+    session.log(f"lint: {', '.join(tool.name for tool in running)}")
+    for tool in running:
+        command = [
+            part.replace("{workflows}", str(config.root / ".github" / "workflows")).replace(
+                "{jenkinsfile}", str(config.root / "Jenkinsfile")
             )
-        groovy_lint = [NPM_GROOVY_LINT, "--noserver", "--failon", "warning", "--output", "txt"]
-        session.run("npx", "--yes", *groovy_lint, str(jenkinsfile), external=True)
+            for part in tool.command
+        ]
+        if tool.name == "ruff":
+            command += session.posargs
+        elif tool.name == "mypy":
+            command += mypy_args
+        session.run(*command, external=not tool.from_lock)
 
 
 @_reported
