@@ -33,6 +33,7 @@ from tierci import records
 from tierci._proc import find_uv
 from tierci.artifacts import native, verify
 from tierci.artifacts.build import build_and_check
+from tierci.build_inputs import build_inputs_digest, project_name
 from tierci.config import DEFAULT_ENV, load_config, tier_slot
 from tierci.device import detect_device, no_device_error
 from tierci.errors import (
@@ -302,7 +303,14 @@ def _sync_lock(
     checked = read_lock(lock, allowed_options=config.lock_options)
     venv = Path(session.virtualenv.location)
     marker = venv / _SYNC_MARKER
+    native = project is not None and bool(config.native_modules)
     fingerprint = _fingerprint(lock, project)
+    if native and project is not None:
+        # Compiled modules: an edited C file or header must rebuild them, and pyproject
+        # alone does not say when. Their inputs are part of the environment's identity.
+        fingerprint = hashlib.sha256(
+            f"{fingerprint}{build_inputs_digest(project)}".encode()
+        ).hexdigest()
     if _env_matches(marker, fingerprint, venv):
         session.log(f"environment matches {lock.name} ({fingerprint[:12]}); nothing to sync")
         return
@@ -318,8 +326,20 @@ def _sync_lock(
             uv, "pip", "sync", "--python", python, "--require-hashes", str(lock), external=True
         )
     if project is not None:
+        # A project with compiled modules is rebuilt, never taken from uv's cache (which
+        # keys a local project on its metadata files, not on its C sources).
+        rebuild = ["--reinstall-package", project_name(project)] if native else []
         session.run(
-            uv, "pip", "install", "--python", python, "--no-deps", "-e", str(project), external=True
+            uv,
+            "pip",
+            "install",
+            "--python",
+            python,
+            "--no-deps",
+            *rebuild,
+            "-e",
+            str(project),
+            external=True,
         )
     marker.write_text(
         json.dumps({"fingerprint": fingerprint, "distributions": _distributions(venv)}),

@@ -63,6 +63,30 @@ def test_unit_runs_against_the_compiled_core(adopter: Path) -> None:
     assert set(cases.values()) == {"passed"}
 
 
+def test_a_reused_environment_rebuilds_an_edited_c_source(adopter: Path) -> None:
+    """`nox -R -s unit` after editing _core.c tests the edited code, not the build the
+    environment already had (pyproject.toml did not change, and uv's cache keys on it)."""
+    source = adopter / "src" / "native_ml" / "_core.c"
+    original = source.read_text(encoding="utf-8")
+    assert nox(adopter, "-s", "unit").returncode == 0
+    source.write_text(
+        original.replace(
+            "return PyFloat_FromDouble(total);", "return PyFloat_FromDouble(total + 1);"
+        ),
+        encoding="utf-8",
+    )
+    try:
+        edited = nox(adopter, "-R", "-s", "unit")
+        assert edited.returncode == 1, edited
+        assert "--reinstall-package native-ml" in edited.output
+        cases = junit_cases(adopter / "build" / "junit" / "unit.xml")
+        assert cases["test_core_and_fallback_agree"] == "failure"
+    finally:
+        source.write_text(original, encoding="utf-8")
+    restored = nox(adopter, "-R", "-s", "unit")
+    assert restored.returncode == 0, restored
+
+
 def test_packaging_verifies_the_native_module(adopter: Path) -> None:
     ran = nox(adopter, "-s", "packaging")
     assert ran.returncode == 0, ran
