@@ -56,6 +56,7 @@ _TOP_KEYS: dict[str, type] = {
     "lock_options": list,
     "base_branch": str,
     "quarantine_file": str,
+    "project_extras": list,
 }
 _GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes", "fail_on")
 #: ``fail_on``: "any" failure fails the report's gate, or only "new" ones (and holes).
@@ -212,6 +213,8 @@ class TierciConfig:
     base_branch: str = ""
     #: The reviewed list of quarantined tests (quarantine.py); it need not exist.
     quarantine_file: Path | None = None
+    #: Extras of the project whose dependencies the project's locks hold too.
+    project_extras: tuple[str, ...] = ()
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -324,6 +327,7 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         lock_options=_parse_lock_options(table, where=where),
         base_branch=table.get("base_branch", ""),
         quarantine_file=root / table.get("quarantine_file", "quarantine.toml"),
+        project_extras=tuple(_strings(table, "project_extras", where=where)),
     )
 
 

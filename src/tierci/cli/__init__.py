@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from tierci.cli import flakes, heavy, junit, project, release, report
 from tierci.cli._common import Parser
-from tierci.errors import TierciError
+from tierci.errors import TierciError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -71,6 +71,10 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
+#: Modules of the `ci` extra (pyproject.toml): the host side, not the pytest plugin's.
+HOST_MODULES = frozenset({"filelock", "invoke", "jinja2", "nox", "platformdirs", "rich"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     try:
@@ -80,4 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print_error(str(exc))
         return exc.return_code
+    except ModuleNotFoundError as exc:
+        if exc.name not in HOST_MODULES:
+            raise
+        # The plugin's install (plain `tierci`) has no host side: say how to get it.
+        # Not through tierci.console: rich may be what is missing.
+        sys.stderr.write(
+            f"tierci: this command needs {exc.name}, which comes with tierci's host tools\n"
+            "  fix: pip install 'tierci[ci]' (the test environments need only 'tierci')\n"
+        )
+        return UsageError.return_code
     return code

@@ -61,6 +61,8 @@ class LockSpec:
     includes_project: bool
     #: The Pythons its tiers run on: compiled on each, merged (locks/matrix.py).
     pythons: tuple[str, ...] = ()
+    #: Extras of the project whose dependencies it holds too (with the project's).
+    extras: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -105,6 +107,7 @@ def lock_specs(config: TierciConfig, requirements_dir: Path | None = None) -> li
             lock=lock,
             includes_project=includes_project,
             pythons=tuple(pythons_by_lock.get(lock.resolve(), ())),
+            extras=config.project_extras if includes_project else (),
         )
     return _layering_order(specs)
 
@@ -174,6 +177,8 @@ def input_digest(spec: LockSpec, pyproject: Path) -> str:
     if spec.includes_project:
         for dep in _project_dependencies(pyproject):
             digest.update(f"project {dep}\n".encode())
+    if spec.extras:
+        digest.update(f"extras {' '.join(spec.extras)}\n".encode())
     if spec.pythons:  # another set of Pythons is another lock
         digest.update(f"pythons {' '.join(spec.pythons)}\n".encode())
     return f"sha256:{digest.hexdigest()}"
@@ -377,6 +382,8 @@ def _pip_compile(
     # Paths relative to the project root: pip-compile writes them into "via" lines,
     # and an absolute path would differ on every machine.
     if spec.includes_project:
+        for extra in spec.extras:
+            command += ["--extra", extra]
         command.append(pyproject.name)
     command.append(os.path.relpath(spec.source, root))
     completed = subprocess.run(
