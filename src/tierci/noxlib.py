@@ -807,8 +807,12 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
     )
     raw = config.root / "build" / "wheels-raw"
     shutil.rmtree(raw, ignore_errors=True)
-    build_wheel = ["python", "-m", "build", "--wheel", "--installer=uv", "--outdir", str(raw)]
-    session.run(*build_wheel, str(config.root))
+    # The sdist first, then the wheel from it, unpacked in a temporary folder: a wheel
+    # built in the tree would take setuptools' leftover build/lib.* objects (stale native
+    # code) whenever they look newer than the sources.
+    # (`python -m build` with neither --sdist nor --wheel does exactly that.)
+    build = ["python", "-m", "build", "--installer=uv", "--outdir", str(raw)]
+    session.run(*build, str(config.root))
     built = sorted(raw.glob("*.whl"))
     if len(built) != 1:
         raise CommandFailedError(

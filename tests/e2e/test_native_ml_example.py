@@ -104,16 +104,26 @@ def test_a_wheel_without_its_core_fails_the_packaging_tier(adopter: Path) -> Non
 
 
 def test_wheels_fall_back_without_a_container_engine(adopter: Path) -> None:
+    # A leftover of an earlier in-tree build, newer than the sources: setuptools would
+    # ship it from a wheel built in the tree. Built from the sdist, it cannot.
+    stale = adopter / "build" / "lib.linux-x86_64-cpython-311" / "native_ml"
+    stale.mkdir(parents=True)
+    leftover = stale / "_core.cpython-311-x86_64-linux-gnu.so"
+    leftover.write_bytes(b"stale object code from an earlier build")
     ran = nox(adopter, "-s", "wheels")
     assert ran.returncode == 0, ran
+    assert "Building wheel from sdist" in ran.output
     assert "no container engine answers" in ran.output
     assert "test-command against" in ran.output
     (wheel,) = (adopter / "dist" / "wheels").glob("*.whl")
     assert "manylinux" in wheel.name
-    assert any(
-        n.startswith("native_ml/_core.") and n.endswith(".so")
+    cores = [
+        n
         for n in zipfile.ZipFile(wheel).namelist()
-    )
+        if n.startswith("native_ml/_core.") and n.endswith(".so")
+    ]
+    assert len(cores) == 1
+    assert zipfile.ZipFile(wheel).read(cores[0]) != leftover.read_bytes()
 
 
 def test_the_device_tier_without_a_gpu_exits_8(adopter: Path) -> None:
