@@ -107,7 +107,7 @@ def test_wheels_fall_back_without_a_container_engine(adopter: Path) -> None:
     # A leftover of an earlier in-tree build, newer than the sources: setuptools would
     # ship it from a wheel built in the tree. Built from the sdist, it cannot.
     stale = adopter / "build" / "lib.linux-x86_64-cpython-311" / "native_ml"
-    stale.mkdir(parents=True)
+    stale.mkdir(parents=True, exist_ok=True)
     leftover = stale / "_core.cpython-311-x86_64-linux-gnu.so"
     leftover.write_bytes(b"stale object code from an earlier build")
     ran = nox(adopter, "-s", "wheels")

@@ -41,3 +41,23 @@ def test_the_test_command_is_required(tmp_path: Path) -> None:
         wheels.test_command(pyproject)
     pyproject.write_text("[tool.cibuildwheel]\ntest-command = 'pytest {project}/tests'\n")
     assert wheels.test_command(pyproject) == "pytest {project}/tests"
+
+
+def test_the_test_step_reads_what_cibuildwheel_reads(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        "[tool.cibuildwheel]\n"
+        'test-command = ["pytest {project}/tests", "python -c \'import x\'"]\n'
+        'test-requires = "pytest hypothesis>=6"\n'
+        'test-extras = "fast, plots"\n'
+        'test-sources = ["tests", "conftest.py"]\n',
+        encoding="utf-8",
+    )
+    step = wheels.test_step(pyproject)
+    assert step.command == "pytest {project}/tests && python -c 'import x'"
+    assert step.requires == ("pytest", "hypothesis>=6")
+    assert step.extras == ("fast", "plots")
+    assert step.sources == ("tests", "conftest.py")
+    pyproject.write_text('[tool.cibuildwheel]\ntest-command = "t"\ntest-requires = 3\n', "utf-8")
+    with pytest.raises(ConfigError, match="test-requires is neither a string nor a list"):
+        wheels.test_step(pyproject)
