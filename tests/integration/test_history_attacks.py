@@ -140,7 +140,9 @@ def test_eight_processes_ingesting_eight_reports_at_once_store_eight_runs(tmp_pa
         tmp_path,
         [["report", "ingest", str(r), "--db", str(db), "--commit", "c1"] for r in reports],
     )
-    assert [ran.returncode for ran in results] == [0] * 8, results
+    assert [ran.returncode for ran in results] == [0] * 8, [
+        r.output for r in results if r.returncode
+    ]
     assert not any("locked" in ran.output for ran in results)
     assert counts(db) == (8, 8 * 20_000)
     shards = sqlite_connect(db).execute("SELECT shard FROM runs ORDER BY shard").fetchall()

@@ -15,7 +15,7 @@ from tests.support import sqlite_connect
 from tierci.cli import main
 from tierci.errors import UsageError
 from tierci.junit.merge import Expectation
-from tierci.report.history import SCHEMA_VERSION, RunContext, open_history, read_history
+from tierci.report.history import SCHEMA_VERSION, RunContext, _use_wal, open_history, read_history
 from tierci.report.hud import build_hud, render_html, render_markdown
 
 
@@ -275,3 +275,29 @@ def test_a_report_stored_for_a_commit_cannot_be_stored_again_even_by_hand(tmp_pa
             "INSERT INTO runs (commit_sha, ref_time, tier, status, report_digest, ingested_at) "
             "SELECT commit_sha, ref_time, tier, status, report_digest, ingested_at FROM runs"
         )
+
+
+class _BusyTwice:
+    """A connection whose first two journal-mode changes meet SQLITE_BUSY at once, as a
+    new history's concurrent openers do (their lock upgrade is refused, not waited for)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def execute(self, sql: str) -> _BusyTwice:
+        assert sql == "PRAGMA journal_mode = WAL"
+        self.calls += 1
+        if self.calls <= 2:
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorname = "SQLITE_BUSY"
+            raise error
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return ("wal",)
+
+
+def test_switching_a_new_history_to_wal_waits_out_other_openers() -> None:
+    connection = _BusyTwice()
+    _use_wal(connection, 10.0)  # type: ignore[arg-type]
+    assert connection.calls == 3

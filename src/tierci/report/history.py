@@ -780,7 +780,7 @@ def open_history(
         raise _history_error(path, exc, writing=True) from exc
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
+        _use_wal(connection, busy_timeout_s)
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA temp_store = FILE")  # staging on disk, not in memory
@@ -793,6 +793,26 @@ def open_history(
             raise _history_error(path, exc, writing=True) from exc
         raise
     return SqliteHistory(connection, path)
+
+
+def _use_wal(connection: sqlite3.Connection, timeout_s: float) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while other processes hold the file: on a
+    new history several openers contend for the lock the change needs, and SQLite may
+    answer SQLITE_BUSY at once, without the busy handler (each holds a shared lock and
+    wants more: one must give way). Once one of them has switched, the rest find WAL."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.01
+    while True:
+        try:
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if not _named(exc, _BUSY) or time.monotonic() > deadline:
+                raise
+        else:
+            if str(mode).lower() == "wal" or time.monotonic() > deadline:
+                return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 @overload
