@@ -190,6 +190,14 @@ def _count_reports(reports: Sequence[Path], *, since: float) -> tuple[Counts | N
                 problems.append(f"{report.name} is from an earlier run (its Python was skipped?)")
                 continue
             found = count_outcomes(report)
+        except FileNotFoundError:
+            # One report per Python: a Python nox found no interpreter for was skipped.
+            per_python = len(reports) > 1
+            problems.append(
+                f"no {report.name}"
+                + (" (no such Python here: nox skipped it)" if per_python else "")
+            )
+            continue
         except (OSError, JUnitError) as exc:
             problems.append(f"no readable JUnit report: {exc}")
             continue
