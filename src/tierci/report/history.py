@@ -239,6 +239,8 @@ _INSERT_RUN = (
     f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "  # noqa: S608 - constants
     f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
 )
+# A copied run whose commit already has its report (the unique index) is left out.
+_INSERT_RUN_UNLESS_PRESENT = _INSERT_RUN.replace("INSERT", "INSERT OR IGNORE", 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -482,8 +484,7 @@ class SqliteHistory(History):
         with self._write() as cursor:
             for run in runs:
                 cursor.execute(
-                    _INSERT_RUN.replace("INSERT", "INSERT OR IGNORE", 1),
-                    tuple(run[column] for column in RUN_COLUMNS),
+                    _INSERT_RUN_UNLESS_PRESENT, tuple(run[column] for column in RUN_COLUMNS)
                 )
                 if not cursor.rowcount:
                     continue
@@ -1064,10 +1065,11 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
         raise
 
 
-def _check_not_newer(path: Path, version: int) -> None:
+def _check_not_newer(where: HistoryLocation, version: int) -> None:
+    """A schema newer than this tierci's is refused by name (a URL without its password)."""
     if version > SCHEMA_VERSION:
         raise UsageError(
-            f"{path}: history schema version {version} is newer than this tierci's "
+            f"{where}: history schema version {version} is newer than this tierci's "
             f"({SCHEMA_VERSION})",
             fix="use the tierci release that wrote it (or a newer one), or another --db",
         )

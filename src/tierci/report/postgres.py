@@ -40,6 +40,7 @@ from tierci.report.history import (
     SCHEMA_VERSION,
     History,
     Pruned,
+    _check_not_newer,
     run_values,
 )
 
@@ -352,15 +353,6 @@ def _check_readable(connection: psycopg.Connection[Any], url: HistoryUrl) -> Non
         raise UsageError(
             f"{url.redacted}: history schema version {version} is too old to read",
             fix="run `tierci report ingest` once with a role that may write it (it upgrades)",
-        )
-
-
-def _check_not_newer(url: HistoryUrl, version: int) -> None:
-    if version > SCHEMA_VERSION:
-        raise UsageError(
-            f"{url.redacted}: history schema version {version} is newer than this tierci's "
-            f"({SCHEMA_VERSION})",
-            fix="use the tierci release that wrote it (or a newer one), or another --db",
         )
 
 
