@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierci.errors import ConfigError
+from tierci.locks.sources import PackageSources, parse_sources
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = [
+    "CI_SYSTEMS",
     "DEFAULT_TIERS",
+    "CiConfig",
     "EnvConfig",
     "GateConfig",
     "TierConfig",
@@ -57,6 +60,10 @@ _TOP_KEYS: dict[str, type] = {
     "base_branch": str,
     "quarantine_file": str,
     "project_extras": list,
+    "package": str,
+    "find_links": list,
+    "extra_index_urls": list,
+    "ci": dict,
 }
 _GATE_KEYS = ("max_flaky_percent", "min_pass_percent", "max_time_to_signal_minutes", "fail_on")
 #: ``fail_on``: "any" failure fails the report's gate, or only "new" ones (and holes).
@@ -72,7 +79,28 @@ _TIER_KEYS: dict[str, type] = {
     "reruns_delay": float,
     "pythons": list,
     "tools": list,
+    "shards": int,
+    "schedule": str,
+    "runner": list,
+    "timeout_minutes": int,
+    "agent_needs": list,
 }
+#: ``[tool.tierci.ci]``: how ``tierci ci render`` writes the CI files.
+_CI_KEYS: dict[str, type] = {
+    "systems": list,
+    "python": str,
+    "release": bool,
+    "keep_commits": int,
+    "jenkins_agent": str,
+    "jenkins_device_agent": str,
+    "wheel_runners": list,
+}
+CI_SYSTEMS = ("github", "jenkins")
+#: When a scheduled tier runs in GitHub Actions unless its ``schedule`` says otherwise:
+#: heavy nightly, device weekly (Jenkins runs heavy nightly on the same hour).
+_DEFAULT_SCHEDULES = {"heavy": "17 3 * * *", "device": "41 4 * * 1"}
+#: What ``.ci/agent-check`` can check on a Jenkins agent (``agent_needs``).
+AGENT_NEEDS = ("python3", "git", "node", "java", "chromium")
 _WHEELHOUSE_KEYS: dict[str, type] = {
     "dir": str,
     "locks": list,
@@ -121,6 +149,18 @@ class TierConfig:
     pythons: tuple[str, ...] = ()
     #: The lint tier's tools (tierci.lint); empty: detected from the project.
     tools: tuple[str, ...] = ()
+    #: CI runs the tier in this many shards (``-- --shard i/n``), each a job of its own.
+    shards: int = 1
+    #: Cron (GitHub's syntax, UTC) of a tier that runs on a schedule in a workflow of its
+    #: own instead of on every push: heavy and device by default; empty: every push.
+    schedule: str = ""
+    #: GitHub ``runs-on`` labels of the tier's jobs.
+    runner: tuple[str, ...] = ("ubuntu-latest",)
+    #: ``timeout-minutes`` of the tier's CI jobs.
+    timeout_minutes: int = 30
+    #: What ``.ci/agent-check`` must also find on a Jenkins agent for this tier
+    #: (``chromium``, ``node``, ``java``).
+    agent_needs: tuple[str, ...] = ()
 
     @property
     def lock_input(self) -> Path:
@@ -160,6 +200,26 @@ class GateConfig:
     max_time_to_signal_minutes: float = 30.0
     #: "new": only failures that passed on the base branch (and holes) fail the gates.
     fail_on: str = "any"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CiConfig:
+    """``[tool.tierci.ci]``: the CI files ``tierci ci render`` writes."""
+
+    #: github and/or jenkins; default: those the repository has (``.github/``,
+    #: ``Jenkinsfile``), both where it has neither.
+    systems: tuple[str, ...] = CI_SYSTEMS
+    #: The Python of the jobs that are not a tier's matrix (lint, packaging, report).
+    python: str = "3.11"
+    #: A release workflow (trusted publishing) and a Jenkins Release stage.
+    release: bool = True
+    #: The report keeps the newest this many commits of the run history.
+    keep_commits: int = 500
+    #: The Jenkins label of every stage's agent, and of the device tier's.
+    jenkins_agent: str = "linux"
+    jenkins_device_agent: str = "gpu"
+    #: GitHub runners the native wheels are built on, one job each (no emulation).
+    wheel_runners: tuple[str, ...] = ("ubuntu-latest", "ubuntu-24.04-arm")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,6 +275,46 @@ class TierciConfig:
     quarantine_file: Path | None = None
     #: Extras of the project whose dependencies the project's locks hold too.
     project_extras: tuple[str, ...] = ()
+    #: The import name of the project's package (``[tool.tierci] package``, else
+    #: ``[project] name`` with ``-`` and ``.`` as ``_``): what packaging verifies.
+    package: str = ""
+    #: Where packages PyPI lacks come from (locks/sources.py): every lock carries them.
+    sources: PackageSources | None = None
+    #: Tiers named in ``[tool.tierci.tiers]`` (the rest are built-in defaults).
+    declared_tiers: tuple[str, ...] = ()
+    #: ``[tool.tierci.ci]``: what ``tierci ci render`` writes.
+    ci: CiConfig = field(default_factory=CiConfig)
+
+    @property
+    def enabled_tiers(self) -> tuple[str, ...]:
+        """The tiers this project has: lint, unit and packaging always; any other when
+        declared in ``[tool.tierci.tiers]`` or when its lock's ``.in`` file exists (and
+        ``wheels`` when the project has native modules). Sessions and CI files exist
+        for these, in this order."""
+        always = {"lint", "unit", "packaging"}
+        return tuple(
+            name
+            for name, tier in self.tiers.items()
+            if name in always
+            or name in self.declared_tiers
+            or tier.lock_input.is_file()
+            or (name == "wheels" and bool(self.native_modules))
+        )
+
+    @property
+    def pipeline_tiers(self) -> tuple[str, ...]:
+        """The tiers every push runs (``inv ci``, nox's default sessions, the CI
+        workflow's jobs): the enabled ones, less those with a ``schedule`` (heavy's
+        default), wheels and those needing a device, which run on a schedule, at a
+        release or on their own hosts. Packaging comes last."""
+        tiers = [
+            name
+            for name in self.enabled_tiers
+            if name != "wheels"
+            and not self.tiers[name].schedule
+            and not self.tiers[name].requires_device
+        ]
+        return tuple(sorted(tiers, key=lambda name: name == "packaging"))
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -273,7 +373,8 @@ def load_config(start: Path | None = None) -> TierciConfig:
             f"{pyproject}: not valid TOML: {exc}", fix="correct the syntax at the named line"
         ) from exc
     table = data.get("tool", {}).get("tierci", {})
-    return parse_config(table, pyproject=pyproject)
+    project_name = data.get("project", {}).get("name", "")
+    return parse_config(table, pyproject=pyproject, project_name=str(project_name))
 
 
 def load_config_if_present(start: Path | None = None) -> TierciConfig | None:
@@ -286,8 +387,11 @@ def load_config_if_present(start: Path | None = None) -> TierciConfig | None:
     return load_config(start)
 
 
-def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
-    """Validate a ``[tool.tierci]`` table already read from ``pyproject``."""
+def parse_config(
+    table: Mapping[str, Any], *, pyproject: Path, project_name: str = ""
+) -> TierciConfig:
+    """Validate a ``[tool.tierci]`` table already read from ``pyproject`` (whose
+    ``[project] name`` gives the package's default import name)."""
     where = f"{pyproject}: [tool.tierci]"
     _check_keys(table, _TOP_KEYS, where=where)
     root = pyproject.parent
@@ -303,6 +407,7 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
             )
         tiers[name] = _parse_tier(name, entry, root=root, where=f"{where}.tiers.{name}")
     envs = _parse_envs(table.get("envs", {}), root=root, where=f"{where}.envs")
+    sources = parse_sources(table, root=root, where=where)
     wheelhouse = (
         _parse_wheelhouse(
             table["wheelhouse"],
@@ -324,10 +429,81 @@ def parse_config(table: Mapping[str, Any], *, pyproject: Path) -> TierciConfig:
         env_dir=root / table["env_dir"] if "env_dir" in table else None,
         native_modules=tuple(_strings(table, "native_modules", where=where)),
         gates=_parse_gates(table.get("gates", {}), where=f"{where}.gates"),
-        lock_options=_parse_lock_options(table, where=where),
+        lock_options=_parse_lock_options(table, where=where)
+        + _source_options(sources, [t.lock for t in tiers.values()], envs),
         base_branch=table.get("base_branch", ""),
         quarantine_file=root / table.get("quarantine_file", "quarantine.toml"),
         project_extras=tuple(_strings(table, "project_extras", where=where)),
+        sources=sources,
+        package=table.get("package") or re.sub(r"[-.]+", "_", project_name).lower(),
+        declared_tiers=tuple(tiers_table),
+        ci=_parse_ci(table.get("ci", {}), root=root, where=f"{where}.ci"),
+    )
+
+
+def _parse_ci(entry: Mapping[str, Any], *, root: Path, where: str) -> CiConfig:
+    _check_keys(entry, _CI_KEYS, where=where)
+    markers = (root / ".github", root / "Jenkinsfile")
+    detected = tuple(
+        system for system, marker in zip(CI_SYSTEMS, markers, strict=True) if marker.exists()
+    )
+    systems = tuple(_strings(entry, "systems", where=where)) or detected or CI_SYSTEMS
+    unknown = [system for system in systems if system not in CI_SYSTEMS]
+    if unknown or len(set(systems)) != len(systems):
+        raise ConfigError(
+            f"{where}: systems must name each of {', '.join(CI_SYSTEMS)} at most once, "
+            f"got {list(systems)!r}",
+            fix='write e.g. systems = ["github"]',
+        )
+    python = entry.get("python", CiConfig.python)
+    _parse_pythons({"pythons": [python]}, where=where)
+    return CiConfig(
+        systems=systems,
+        python=python,
+        release=entry.get("release", True),
+        keep_commits=_positive(entry, "keep_commits", CiConfig.keep_commits, where),
+        jenkins_agent=_label(entry, "jenkins_agent", CiConfig.jenkins_agent, where),
+        jenkins_device_agent=_label(
+            entry, "jenkins_device_agent", CiConfig.jenkins_device_agent, where
+        ),
+        wheel_runners=tuple(_labels(entry, "wheel_runners", where)) or CiConfig.wheel_runners,
+    )
+
+
+_LABEL = re.compile(r"[\w.-]+")
+
+
+def _label(entry: Mapping[str, Any], key: str, default: str, where: str) -> str:
+    value: str = entry.get(key, default)
+    if not _LABEL.fullmatch(value):
+        raise ConfigError(
+            f"{where}: {key} {value!r} is not a runner or agent label",
+            fix=f'use letters, digits, ".", "-" and "_", e.g. {key} = "{default}"',
+        )
+    return value
+
+
+def _labels(entry: Mapping[str, Any], key: str, where: str) -> list[str]:
+    labels = _strings(entry, key, where=where)
+    for label in labels:
+        _label({key: label}, key, "ubuntu-latest", where)
+    return labels
+
+
+def _source_options(
+    sources: PackageSources, locks: list[Path], envs: Mapping[str, EnvConfig]
+) -> tuple[str, ...]:
+    """The option lines the package sources put in locks: allowed in each lock folder."""
+    from tierci.locks.lockfile import normalise_option  # noqa: PLC0415 - as below
+
+    folders = {lock.parent for lock in [*locks, *(env.lock for env in envs.values())]}
+    folders.add(sources.root / "requirements")
+    return tuple(
+        dict.fromkeys(
+            normalise_option(line)
+            for folder in sorted(folders)
+            for line in sources.option_lines(folder)
+        )
     )
 
 
@@ -449,10 +625,11 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
     default_markers = _BUILTIN_MARKERS.get(name, name)
     pytest_args = _strings(entry, "pytest_args", where=where)
     reruns, reruns_delay = _parse_reruns(entry, where=where)
+    markers = entry.get("markers", default_markers)
     return TierConfig(
         name=name,
         lock=root / entry.get("lock", f"requirements/{name}.txt"),
-        markers=entry.get("markers", default_markers),
+        markers=markers,
         allow_empty=entry.get("allow_empty", False),
         install_project=entry.get("install_project", True),
         pytest_args=tuple(pytest_args),
@@ -461,7 +638,56 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
         reruns_delay=reruns_delay,
         pythons=_parse_pythons(entry, where=where),
         tools=tuple(_strings(entry, "tools", where=where)),
+        **_parse_tier_ci(name, entry, tests=markers is not None, where=where),
     )
+
+
+_CRON_FIELD = re.compile(r"[\w*,/-]+")
+_CRON_FIELDS = 5  # minute hour day month weekday
+
+
+def _parse_tier_ci(
+    name: str, entry: Mapping[str, Any], *, tests: bool, where: str
+) -> dict[str, Any]:
+    """The keys of a tier that say how CI runs it (``tierci ci render``)."""
+    schedule: str = entry.get("schedule", _DEFAULT_SCHEDULES.get(name, ""))
+    fields = schedule.split()
+    if schedule and (len(fields) != _CRON_FIELDS or not all(map(_CRON_FIELD.fullmatch, fields))):
+        raise ConfigError(
+            f"{where}: schedule {schedule!r} is not a cron line (five fields)",
+            fix='write e.g. schedule = "17 3 * * *" (03:17 UTC every day)',
+        )
+    if schedule and (not tests or name == "unit"):
+        raise ConfigError(
+            f"{where}: schedule is for test tiers other than unit (which runs on every push)",
+            fix=f"remove schedule from [tool.tierci.tiers.{name}]",
+        )
+    shards = _positive(entry, "shards", 1, where)
+    if shards > 1 and (not tests or schedule or name == "device"):
+        raise ConfigError(
+            f"{where}: shards is for test tiers that run on every push (unit, and custom "
+            "tiers without a schedule)",
+            fix=f"remove shards from [tool.tierci.tiers.{name}]",
+        )
+    device = entry.get("requires_device", name == "device")
+    runner = tuple(_labels(entry, "runner", where)) or (
+        ("self-hosted", "gpu") if device else ("ubuntu-latest",)
+    )
+    needs = tuple(_strings(entry, "agent_needs", where=where))
+    unknown = [need for need in needs if need not in AGENT_NEEDS]
+    if unknown:
+        raise ConfigError(
+            f"{where}: agent_needs has {unknown[0]!r}, which .ci/agent-check cannot check",
+            fix=f"use any of: {', '.join(AGENT_NEEDS)}",
+        )
+    timeout = 60 if name in {"heavy", "device", "wheels"} else 30 if tests else 20
+    return {
+        "shards": shards,
+        "schedule": schedule,
+        "runner": runner,
+        "timeout_minutes": _positive(entry, "timeout_minutes", timeout, where),
+        "agent_needs": needs,
+    }
 
 
 def _parse_pythons(entry: Mapping[str, Any], *, where: str) -> tuple[str, ...]:

@@ -1,5 +1,9 @@
-"""The CI files call only what exists, and every tier has a place in both CI systems.
+"""The CI files are rendered from the tiers, call only what exists, and every tier has a
+place in both CI systems.
 
+The workflows and the Jenkinsfile are rendered from [tool.tierci] (`tierci ci render`):
+the committed ones must be exactly that rendering (`--check`), and the assertions below
+read the rendering itself, so they hold for what any change to the tiers produces.
 Sessions come from real `nox --list --json` (this repository's noxfile, and the
 adopter's for steps that run in examples/native-ml); invoke tasks from the real
 collection `inv --list` shows. The workflows' security conventions are checked too, and
@@ -10,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +24,24 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import REPO, run
+from tests.support import REPO, run, tierci_command
+from tierci.cirender import render
+from tierci.config import load_config
 from tierci.invoke_tasks import nox_sessions
+from tierci.lint import NPM_GROOVY_LINT
 
-WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
-JENKINSFILE = (REPO / "Jenkinsfile").read_text(encoding="utf-8")
+RENDERED = {file.path: file.text for file in render(load_config(REPO))}
+# The rendered workflows, and any the repository keeps by hand (wheels.yml, which
+# builds the reference adopter in examples/native-ml): the same rules hold for both.
+WORKFLOW_TEXTS = {
+    Path(path).name: text for path, text in RENDERED.items() if path.startswith(".github/")
+} | {
+    path.name: path.read_text(encoding="utf-8")
+    for path in sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    if f".github/workflows/{path.name}" not in RENDERED
+}
+WORKFLOWS = sorted(WORKFLOW_TEXTS)
+JENKINSFILE = RENDERED["Jenkinsfile"]
 NOX_CALL = re.compile(r"nox -s ([\w-]+)")
 INVOKE_CALL = re.compile(r"(?:python3? -m invoke|\binv) ([\w-]+)")
 PINNED = re.compile(r"^[\w./-]+@[0-9a-f]{40}$")
@@ -38,15 +57,17 @@ RESTORE_KEYS = [
 RESTORE = "actions/cache/restore@"
 SAVE = "actions/cache/save@"
 DEPLOY_PAGES = "actions/deploy-pages@"
+#: `TIERCI_REQUIRE_CI_LINTERS=1` (.ci/run sets it): zizmor and npm-groovy-lint must run.
+REQUIRE_LINTERS = "TIERCI_REQUIRE_CI_LINTERS"
 
 
-def load(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+def load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(WORKFLOW_TEXTS[name])
     return document
 
 
 def workflow(name: str) -> dict[str, Any]:
-    return load(REPO / ".github" / "workflows" / name)
+    return load(name)
 
 
 def index_of(job: dict[str, Any], found: Any) -> int:
@@ -65,10 +86,10 @@ def runs(text: str) -> Any:
 
 
 def steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    for path in WORKFLOWS:
-        for job_name, job in load(path)["jobs"].items():
+    for name in WORKFLOWS:
+        for job_name, job in load(name)["jobs"].items():
             for step in job.get("steps", []):
-                yield path.name, job_name, step
+                yield name, job_name, step
 
 
 @pytest.fixture(scope="module")
@@ -103,16 +124,16 @@ def test_every_sh_step_of_the_jenkinsfile_runs_an_invoke_task() -> None:
         assert INVOKE_CALL.search(command), command
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_security_conventions(path: Path) -> None:
-    workflow = load(path)
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_workflow_security_conventions(name: str) -> None:
+    workflow = load(name)
     assert workflow["permissions"] == {}, "top-level permissions: {}"
     assert "concurrency" in workflow
     for job_name, job in workflow["jobs"].items():
         assert "timeout-minutes" in job, job_name
         assert "permissions" in job, f"{job_name}: least privilege is declared per job"
         writes = {k for k, v in job["permissions"].items() if v == "write"}
-        allowed = {"id-token"} if path.name == "release.yml" else set()
+        allowed = {"id-token"} if name == "release.yml" else set()
         if any(uses_action(DEPLOY_PAGES)(step) for step in job.get("steps", [])):
             # Deploying Pages needs both; that job runs the deployment and nothing else.
             allowed = {"pages", "id-token"}
@@ -133,10 +154,10 @@ def test_workflow_security_conventions(path: Path) -> None:
 
 
 def test_pinned_actions_carry_their_version_comment() -> None:
-    for path in WORKFLOWS:
-        for line in path.read_text(encoding="utf-8").splitlines():
+    for name in WORKFLOWS:
+        for line in WORKFLOW_TEXTS[name].splitlines():
             if "uses:" in line:
-                assert re.search(r"@[0-9a-f]{40} # v\d", line), f"{path.name}: {line.strip()}"
+                assert re.search(r"@[0-9a-f]{40} # v\d", line), f"{name}: {line.strip()}"
 
 
 @pytest.mark.parametrize("name", ["ci.yml", "heavy.yml", "device.yml"])
@@ -264,11 +285,11 @@ def test_the_nightly_build_is_the_default_branchs_and_one_system_publishes() -> 
     assert "--check-only" in release
     assert "withCredentials" not in JENKINSFILE  # nothing here can upload
     publishing = [
-        path.name
-        for path in WORKFLOWS
-        if "pypa/gh-action-pypi-publish" in path.read_text(encoding="utf-8")
-        or "twine upload" in path.read_text(encoding="utf-8")
-        or "nox -s release --" in path.read_text(encoding="utf-8")
+        name
+        for name in WORKFLOWS
+        if "pypa/gh-action-pypi-publish" in WORKFLOW_TEXTS[name]
+        or "twine upload" in WORKFLOW_TEXTS[name]
+        or "nox -s release --" in WORKFLOW_TEXTS[name]
     ]
     assert publishing == ["release.yml"]
 
@@ -281,7 +302,7 @@ def test_no_ci_file_installs_into_an_agents_own_python() -> None:
         command.startswith("$BOOTSTRAP && python -m invoke ")
         for command in re.findall(r"\bsh '([^']*)'", JENKINSFILE)
     )
-    device = load(REPO / ".github" / "workflows" / "device.yml")
+    device = load("device.yml")
     runs = [step.get("run", "") for step in device["jobs"]["device"]["steps"]]
     assert any(run.startswith("python3 -m venv .venv-ci") for run in runs)
     assert not any("pip install" in run and ".venv-ci/bin/python" not in run for run in runs)
@@ -344,8 +365,169 @@ NODE24_MAJORS = {
 
 
 def test_actions_are_on_their_node_24_majors() -> None:
-    for path in WORKFLOWS:
-        for line in path.read_text(encoding="utf-8").splitlines():
+    for name in WORKFLOWS:
+        for line in WORKFLOW_TEXTS[name].splitlines():
             found = re.search(r"uses: ([\w-]+/[\w-]+)(?:/[\w/-]+)?@[0-9a-f]{40} # v(\d+)\.", line)
             if found and found.group(1) in NODE24_MAJORS:
-                assert int(found.group(2)) >= NODE24_MAJORS[found.group(1)], f"{path.name}: {line}"
+                assert int(found.group(2)) >= NODE24_MAJORS[found.group(1)], f"{name}: {line}"
+
+
+# --- tierci ci render: the committed files are the rendering, and the tiers drive it ---
+
+CI_FILES = (".github", "Jenkinsfile", ".ci", ".groovylintrc.json")
+
+
+def test_the_committed_ci_files_are_what_the_tiers_render() -> None:
+    checked = run(tierci_command(REPO, "ci", "render", "--check"), REPO)
+    assert checked.returncode == 0, checked
+    assert "up to date" in checked.output
+
+
+def copy_of_this_project(tmp_path: Path) -> Path:
+    """This repository's pyproject.toml and CI files, and nothing else."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy2(REPO / "pyproject.toml", copy)
+    for name in CI_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name)
+        else:
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+def test_a_changed_or_missing_ci_file_fails_the_check_naming_file_and_line(
+    tmp_path: Path,
+) -> None:
+    copy = copy_of_this_project(tmp_path)
+    ci = copy / ".github" / "workflows" / "ci.yml"
+    lines = ci.read_text(encoding="utf-8").split("\n")
+    number = lines.index("        shard: [1, 2, 3]") + 1
+    lines[number - 1] = "        shard: [1, 2]"
+    ci.write_text("\n".join(lines), encoding="utf-8")
+    (copy / ".github" / "workflows" / "device.yml").unlink()
+    before = {path: path.read_bytes() for path in copy.rglob("*") if path.is_file()}
+    checked = run(tierci_command(copy, "ci", "render", "--check"), copy)
+    assert checked.returncode == 2, checked  # a configuration error (docs/tiers.md)
+    assert f".github/workflows/ci.yml:{number}: differs from what [tool.tierci]" in (checked.output)
+    assert "expected: '        shard: [1, 2, 3]'" in checked.output
+    assert "found:    '        shard: [1, 2]'" in checked.output
+    assert ".github/workflows/device.yml: missing" in checked.output
+    assert "heavy.yml" not in checked.output  # only what differs is named
+    assert {path: path.read_bytes() for path in copy.rglob("*") if path.is_file()} == before
+    rendered = run(tierci_command(copy, "ci", "render"), copy)
+    assert rendered.returncode == 0, rendered
+    assert rendered.output.split() == [
+        *("rendered", ".github/workflows/ci.yml", "rendered", ".github/workflows/device.yml")
+    ]
+    assert run(tierci_command(copy, "ci", "render", "--check"), copy).returncode == 0
+
+
+def test_a_custom_tier_declared_once_reaches_nox_invoke_github_and_jenkins(
+    tmp_path: Path,
+) -> None:
+    """`[tool.tierci.tiers.integration]` alone: a nox session (and its invoke task), a
+    job in ci.yml and a stage in the Jenkinsfile, each running that session."""
+    project = tmp_path / "sample"
+    shutil.copytree(REPO / "tests" / "fixtures" / "sample-project", project)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8")
+        + '\n[tool.tierci.tiers.integration]\nmarkers = "integration"\n',
+        encoding="utf-8",
+    )
+    (project / "noxfile.py").write_text(
+        "import tierci.nox\n\ntierci.nox.register(globals())\n", encoding="utf-8"
+    )
+    assert "integration" in nox_sessions(project)
+    listed = run([sys.executable, "-m", "invoke", "--list"], project)
+    assert listed.returncode == 0, listed
+    assert "integration" in listed.output.split()
+    rendered = run(tierci_command(project, "ci", "render"), project)
+    assert rendered.returncode == 0, rendered
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
+    runs = [step.get("run", "") for step in ci["jobs"]["integration"]["steps"]]
+    assert "python -m nox -s integration" in runs
+    assert "integration" in ci["jobs"]["all-green"]["needs"]
+    jenkinsfile = (project / "Jenkinsfile").read_text(encoding="utf-8")
+    assert "stage('Integration')" in jenkinsfile
+    assert "sh '$BOOTSTRAP && python -m invoke integration'" in jenkinsfile
+    # More Pythons and shards: the matrix follows.
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8") + 'pythons = ["3.11", "3.12"]\nshards = 2\n',
+        encoding="utf-8",
+    )
+    checked = run(tierci_command(project, "ci", "render", "--check"), project)
+    assert checked.returncode == 2, checked
+    assert run(tierci_command(project, "ci", "render"), project).returncode == 0
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
+    matrix = ci["jobs"]["integration"]["strategy"]["matrix"]
+    assert matrix == {"python": ["3.11", "3.12"], "shard": [1, 2]}
+    jenkinsfile = (project / "Jenkinsfile").read_text(encoding="utf-8")
+    assert "stage('Integration shard 2/2')" in jenkinsfile
+
+
+def fresh_adopter(tmp_path: Path) -> Path:
+    """A pure-Python project with no CI files yet, heavy, device and a sharded custom tier."""
+    project = tmp_path / "fresh"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(
+            """
+            [project]
+            name = "fresh"
+            version = "0.1.0"
+
+            [tool.tierci.tiers.heavy]
+            markers = "heavy"
+
+            [tool.tierci.tiers.device]
+            markers = "device"
+
+            [tool.tierci.tiers.integration]
+            markers = "integration"
+            pythons = ["3.11", "3.12"]
+            shards = 2
+            """
+        ),
+        encoding="utf-8",
+    )
+    rendered = run(tierci_command(project, "ci", "render"), project)
+    assert rendered.returncode == 0, rendered
+    return project
+
+
+def linter(name: str, *fallbacks: Path) -> str | None:
+    """The tool on PATH, else where the lint tier installed it; None (a skip) where it
+    is nowhere, unless TIERCI_REQUIRE_CI_LINTERS=1 makes that a failure."""
+    found = shutil.which(name) or next((str(p) for p in fallbacks if p.is_file()), None)
+    if found is None:
+        if os.environ.get(REQUIRE_LINTERS) == "1":
+            pytest.fail(f"{name} is not installed and {REQUIRE_LINTERS}=1")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def test_a_fresh_adopters_rendered_workflows_have_no_zizmor_findings(tmp_path: Path) -> None:
+    zizmor = linter("zizmor", REPO / ".nox" / "lint" / "bin" / "zizmor")
+    assert zizmor is not None
+    project = fresh_adopter(tmp_path)
+    workflows = sorted(path.name for path in (project / ".github" / "workflows").iterdir())
+    assert workflows == ["ci.yml", "device.yml", "heavy.yml", "release.yml"]
+    audited = run([zizmor, "--offline", "--strict-collection", ".github/workflows"], project)
+    assert audited.returncode == 0, audited
+    assert "No findings to report" in audited.output
+    actionlint = shutil.which("actionlint")  # optional everywhere (docs/ci.md)
+    if actionlint:
+        checked = run([actionlint], project)
+        assert checked.returncode == 0, checked
+
+
+def test_a_fresh_adopters_rendered_jenkinsfile_passes_groovy_lint(tmp_path: Path) -> None:
+    npx = linter("npx")
+    assert npx is not None
+    project = fresh_adopter(tmp_path)
+    command = [npx, "--yes", NPM_GROOVY_LINT, "--noserver", "--failon", "warning"]
+    linted = run([*command, "--output", "txt", "Jenkinsfile"], project)
+    assert linted.returncode == 0, linted  # with the rendered .groovylintrc.json

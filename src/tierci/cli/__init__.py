@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli import flakes, heavy, junit, project, release, report
+from tierci.cli import ci, flakes, heavy, junit, project, release, report
 from tierci.cli._common import Parser
 from tierci.errors import TierciError, UsageError
 
@@ -53,7 +53,7 @@ def _parser() -> Parser:
         help="the project folder, where pyproject.toml is (default: the current folder)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (project, junit, report, flakes, heavy, release):
+    for group in (project, junit, report, flakes, heavy, release, ci):
         group.add_commands(commands)
     return parser
 

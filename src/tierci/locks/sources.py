@@ -1,0 +1,101 @@
+"""Where a project's locks get packages that PyPI does not have: ``[tool.tierci]
+find_links`` (folders in the repository, or URLs) and ``extra_index_urls`` (an internal
+index). The portable way to pin an unreleased or internal tierci, or any private wheel.
+
+pip-compile searches them while compiling, and every lock carries them as option lines
+(``--find-links ../wheels``), a folder written relative to the lock's own folder: pip
+and uv both read such a path relative to the requirements file, so ``pip install -r
+requirements/bootstrap.txt`` and every session's sync find the wheels on any machine,
+from any working directory, with no absolute path in a committed file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from tierci.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["PackageSources", "parse_sources"]
+
+_URL_SCHEMES = ("https", "http")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackageSources:
+    """``find_links`` and ``extra_index_urls`` of ``[tool.tierci]``, validated."""
+
+    root: Path
+    #: Folders relative to the project root (POSIX spelling), or http(s) URLs.
+    find_links: tuple[str, ...] = ()
+    extra_index_urls: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.find_links or self.extra_index_urls)
+
+    def option_lines(self, folder: Path) -> tuple[str, ...]:
+        """The option lines a lock in ``folder`` carries: folders relative to it."""
+        lines = [f"--find-links {self._relative(entry, folder)}" for entry in self.find_links]
+        lines += [f"--extra-index-url {url}" for url in self.extra_index_urls]
+        return tuple(lines)
+
+    def compile_arguments(self) -> list[str]:
+        """pip-compile's arguments, run in the project root."""
+        arguments: list[str] = []
+        for entry in self.find_links:
+            arguments += ["--find-links", entry]
+        for url in self.extra_index_urls:
+            arguments += ["--extra-index-url", url]
+        return arguments
+
+    def _relative(self, entry: str, folder: Path) -> str:
+        if _is_url(entry):
+            return entry
+        relative = os.path.relpath(self.root / entry, folder)
+        return PurePosixPath(*Path(relative).parts).as_posix()
+
+
+def parse_sources(table: Mapping[str, Any], *, root: Path, where: str) -> PackageSources:
+    find_links = _list(table, "find_links", where)
+    for entry in find_links:
+        if _is_url(entry):
+            continue
+        if "://" in entry or Path(entry).is_absolute() or entry.startswith("~"):
+            raise ConfigError(
+                f"{where}: find_links has {entry!r}, which no other machine has: every "
+                "lock would carry it",
+                fix="put the wheels in a folder of the repository and name it relative to "
+                'the project (find_links = ["wheels"]), or give an https:// URL',
+            )
+    urls = _list(table, "extra_index_urls", where)
+    for url in urls:
+        if not _is_url(url):
+            raise ConfigError(
+                f"{where}: extra_index_urls has {url!r}, not an http(s) URL",
+                fix='write the index\'s simple URL, e.g. "https://pypi.example.com/simple"',
+            )
+        if urlsplit(url).password is not None:
+            raise ConfigError(
+                f"{where}: an extra_index_urls entry carries a password, which every lock "
+                "and log would then show",
+                fix="remove the credentials from the URL; give them to pip and uv through "
+                "~/.netrc or a keyring",
+            )
+    return PackageSources(root=root, find_links=tuple(find_links), extra_index_urls=tuple(urls))
+
+
+def _is_url(entry: str) -> bool:
+    return urlsplit(entry).scheme in _URL_SCHEMES
+
+
+def _list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
+    values = table.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise ConfigError(f"{where}: {key} must be a list of strings", fix='write e.g. ["wheels"]')
+    return list(values)
