@@ -21,14 +21,14 @@ from invoke.tasks import Task
 
 from tierci.config import load_config
 from tierci.errors import CommandFailedError
-from tierci.pipeline import DEFAULT_PIPELINE, failed_tiers, run_pipeline
+from tierci.pipeline import failed_tiers, run_pipeline
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from invoke.context import Context
 
-__all__ = ["DEFAULT_PIPELINE", "nox_collection", "nox_sessions"]
+__all__ = ["nox_collection", "nox_sessions"]
 
 
 def nox_sessions(root: Path) -> dict[str, str]:
@@ -93,9 +93,11 @@ def _ci_task(
     return Task(ci, name="ci")
 
 
-def nox_collection(root: Path | str, *, pipeline: Sequence[str] = DEFAULT_PIPELINE) -> Collection:
-    """A task per nox session in ``root``'s noxfile, plus ``ci``."""
+def nox_collection(root: Path | str, *, pipeline: Sequence[str] = ()) -> Collection:
+    """A task per nox session in ``root``'s noxfile, plus ``ci`` running ``pipeline``
+    (default: the project's pipeline tiers, ``TierciConfig.pipeline_tiers``)."""
     root = Path(root)
+    pipeline = pipeline or load_config(root).pipeline_tiers
     collection = Collection()
     sessions = nox_sessions(root)
     for name, description in sessions.items():

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from tierci.config import TierciConfig
 
 __all__ = [
-    "DEFAULT_PIPELINE",
     "PIPELINE_STARTED_VARIABLE",
     "Status",
     "TierResult",
@@ -35,8 +34,6 @@ __all__ = [
     "run_pipeline",
 ]
 
-#: The tiers `inv ci` and `tierci pipeline` run when none are named.
-DEFAULT_PIPELINE = ("lint", "unit", "packaging")
 #: When the whole pipeline started (ISO 8601): set by CI (the workflow run's start, the
 #: Jenkins build's) or by this runner for the sessions it starts; tier records keep it.
 PIPELINE_STARTED_VARIABLE = "TIERCI_PIPELINE_STARTED"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import cast
@@ -11,6 +10,7 @@ from typing import cast
 from lxml import etree
 
 from tests.support import REPO, head_commit, inv, nox, run
+from tierci.invoke_tasks import nox_sessions
 
 
 def junit_cases(path: Path) -> tuple[dict[str, str], list[str]]:
@@ -159,9 +159,8 @@ def test_inv_ci_stops_at_the_first_failure(sample_project: Path) -> None:
 
 
 def test_this_repository_has_an_invoke_task_for_every_nox_session() -> None:
-    noxfile = (REPO / "noxfile.py").read_text(encoding="utf-8")
-    defined = set(re.findall(r"@nox\.session[^\n]*\n(?:@[^\n]*\n)*def (\w+)", noxfile))
-    assert {"lint", "unit", "packaging", "heavy", "device", "lock"} <= defined
+    defined = set(nox_sessions(REPO))
+    assert {"lint", "unit", "packaging", "heavy", "device", "lock", "bench"} <= defined
     listed = inv("--list", cwd=REPO)
     assert listed.returncode == 0, listed
     for name in defined:
