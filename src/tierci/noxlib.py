@@ -94,6 +94,9 @@ __all__ = [
 ]
 
 HISTORY = Path(DEFAULT_HISTORY)
+#: pip-tools, pinned and hashed (a copy of tierci's own requirements/lock.txt): what
+#: compiles a project's requirements/lock.txt the first time.
+BUNDLED_TOOLS_LOCK = Path(locks.__file__).parent / "pip-tools.txt"
 HUD_DIR = Path(DEFAULT_HUD_DIR)
 
 _P = ParamSpec("_P")
@@ -178,6 +181,16 @@ def _recorded_as(
         return wrapper
 
     return decorate
+
+
+def _package(config: TierciConfig, package: str) -> str:
+    """The package to verify: the session's argument, else the configured one."""
+    if package or config.package:
+        return package or config.package
+    raise ConfigError(
+        f"{config.pyproject}: no package name to verify (no [project] name)",
+        fix='add [project] name, or [tool.tierci] package = "import_name"',
+    )
 
 
 def _config(session: nox.Session) -> TierciConfig:
@@ -573,6 +586,11 @@ def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
     config = _config(session)
     tier = config.tier("lint")
     tools = lint_tools(config.root, tier.tools)  # an unknown name fails before any sync
+    from tierci.cirender.render import renders_ci_files, require_up_to_date  # noqa: PLC0415 - jinja2
+
+    if renders_ci_files(config.root):
+        require_up_to_date(config)  # the CI files say what the tiers say
+        session.log("CI files: up to date with [tool.tierci] (tierci ci render --check)")
     _sync_tier(session, config, tier)
     running = []
     for tool in tools:
@@ -608,13 +626,14 @@ def lint(session: nox.Session, *, mypy_args: Sequence[str] = ()) -> None:
 
 @_reported
 @_recorded_as("packaging")
-def packaging(session: nox.Session, *, package: str, dependencies_tier: str = "unit") -> None:
+def packaging(session: nox.Session, *, package: str = "", dependencies_tier: str = "unit") -> None:
     """Build sdist + wheel, check them strictly, import-verify the installed wheel.
 
     The wheel is installed in a fresh environment outside the source tree, with its
     dependencies from ``dependencies_tier``'s lock, and every module is imported there.
     """
     config = _config(session)
+    package = _package(config, package)
     dependencies = config.tier(dependencies_tier)
     _sync_tier(session, config, config.tier("packaging"))
     python = _venv_python(session)
@@ -661,14 +680,19 @@ def lock(session: nox.Session) -> None:
             )
         session.log(f"all {len(specs)} lock files match their inputs")
         return
-    own_lock = next((s.lock for s in specs if s.name == "lock"), None)
-    if own_lock is None or not own_lock.is_file():
+    own = next((s for s in specs if s.name == "lock"), None)
+    if own is None:
         raise ConfigError(
-            "requirements/lock.txt (the lock session's own pinned pip-tools) is missing",
-            fix="create requirements/lock.in with `pip-tools` and `pip`, then "
-            "pip-compile --generate-hashes it once by hand",
+            "requirements/lock.in (the lock session's own tools) is missing",
+            fix="create it with two lines, `pip` and `pip-tools` (`tierci init` writes it)",
         )
-    _sync_lock(session, config, own_lock, project=None)
+    if not own.lock.is_file():
+        # Its first compile: with the pip-tools tierci itself was tested with, pinned
+        # and hashed in tierci's package. Every later one uses the project's own lock.
+        _sync_lock(session, config, BUNDLED_TOOLS_LOCK, project=None)
+        locks.compile_lock(own, config.pyproject, python=_venv_python(session))
+        session.log(f"compiled {own.lock.name} with the pip-tools pinned in tierci")
+    _sync_lock(session, config, own.lock, project=None)
     upgrades = [
         session.posargs[i + 1]
         for i, arg in enumerate(session.posargs[:-1])
@@ -780,7 +804,7 @@ def _retention(posargs: Sequence[str]) -> Retention | None:
 
 @_reported
 @_recorded_as("wheels")
-def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit") -> Path:
+def wheels_session(session: nox.Session, *, package: str = "", test_tier: str = "unit") -> Path:
     """Native wheels into ``dist/wheels/``: cibuildwheel, or the fallback where it cannot run.
 
     Without a container engine: ``build --wheel``, ``auditwheel repair``, import
@@ -788,6 +812,7 @@ def wheels_session(session: nox.Session, *, package: str, test_tier: str = "unit
     test-command`` against the repaired wheel (``test_tier``'s lock for its tools).
     """
     config = _config(session)
+    package = _package(config, package)
     test_locks = [config.tier(test_tier).lock]
     _sync_tier(session, config, config.tier("wheels"))
     out = config.root / "dist" / "wheels"

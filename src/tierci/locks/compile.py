@@ -63,6 +63,10 @@ class LockSpec:
     pythons: tuple[str, ...] = ()
     #: Extras of the project whose dependencies it holds too (with the project's).
     extras: tuple[str, ...] = ()
+    #: Option lines naming where packages PyPI lacks come from (locks/sources.py),
+    #: written into the lock, and pip-compile's arguments for the same sources.
+    source_lines: tuple[str, ...] = ()
+    source_arguments: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -108,6 +112,8 @@ def lock_specs(config: TierciConfig, requirements_dir: Path | None = None) -> li
             includes_project=includes_project,
             pythons=tuple(pythons_by_lock.get(lock.resolve(), ())),
             extras=config.project_extras if includes_project else (),
+            source_lines=config.sources.option_lines(lock.parent) if config.sources else (),
+            source_arguments=tuple(config.sources.compile_arguments() if config.sources else ()),
         )
     return _layering_order(specs)
 
@@ -181,6 +187,8 @@ def input_digest(spec: LockSpec, pyproject: Path) -> str:
         digest.update(f"extras {' '.join(spec.extras)}\n".encode())
     if spec.pythons:  # another set of Pythons is another lock
         digest.update(f"pythons {' '.join(spec.pythons)}\n".encode())
+    for line in spec.source_lines:
+        digest.update(f"source {line}\n".encode())
     return f"sha256:{digest.hexdigest()}"
 
 
@@ -215,7 +223,22 @@ def find_stale(
             stale.append(StaleLock(spec=spec, reason="no tierci input digest in its header"))
         elif recorded != input_digest(spec, pyproject):
             stale.append(StaleLock(spec=spec, reason=f"{spec.source.name} changed since"))
+        stale += [StaleLock(spec=spec, reason=why) for why in _machine_paths(spec.lock)]
     return stale + _stale_built_entries(specs, pyproject, lock_options)
+
+
+_MACHINE_PATH = re.compile(r"(?:@\s*file:|--find-links[\s=]+/|--find-links[\s=]+file:)")
+
+
+def _machine_paths(lock: Path) -> list[str]:
+    """A committed lock that names a path of one machine (``file:///home/me/x.whl``)
+    installs nowhere else."""
+    return [
+        f"line {number} names a path of this machine ({line.strip()[:80]}), which no other "
+        "machine has: put the wheel in a folder named in [tool.tierci] find_links"
+        for number, line in enumerate(lock.read_text(encoding="utf-8").splitlines(), 1)
+        if not line.lstrip().startswith("#") and _MACHINE_PATH.search(line)
+    ]
 
 
 def _stale_built_entries(
@@ -282,7 +305,7 @@ def compile_lock(
                 _pip_compile(spec, pyproject, python=interpreter, output=output, upgrade=upgrade)
                 compiled[version] = output.read_text(encoding="utf-8")
         spec.lock.write_text(merge_for_pythons(compiled), encoding="utf-8")
-    _stamp(spec.lock, input_digest(spec, pyproject))
+    _stamp(spec.lock, input_digest(spec, pyproject), spec.source_lines)
 
 
 def _version_of(python: str) -> str:
@@ -378,6 +401,7 @@ def _pip_compile(
     ]
     for package in upgrade:
         command += ["--upgrade-package", package]
+    command += spec.source_arguments
     root = pyproject.parent
     # Paths relative to the project root: pip-compile writes them into "via" lines,
     # and an absolute path would differ on every machine.
@@ -402,13 +426,17 @@ def _pip_compile(
         )
 
 
-def _stamp(lock: Path, digest: str) -> None:
-    """Put the digest line after pip-compile's header comment."""
+def _stamp(lock: Path, digest: str, source_lines: Sequence[str] = ()) -> None:
+    """Put the digest line after pip-compile's header comment, and the package sources'
+    option lines after it (pip-compile was told not to write any)."""
     lines = [
         line
         for line in lock.read_text(encoding="utf-8").splitlines(keepends=True)
-        if not line.startswith(DIGEST_PREFIX)
+        if not line.startswith((DIGEST_PREFIX, "--find-links ", "--extra-index-url "))
     ]
     header_end = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
-    lines.insert(header_end, f"{DIGEST_PREFIX}{digest}\n")
+    lines[header_end:header_end] = [
+        f"{DIGEST_PREFIX}{digest}\n",
+        *(f"{line}\n" for line in source_lines),
+    ]
     lock.write_text("".join(lines), encoding="utf-8")

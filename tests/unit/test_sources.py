@@ -1,0 +1,108 @@
+"""[tool.tierci] find_links / extra_index_urls: every lock carries them relative to its
+own folder, they are allowed there (and nowhere else), and a lock naming one machine's
+path is stale. Installing from such a lock for real: tests/e2e/test_adopting.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO
+from tierci.config import load_config
+from tierci.errors import ConfigError, LockError
+from tierci.locks import compile as locks
+from tierci.locks.lockfile import read_lock
+
+
+def project(tmp_path: Path, table: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "p"\nversion = "1"\n\n[tool.tierci]\n{table}\n', encoding="utf-8"
+    )
+    requirements = tmp_path / "requirements"
+    requirements.mkdir()
+    (requirements / "unit.in").write_text("tierci\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_each_lock_carries_the_sources_relative_to_its_folder(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        'find_links = ["ci/wheels", "https://wheels.example.com/"]\n'
+        'extra_index_urls = ["https://pypi.example.com/simple"]',
+    )
+    config = load_config(root)
+    assert config.sources is not None
+    assert config.sources.option_lines(root / "requirements") == (
+        "--find-links ../ci/wheels",
+        "--find-links https://wheels.example.com/",
+        "--extra-index-url https://pypi.example.com/simple",
+    )
+    (spec,) = locks.lock_specs(config)
+    assert spec.source_arguments == (
+        "--find-links",
+        "ci/wheels",
+        "--find-links",
+        "https://wheels.example.com/",
+        "--extra-index-url",
+        "https://pypi.example.com/simple",
+    )
+    spec.lock.write_text("#\n# header\n#\ntierci==1.0 \\\n    --hash=sha256:" + "a" * 64 + "\n")
+    locks._stamp(spec.lock, locks.input_digest(spec, config.pyproject), spec.source_lines)
+    lines = spec.lock.read_text(encoding="utf-8").splitlines()
+    assert lines[3].startswith(locks.DIGEST_PREFIX)
+    assert lines[4:7] == list(spec.source_lines)
+    # Allowed in this project's locks, read strictly as every lock is; fresh.
+    assert [r.name for r in read_lock(spec.lock, allowed_options=config.lock_options)] == ["tierci"]
+    assert locks.find_stale([spec], config.pyproject) == []
+    # Another project (no sources) refuses the same lock's option lines.
+    with pytest.raises(LockError, match="--find-links"):
+        read_lock(spec.lock, allowed_options=())
+
+
+def test_changing_the_sources_makes_the_locks_stale(tmp_path: Path) -> None:
+    root = project(tmp_path, 'find_links = ["wheels"]')
+    (spec,) = locks.lock_specs(load_config(root))
+    digest = locks.input_digest(spec, root / "pyproject.toml")
+    root.joinpath("pyproject.toml").write_text(
+        root.joinpath("pyproject.toml").read_text().replace('"wheels"', '"vendor"')
+    )
+    (moved,) = locks.lock_specs(load_config(root))
+    assert locks.input_digest(moved, root / "pyproject.toml") != digest
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('find_links = ["/home/me/wheels"]', "which no other machine has"),
+        ('find_links = ["file:///srv/wheels"]', "which no other machine has"),
+        ('find_links = ["~/wheels"]', "which no other machine has"),
+        ('extra_index_urls = ["pypi.example.com/simple"]', r"not an http\(s\) URL"),
+        ('extra_index_urls = ["https://me:s3cret@pypi.example.com/simple"]', "password"),
+        ('find_links = "wheels"', "must be a list"),
+    ],
+)
+def test_unportable_or_unsafe_sources_are_refused(tmp_path: Path, table: str, message: str) -> None:
+    root = project(tmp_path, table)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(root)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_lock_naming_a_path_of_one_machine_is_stale(tmp_path: Path) -> None:
+    root = project(tmp_path, "")
+    (spec,) = locks.lock_specs(load_config(root))
+    body = "tierci @ file:///home/me/dist/tierci-1.0-py3-none-any.whl \\\n"
+    body += "    --hash=sha256:" + "a" * 64 + "\n"
+    spec.lock.write_text("#\n# header\n#\n" + body, encoding="utf-8")
+    locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
+    (stale,) = locks.find_stale([spec], root / "pyproject.toml")
+    assert "line 5 names a path of this machine" in stale.reason
+    assert "find_links" in stale.reason
+
+
+def test_the_bundled_pip_tools_lock_is_tierci_s_own_lock_session_lock() -> None:
+    # What compiles an adopter's first requirements/lock.txt: kept equal to the lock
+    # this repository's own lock session runs (`nox -s lock` recompiles that one).
+    bundled = REPO / "src" / "tierci" / "locks" / "pip-tools.txt"
+    assert bundled.read_text() == (REPO / "requirements" / "lock.txt").read_text()
