@@ -1,0 +1,154 @@
+"""`tierci init` without compiling: what it detects, what it writes, what it keeps.
+The whole command with its lock compile, on fresh projects: tests/e2e/test_adopting.py."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tierci.config import load_config
+from tierci.errors import ConfigError
+from tierci.init import init_project
+from tierci.init.detect import detect
+
+PYPROJECT = """\
+[build-system]
+requires = ["{requires}"]
+build-backend = "{backend}"
+
+[project]
+name = "{name}"
+version = "1.0"
+"""
+
+
+def make(root: Path, files: dict[str, str], *, backend: str = "hatchling.build") -> Path:
+    requires = backend.split(".", maxsplit=1)[0]
+    pyproject = PYPROJECT.format(requires=requires, backend=backend, name="my-pkg")
+    files = {"pyproject.toml": pyproject, **files}
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def test_a_pure_src_layout_project(tmp_path: Path) -> None:
+    root = make(
+        tmp_path,
+        {
+            "src/my_pkg/__init__.py": "",
+            "tests/test_a.py": "import pytest\n\n@pytest.mark.e2e\ndef test_a(): pass\n",
+        },
+    )
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('[tool.mypy]\nstrict = true\n[dependency-groups]\ntest = ["hypothesis"]\n')
+    facts = detect(root)
+    assert (facts.package, facts.layout, facts.backend) == ("my_pkg", "src", "hatchling")
+    assert facts.native_modules == ()
+    assert facts.markers == {"e2e"}
+    assert facts.test_requirements == ("hypothesis",)
+    assert facts.mypy
+    assert not facts.github
+    assert not facts.jenkins
+
+
+@pytest.mark.parametrize(
+    ("files", "backend", "expected"),
+    [
+        (
+            {
+                "setup.py": "from setuptools import Extension, setup\nsetup(ext_modules=["
+                'Extension("my_pkg._fast", ["my_pkg/_fast.c"])])\n',
+                "my_pkg/__init__.py": "",
+            },
+            "setuptools.build_meta",
+            ("my_pkg._fast",),
+        ),
+        (
+            {
+                "src/my_pkg/__init__.py": "",
+                "src/my_pkg/core/_accel.c": "PyMODINIT_FUNC PyInit__accel(void) { return 0; }\n",
+            },
+            "mesonpy",
+            ("my_pkg.core._accel",),
+        ),
+        (
+            {"src/my_pkg/__init__.py": "", "src/my_pkg/_speed.pyx": "def f(): pass\n"},
+            "scikit_build_core.build",
+            ("my_pkg._speed",),
+        ),
+        (
+            {
+                "src/my_pkg/__init__.py": "",
+                "rust/lib.rs": "#[pymodule]\nfn _rs(m: &Bound<'_, PyModule>) {}\n",
+            },
+            "maturin",
+            ("my_pkg._rs",),
+        ),
+    ],
+    ids=["setuptools-setup-py", "meson-c-in-subpackage", "scikit-build-cython", "maturin-rust"],
+)
+def test_compiled_modules_are_found_for_each_backend(
+    tmp_path: Path, files: dict[str, str], backend: str, expected: tuple[str, ...]
+) -> None:
+    facts = detect(make(tmp_path, files, backend=backend))
+    assert facts.native_modules == expected
+
+
+def test_maturin_module_name_wins(tmp_path: Path) -> None:
+    root = make(tmp_path, {"python/my_pkg/__init__.py": ""}, backend="maturin")
+    (root / "my_pkg").mkdir()
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('[tool.maturin]\nmodule-name = "my_pkg._native"\n')
+    assert detect(root).native_modules == ("my_pkg._native",)
+
+
+def test_no_pyproject_or_no_name_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"has no pyproject\.toml"):
+        detect(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project]\nversion = '1'\n")
+    with pytest.raises(ConfigError, match=r"no \[project\] name"):
+        detect(tmp_path)
+
+
+def test_init_writes_what_is_missing_keeps_what_exists_and_twice_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    root = make(
+        tmp_path,
+        {
+            "my_pkg/__init__.py": "",
+            "my_pkg/_core.c": "PyMODINIT_FUNC PyInit__core(void) { return 0; }\n",
+            "tests/test_x.py": "import pytest\n\n@pytest.mark.device\ndef test_x(): pass\n",
+            "noxfile.py": "# the project's own noxfile\n",
+            ".gitignore": "*.pyc",
+        },
+        backend="setuptools.build_meta",
+    )
+    first = init_project(root, find_links=("wheels",))
+    assert "noxfile.py" in first.kept  # exists: kept, with what --force would write
+    assert "tierci.nox.register(globals())" in first.kept["noxfile.py"]
+    assert (root / "noxfile.py").read_text() == "# the project's own noxfile\n"
+    assert {"requirements/device.in", "requirements/wheels.in", "tasks.py"} <= set(first.written)
+    assert "requirements/heavy.in" not in first.written  # no heavy or e2e tests
+    config = load_config(root)
+    assert config.native_modules == ("my_pkg._core",)
+    assert config.sources is not None
+    assert config.sources.find_links == ("wheels",)
+    assert {"lint", "unit", "packaging", "device", "wheels"} == set(config.enabled_tiers)
+    assert (root / ".github" / "workflows" / "ci.yml").is_file()
+    assert (root / "Jenkinsfile").is_file()
+    assert (root / ".gitignore").read_text().startswith("*.pyc\n# tierci")
+    assert "*.so" in (root / ".gitignore").read_text()
+
+    snapshot = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    second = init_project(root, find_links=("wheels",))
+    assert second.written == []
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == snapshot
+
+    forced = init_project(root, force=True)
+    assert forced.written == ["noxfile.py"]
+    assert "tierci.nox.register(globals())" in (root / "noxfile.py").read_text()
