@@ -7,6 +7,7 @@ keys and wrong types are errors that name the file, the table and the fix.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import tomllib
@@ -406,6 +407,8 @@ def parse_config(
                 fix=f"write it as [tool.tierci.tiers.{name}] with keys {', '.join(_TIER_KEYS)}",
             )
         tiers[name] = _parse_tier(name, entry, root=root, where=f"{where}.tiers.{name}")
+    if "markers" not in tiers_table.get("unit", {}):
+        tiers["unit"] = _unit_without_custom_tiers(tiers)
     envs = _parse_envs(table.get("envs", {}), root=root, where=f"{where}.envs")
     sources = parse_sources(table, root=root, where=where)
     wheelhouse = (
@@ -488,6 +491,22 @@ def _labels(entry: Mapping[str, Any], key: str, where: str) -> list[str]:
     for label in labels:
         _label({key: label}, key, "ubuntu-latest", where)
     return labels
+
+
+def _unit_without_custom_tiers(tiers: Mapping[str, TierConfig]) -> TierConfig:
+    """The unit tier's default selection leaves out every custom test tier's tests, as
+    it leaves out heavy's and device's: a test runs in one tier."""
+    unit = tiers["unit"]
+    custom = [
+        tier.markers
+        for name, tier in tiers.items()
+        if name not in DEFAULT_TIERS and tier.markers is not None
+    ]
+    if not custom or unit.markers is None:
+        return unit
+    excluded = [m if re.fullmatch(r"\w+", m) else f"({m})" for m in custom]
+    markers = " and ".join([unit.markers, *(f"not {m}" for m in excluded)])
+    return dataclasses.replace(unit, markers=markers)
 
 
 def _source_options(

@@ -17,6 +17,7 @@ tier with ``pythons`` one session per Python (``unit-3.12``).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,14 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
     made: list[str] = []
     for name, function, options in _sessions(config):
         if name in taken:
+            # Kept on purpose (the project's own), but never silently: the tier's checks
+            # do not run under this name, and its CI jobs run the project's session.
+            logging.getLogger("nox").warning(
+                "noxfile.py defines its own %r session: it replaces tierci's %s (rename "
+                "yours, or remove it to run the tier)",
+                name,
+                f"{name} tier" if name in config.tiers else f"{name} session",
+            )
             continue
         function.__name__ = function.__qualname__ = name
         function.__module__ = str(namespace.get("__name__", function.__module__))

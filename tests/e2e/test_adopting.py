@@ -245,3 +245,46 @@ def test_the_adopting_guide_works_as_written(
     assert "wrote" not in again.stdout
     assert "locks: every lock is up to date" in again.stdout
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_init_in_a_project_with_its_own_noxfile_and_workflow(
+    tmp_path: Path, tierci_wheel: Path
+) -> None:
+    """Both are kept and named as steps left; the locks still compile (init uses its
+    own lock session, not the project's noxfile, which has none)."""
+    files = {
+        **PURE,
+        "noxfile.py": """\
+            import nox
+
+
+            @nox.session
+            def tests(session: nox.Session) -> None:
+                session.install("pytest")
+                session.run("pytest")
+            """,
+        ".github/workflows/ci.yml": "name: CI\non: push\njobs: {}\n",
+    }
+    project = make_project(tmp_path / "own", files, tierci_wheel)
+    steps = guide_steps()
+    script = "set -euxo pipefail\n" + "\n".join(steps[:3]) + "\n"  # venv, install, init
+    completed = subprocess.run(
+        ["bash", "-c", script],
+        cwd=project,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stdout[-10000:]
+    output = completed.stdout
+    assert "kept       noxfile.py" in output
+    assert "to do:     noxfile.py is the project's own" in output
+    assert "to do:     .github/workflows/ci.yml is the project's own" in output
+    assert (project / "requirements" / "unit.txt").is_file()
+    assert (project / ".github" / "workflows" / "ci.yml").read_text() == files[
+        ".github/workflows/ci.yml"
+    ]
+    assert "tierci" not in (project / "noxfile.py").read_text()

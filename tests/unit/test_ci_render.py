@@ -17,6 +17,7 @@ import yaml
 
 from tests.support import REPO
 from tierci.cirender import RENDERED_MARKER, check, plan_ci, render, write
+from tierci.cirender.render import own_files
 from tierci.config import load_config
 from tierci.errors import ConfigError
 
@@ -270,3 +271,41 @@ def test_a_tier_name_that_cannot_name_a_job_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path, '[tool.tierci.tiers."Big Tests"]\nmarkers = "big"\n')
     with pytest.raises(ConfigError, match="cannot name a CI job"):
         plan_ci(load_config(root))
+
+
+def test_a_workflow_of_the_projects_own_is_kept_and_not_checked_unless_forced(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    (root / ".github" / "workflows").mkdir(parents=True)
+    own = "name: CI\non: push\njobs: {}\n"
+    (root / ".github" / "workflows" / "ci.yml").write_text(own, encoding="utf-8")
+    config = load_config(root)
+    assert own_files(config) == [".github/workflows/ci.yml"]
+    written = {path.relative_to(root).as_posix() for path in write(config)}
+    assert ".github/workflows/ci.yml" not in written
+    assert (root / ".github" / "workflows" / "ci.yml").read_text() == own
+    assert check(config) == []  # the project's own is not compared
+    write(config, force=True)
+    assert RENDERED_MARKER in (root / ".github" / "workflows" / "ci.yml").read_text()
+    assert own_files(config) == []
+
+
+def test_unit_leaves_out_the_tests_of_custom_tiers(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        """\
+        [tool.tierci.tiers.integration]
+        [tool.tierci.tiers.slow]
+        markers = "slow or db"
+        """,
+    )
+    assert load_config(root).tiers["unit"].markers == (
+        "not heavy and not device and not e2e and not integration and not (slow or db)"
+    )
+    explicit = project(
+        tmp_path,
+        '[tool.tierci.tiers.integration]\n[tool.tierci.tiers.unit]\nmarkers = "not slow"\n',
+        name="explicit",
+    )
+    assert load_config(explicit).tiers["unit"].markers == "not slow"

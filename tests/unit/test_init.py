@@ -4,6 +4,7 @@ The whole command with its lock compile, on fresh projects: tests/e2e/test_adopt
 from __future__ import annotations
 
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,43 @@ def test_init_writes_what_is_missing_keeps_what_exists_and_twice_changes_nothing
     forced = init_project(root, force=True)
     assert forced.written == ["noxfile.py"]
     assert "tierci.nox.register(globals())" in (root / "noxfile.py").read_text()
+
+
+def test_a_kept_noxfile_without_the_tiers_is_named_as_a_step_left(tmp_path: Path) -> None:
+    root = make(
+        tmp_path,
+        {
+            "src/my_pkg/__init__.py": "",
+            "noxfile.py": "import nox\n\n@nox.session\ndef lint(session): ...\n",
+            ".github/workflows/ci.yml": "name: CI\non: push\njobs: {}\n",
+        },
+    )
+    result = init_project(root)
+    assert "noxfile.py" in result.kept
+    advice = "\n".join(result.advice)
+    assert "tierci.nox.register(globals())" in advice
+    assert ".github/workflows/ci.yml is the project's own" in advice
+    assert (
+        root / ".github" / "workflows" / "ci.yml"
+    ).read_text() == "name: CI\non: push\njobs: {}\n"
+    assert not (root / "Jenkinsfile").exists()  # the project has GitHub only
+
+
+def test_a_native_project_gets_cibuildwheel_s_test_step(tmp_path: Path) -> None:
+    root = make(
+        tmp_path,
+        {
+            "my_pkg/__init__.py": "",
+            "my_pkg/_core.c": "PyMODINIT_FUNC PyInit__core(void) { return 0; }\n",
+            "test/test_x.py": "",
+        },
+        backend="setuptools.build_meta",
+    )
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('[project.optional-dependencies]\ntest = ["pytest>=8", "hypothesis"]\n')
+    init_project(root)
+    table = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["cibuildwheel"]
+    assert table["test-requires"] == ["pytest"]
+    assert table["test-command"].startswith("pytest {project}/test -p no:cacheprovider -m ")
+    unit_in = (root / "requirements" / "unit.in").read_text().splitlines()
+    assert unit_in[1:] == ["pytest", "tierci", "hypothesis"]  # one pytest, not two

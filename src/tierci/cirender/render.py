@@ -28,6 +28,7 @@ __all__ = [
     "Difference",
     "StaleCiFilesError",
     "check",
+    "own_files",
     "render",
     "write",
 ]
@@ -162,10 +163,15 @@ def _no_clashes(files: list[CiFile]) -> None:
             )
 
 
-def write(config: TierciConfig) -> list[Path]:
-    """Write every rendered file that differs from what is there; return those written."""
+def write(config: TierciConfig, *, force: bool = False) -> list[Path]:
+    """Write every rendered file that differs from what is there; return those written.
+    A workflow or Jenkinsfile of the project's own (:func:`own_files`) is replaced only
+    with ``force``."""
     written = []
+    own = set() if force else set(own_files(config))
     for file in render(config):
+        if file.path in own:
+            continue
         target = config.root / file.path
         data = file.text.encode("utf-8")
         if not target.is_file() or target.read_bytes() != data:
@@ -182,7 +188,12 @@ def check(config: TierciConfig) -> list[Difference]:
     """Each rendered file that is missing or differs, and each file that says it was
     rendered but no longer is; nothing is written."""
     files = render(config)
-    differences = [d for file in files if (d := _compare(config.root, file)) is not None]
+    own = set(own_files(config))
+    differences = [
+        d
+        for file in files
+        if file.path not in own and (d := _compare(config.root, file)) is not None
+    ]
     rendered = {file.path for file in files}
     for candidate in _rendered_before(config.root):
         if candidate not in rendered:
@@ -209,6 +220,23 @@ def require_up_to_date(config: TierciConfig) -> None:
             fix="run `tierci ci render` and commit the result (the tiers are declared "
             "in [tool.tierci]; edit them there, not in the rendered files)",
         )
+
+
+def own_files(config: TierciConfig) -> list[str]:
+    """The workflows and Jenkinsfile the tiers would render but that the project wrote
+    itself (no rendered-by first line): render keeps them and --check skips them."""
+    own = []
+    for file in render(config):
+        target = config.root / file.path
+        owned_kind = file.path == "Jenkinsfile" or file.path.startswith(f"{_WORKFLOWS}/")
+        if owned_kind and target.is_file() and not _first_line_marked(target):
+            own.append(file.path)
+    return own
+
+
+def _first_line_marked(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return RENDERED_MARKER in handle.readline()
 
 
 def renders_ci_files(root: Path) -> bool:
@@ -247,8 +275,6 @@ def _rendered_before(root: Path) -> list[str]:
     candidates = [*sorted((root / _WORKFLOWS).glob("*.y*ml")), root / "Jenkinsfile"]
     found = []
     for path in candidates:
-        if path.is_file():
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                if RENDERED_MARKER in handle.readline():
-                    found.append(path.relative_to(root).as_posix())
+        if path.is_file() and _first_line_marked(path):
+            found.append(path.relative_to(root).as_posix())
     return found

@@ -35,6 +35,12 @@ def add_commands(commands: Subcommands) -> None:
         examples=("tierci ci render", "tierci ci render --check"),
     )
     render.add_argument(
+        "--force",
+        action="store_true",
+        help="also replace a workflow or Jenkinsfile of the project's own (one without "
+        "the rendered-by first line), which is otherwise kept and not checked",
+    )
+    render.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 2 naming each file that is not what the tiers render",
@@ -43,14 +49,20 @@ def add_commands(commands: Subcommands) -> None:
 
 def _render(arguments: argparse.Namespace) -> int:
     from tierci.cirender import write
-    from tierci.cirender.render import require_up_to_date
+    from tierci.cirender.render import own_files, require_up_to_date
     from tierci.console import print_line
 
     config = project_config(arguments)
+    own = [] if arguments.force and not arguments.check else own_files(config)
+    for own_path in own:
+        print_line(
+            f"kept {own_path}: the project's own (no rendered-by first line), so its tiers' "
+            "jobs are not there; merge them in, or replace it with `tierci ci render --force`"
+        )
     if arguments.check:
         require_up_to_date(config)
         print_line("CI files: up to date with [tool.tierci]")
         return 0
-    for path in write(config):
+    for path in write(config, force=arguments.force):
         print_line(f"rendered {path.relative_to(config.root).as_posix()}")
     return 0

@@ -95,11 +95,14 @@ def _init(arguments: argparse.Namespace) -> int:
     root = arguments.project.resolve()
     result = init_project(root, force=arguments.force, find_links=tuple(arguments.find_links))
     facts = result.facts
+    systems = [(".github/", facts.github), ("Jenkinsfile", facts.jenkins)]
+    ci = " and ".join(name for name, present in systems if present) or "none yet"
     print_line(
         f"project {facts.name}: package {facts.package} ({facts.layout} layout, "
         f"{facts.backend}), tests in {facts.tests_dir or 'none found'}, "
         f"markers {', '.join(sorted(facts.markers)) or 'none'}, "
-        f"native modules {', '.join(facts.native_modules) or 'none'}"
+        f"native modules {', '.join(facts.native_modules) or 'none'}, "
+        f"mypy {'configured' if facts.mypy else 'not configured'}, CI files: {ci}"
     )
     for path in result.written:
         print_line(f"wrote      {path}")
@@ -108,6 +111,8 @@ def _init(arguments: argparse.Namespace) -> int:
     for path, text in result.kept.items():
         print_line(f"kept       {path} (it exists and differs; --force writes this:)")
         print_line("".join(f"    {line}\n" for line in text.splitlines()).rstrip("\n"))
+    for advice in result.advice:
+        print_line(f"to do:     {advice}")
     if arguments.no_lock:
         print_line("locks: not compiled (--no-lock): `nox -s lock` compiles them")
     elif not compile_locks(root, print_line):

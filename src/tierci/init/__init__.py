@@ -24,6 +24,15 @@ if TYPE_CHECKING:
 
 __all__ = ["NEXT_COMMANDS", "InitResult", "ProjectFacts", "compile_locks", "init_project"]
 
+_LOCK_NOXFILE = """\
+# Written by `tierci init` to compile the project's locks with tierci's lock session.
+from pathlib import Path
+
+import tierci.nox
+
+tierci.nox.register(globals(), root=Path(__file__).resolve().parents[2])
+"""
+
 #: What the tiers write, which .gitignore must name.
 IGNORED = (".nox/", ".venv/", ".venv-ci/", ".wheelhouse/", "build/", "dist/", "*.egg-info/")
 #: What building compiled modules in place leaves (an editable install of a flat layout).
@@ -43,6 +52,8 @@ class InitResult:
     unchanged: list[str] = field(default_factory=list)
     #: Files that exist and differ, kept: path → what --force would write.
     kept: dict[str, str] = field(default_factory=dict)
+    #: What the user still has to do by hand (a kept noxfile without the tiers, …).
+    advice: list[str] = field(default_factory=list)
 
 
 def init_project(
@@ -79,7 +90,27 @@ def init_project(
         if ci_file.executable and ci_file.path in result.written:
             (root / ci_file.path).chmod(0o755)
     _ignore(root, result)
+    _advise(root, result)
     return result
+
+
+def _advise(root: Path, result: InitResult) -> None:
+    noxfile = root / "noxfile.py"
+    if "noxfile.py" in result.kept and "tierci.nox" not in noxfile.read_text(encoding="utf-8"):
+        result.advice.append(
+            "noxfile.py is the project's own: add `import tierci.nox` and "
+            "`tierci.nox.register(globals())` to it (after your sessions; a session named "
+            "like a tier, e.g. lint, replaces that tier: rename it), or run init --force"
+        )
+    from tierci.cirender.render import own_files  # noqa: PLC0415 - jinja2 only here
+    from tierci.config import load_config  # noqa: PLC0415
+
+    for path in own_files(load_config(root)):
+        result.advice.append(
+            f"{path} is the project's own, so the tiers' jobs are not in it: merge them in "
+            "from `tierci ci render --force` (review the diff), or delete it and run "
+            "`tierci ci render`"
+        )
 
 
 def _ignore(root: Path, result: InitResult) -> None:
@@ -124,10 +155,16 @@ def compile_locks(root: Path, log: Callable[[str], None]) -> bool:
     if not stale:
         return False
     log(f"compiling {len(stale)} lock(s): nox -s lock")
-    completed = subprocess.run([sys.executable, "-m", "nox", "-s", "lock"], cwd=root, check=False)
+    # tierci's own lock session, whatever the project's noxfile holds (init may have
+    # kept one without it): a noxfile of one line in .nox/, environments in .nox/.
+    noxfile = root / ".nox" / "tierci-init" / "noxfile.py"
+    noxfile.parent.mkdir(parents=True, exist_ok=True)
+    noxfile.write_text(_LOCK_NOXFILE, encoding="utf-8")
+    command = [sys.executable, "-m", "nox", "--noxfile", str(noxfile), "--envdir", ".nox"]
+    completed = subprocess.run([*command, "-s", "lock"], cwd=root, check=False)
     if completed.returncode != 0:
         raise CommandFailedError(
-            f"`nox -s lock` failed in {root} (exit {completed.returncode})",
+            f"compiling the locks failed in {root} (nox's exit status {completed.returncode})",
             fix="read its output above (often a requirement no index has: name the folder "
             "of such wheels with --find-links), then run `tierci init` again",
         )

@@ -54,6 +54,7 @@ class ProjectFacts:
     github: bool
     jenkins: bool
     has_tierci_table: bool
+    has_cibuildwheel_table: bool
 
 
 def detect(root: Path) -> ProjectFacts:
@@ -94,6 +95,7 @@ def detect(root: Path) -> ProjectFacts:
         github=(root / ".github").is_dir(),
         jenkins=(root / "Jenkinsfile").is_file(),
         has_tierci_table="tierci" in tool,
+        has_cibuildwheel_table="cibuildwheel" in tool,
     )
 
 

@@ -4,6 +4,7 @@ only what differs from tierci's defaults."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,7 +41,12 @@ def requirement_inputs(facts: ProjectFacts, *, github: bool) -> dict[str, str]:
 
     Every lock but the host's and the lock session's is layered on ``unit.txt`` (``-c``),
     so a package has one version in every tier."""
-    tests = "".join(f"{requirement}\n" for requirement in facts.test_requirements)
+    # pytest and tierci are there already: a test extra's own pytest pin would repeat it.
+    tests = "".join(
+        f"{requirement}\n"
+        for requirement in facts.test_requirements
+        if _requirement_name(requirement) not in ("pytest", "tierci")
+    )
     lint_tools = ["ruff"] + (["mypy"] if facts.mypy else []) + (["zizmor"] if github else [])
     inputs = {
         "bootstrap": "# The host: `pip install -r requirements/bootstrap.txt`, then nox and inv.\n"
@@ -89,7 +95,29 @@ def tierci_table(facts: ProjectFacts, *, find_links: tuple[str, ...]) -> str:
         lines.append(f"native_modules = [{modules}]")
     if "e2e" in facts.markers:
         lines += ["", "[tool.tierci.tiers.heavy]", 'markers = "heavy or e2e"']
+    if facts.native_modules and not facts.has_cibuildwheel_table:
+        lines += _cibuildwheel_table(facts)
     return "\n".join(lines) + "\n"
+
+
+def _cibuildwheel_table(facts: ProjectFacts) -> list[str]:
+    """cibuildwheel's test step, which the wheels tier requires: the unit tier's tests
+    against each built wheel. Its environment has only test-requires, so the plugin's
+    tier selection is spelled out as the marker expression."""
+    tests = facts.tests_dir or "tests"
+    markers = "not heavy and not device and not e2e"
+    return [
+        "",
+        "[tool.cibuildwheel]",
+        "# The unit tier's tests against each wheel built (`nox -s wheels`, wheels.yml).",
+        'test-requires = ["pytest"]',
+        f"test-command = \"pytest {{project}}/{tests} -p no:cacheprovider -m '{markers}'\"",
+    ]
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
 
 
 def _quoted(text: str) -> str:
