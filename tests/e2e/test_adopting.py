@@ -215,6 +215,19 @@ def test_the_adopting_guide_works_as_written(
         assert 'native_modules = ["fastsum._speedups"]' in (project / "pyproject.toml").read_text()
         assert (project / "requirements" / "heavy.txt").is_file()
         assert (project / ".github" / "workflows" / "heavy.yml").is_file()
+        # The wheels tier with the cibuildwheel test step init wrote (no container
+        # engine here: build from the sdist, auditwheel, import, the test-command).
+        wheels = subprocess.run(
+            [str(project / ".venv" / "bin" / "python"), "-m", "nox", "-s", "wheels"],
+            cwd=project,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        assert wheels.returncode == 0, wheels.stdout[-8000:]
+        assert "1 passed, 1 deselected" in wheels.stdout
     else:
         assert "mypy" in (project / "requirements" / "lint.in").read_text()
     # Lint ran every tool on the rendered CI files: zizmor with 0 findings, groovy-lint
