@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import keyword
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -401,6 +402,7 @@ def parse_config(
     tiers: dict[str, TierConfig] = {}
     for name in names:
         entry = tiers_table.get(name, {})
+        _check_tier_name(name, where=f"{where}.tiers")
         if not isinstance(entry, dict):
             raise ConfigError(
                 f"{where}.tiers.{name} must be a table, got {type(entry).__name__}",
@@ -424,21 +426,21 @@ def parse_config(
     return TierciConfig(
         root=root,
         pyproject=pyproject,
-        junit_dir=root / table.get("junit_dir", "build/junit"),
+        junit_dir=root / _relative_folder(table, "junit_dir", "build/junit", where=where),
         tiers=tiers,
         project_dependency_locks=tuple(_strings(table, "project_dependency_locks", where=where)),
         wheelhouse=wheelhouse,
         envs=envs,
         env_dir=root / table["env_dir"] if "env_dir" in table else None,
-        native_modules=tuple(_strings(table, "native_modules", where=where)),
+        native_modules=_module_names(table, "native_modules", where=where),
         gates=_parse_gates(table.get("gates", {}), where=f"{where}.gates"),
         lock_options=_parse_lock_options(table, where=where)
         + _source_options(sources, [t.lock for t in tiers.values()], envs),
-        base_branch=table.get("base_branch", ""),
+        base_branch=_branch_name(table.get("base_branch", ""), where=where),
         quarantine_file=root / table.get("quarantine_file", "quarantine.toml"),
         project_extras=tuple(_strings(table, "project_extras", where=where)),
         sources=sources,
-        package=table.get("package") or re.sub(r"[-.]+", "_", project_name).lower(),
+        package=_package_name(table, project_name, where=where),
         declared_tiers=tuple(tiers_table),
         ci=_parse_ci(table.get("ci", {}), root=root, where=f"{where}.ci"),
     )
@@ -493,19 +495,91 @@ def _labels(entry: Mapping[str, Any], key: str, where: str) -> list[str]:
     return labels
 
 
+#: Names of the pipeline's own sessions and tasks: a tier by one of these names would
+#: replace the session (or invoke's `ci`) in every CI system.
+RESERVED_NAMES = ("lock", "release", "report", "wheelhouse", "ci")
+_TIER_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+_FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*")
+
+
+def _check_tier_name(name: str, *, where: str) -> None:
+    # Tier names become nox sessions, invoke tasks, CI job and stage names, file names.
+    if not _TIER_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{where}: the tier name {name[:60]!r} cannot name a nox session, a CI job and "
+            "a Jenkins stage",
+            fix="name the tier with lowercase letters, digits, - and _, starting with a letter",
+        )
+    if name in RESERVED_NAMES:
+        raise ConfigError(
+            f"{where}: a tier may not be named {name!r}: that is the pipeline's own "
+            f"`{name}` session",
+            fix=f"choose another name (reserved: {', '.join(RESERVED_NAMES)})",
+        )
+
+
+def _module_names(table: Mapping[str, Any], key: str, *, where: str) -> tuple[str, ...]:
+    names = _strings(table, key, where=where)
+    for name in names:
+        if not all(part.isidentifier() and not keyword.iskeyword(part) for part in name.split(".")):
+            raise ConfigError(
+                f"{where}: {key} has {name[:80]!r}, not a dotted module name",
+                fix='write import names, e.g. native_modules = ["my_pkg._core"]',
+            )
+    return tuple(names)
+
+
+def _package_name(table: Mapping[str, Any], project_name: str, *, where: str) -> str:
+    """``package``, else ``[project] name`` spelled as an import name (empty where that
+    spelling is no import name: packaging then asks for ``package``)."""
+    if "package" in table:
+        return _module_names({"package": [table["package"]]}, "package", where=where)[0]
+    default = re.sub(r"[-.]+", "_", project_name).lower()
+    return default if default.isidentifier() and not keyword.iskeyword(default) else ""
+
+
+def _relative_folder(table: Mapping[str, Any], key: str, default: str, *, where: str) -> str:
+    """A folder inside the project, in a spelling CI files can carry as it is."""
+    value: str = table.get(key, default)
+    if not _FOLDER.fullmatch(value) or ".." in value.split("/"):
+        raise ConfigError(
+            f"{where}: {key} {value[:80]!r} is not a plain folder inside the project",
+            fix=f'write a relative path of letters, digits, ".", "_", "-" and "/", '
+            f'e.g. {key} = "{default}"',
+        )
+    return value
+
+
+def _branch_name(value: str, *, where: str) -> str:
+    """A branch name CI files can carry as it is (git's rules, in a narrower alphabet)."""
+    if value and (
+        not _BRANCH.fullmatch(value)
+        or ".." in value
+        or "//" in value
+        or value.endswith(("/", ".lock", "."))
+    ):
+        raise ConfigError(
+            f"{where}: base_branch {value[:80]!r} is not a branch name",
+            fix='write the branch as git shows it, e.g. base_branch = "main"',
+        )
+    return value
+
+
 def _unit_without_custom_tiers(tiers: Mapping[str, TierConfig]) -> TierConfig:
-    """The unit tier's default selection leaves out every custom test tier's tests, as
-    it leaves out heavy's and device's: a test runs in one tier."""
+    """The unit tier's default selection leaves out the tests of every custom tier that
+    selects one marker (``integration``), as it leaves out heavy's and device's: such a
+    test runs in one tier. A custom tier with an expression of its own (``"not slow"``)
+    may overlap unit on purpose, and is left alone."""
     unit = tiers["unit"]
     custom = [
         tier.markers
         for name, tier in tiers.items()
-        if name not in DEFAULT_TIERS and tier.markers is not None
+        if name not in DEFAULT_TIERS and tier.markers and re.fullmatch(r"\w+", tier.markers)
     ]
     if not custom or unit.markers is None:
         return unit
-    excluded = [m if re.fullmatch(r"\w+", m) else f"({m})" for m in custom]
-    markers = " and ".join([unit.markers, *(f"not {m}" for m in excluded)])
+    markers = " and ".join([unit.markers, *(f"not {m}" for m in custom)])
     return dataclasses.replace(unit, markers=markers)
 
 

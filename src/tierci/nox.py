@@ -58,7 +58,9 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
             continue
         function.__name__ = function.__qualname__ = name
         function.__module__ = str(namespace.get("__name__", function.__module__))
-        namespace[name] = nox.session(function, name=name, **options)
+        session = nox.session(function, name=name, **options)
+        # A global of the noxfile by that name (an import, a helper) stays what it is.
+        namespace.setdefault(name, session)
         made.append(name)
     return made
 

@@ -188,7 +188,8 @@ def _package(config: TierciConfig, package: str) -> str:
     if package or config.package:
         return package or config.package
     raise ConfigError(
-        f"{config.pyproject}: no package name to verify (no [project] name)",
+        f"{config.pyproject}: no package name to verify ([project] name is missing, or "
+        "no import name)",
         fix='add [project] name, or [tool.tierci] package = "import_name"',
     )
 

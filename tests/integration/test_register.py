@@ -147,3 +147,26 @@ def test_this_repository_and_the_example_use_register() -> None:
     for noxfile in (REPO / "noxfile.py", REPO / "examples" / "native-ml" / "noxfile.py"):
         assert "tierci.nox.register(globals())" in noxfile.read_text(encoding="utf-8")
     assert nox("--list", cwd=REPO).returncode == 0
+
+
+def test_a_tier_named_like_a_global_of_the_noxfile_leaves_the_global_alone(
+    tmp_path: Path,
+) -> None:
+    project = _project(
+        tmp_path,
+        """\
+        import nox
+        import tierci.nox
+
+        tierci.nox.register(globals())
+
+
+        @nox.session(default=False)
+        def after(session: nox.Session) -> None:
+            '''defined after register, with the nox module still nox'''
+        """,
+    )
+    with (project / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write('\n[tool.tierci.tiers.nox]\nmarkers = "nox"\n')
+    sessions = {entry["session"] for entry in _listed(project)}
+    assert {"nox", "after"} <= sessions

@@ -8,6 +8,7 @@ with its first differing line.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -269,7 +270,7 @@ def test_ci_keys_are_validated(tmp_path: Path, tierci: str, message: str) -> Non
 
 def test_a_tier_name_that_cannot_name_a_job_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path, '[tool.tierci.tiers."Big Tests"]\nmarkers = "big"\n')
-    with pytest.raises(ConfigError, match="cannot name a CI job"):
+    with pytest.raises(ConfigError, match="cannot name a nox session, a CI job"):
         plan_ci(load_config(root))
 
 
@@ -301,7 +302,7 @@ def test_unit_leaves_out_the_tests_of_custom_tiers(tmp_path: Path) -> None:
         """,
     )
     assert load_config(root).tiers["unit"].markers == (
-        "not heavy and not device and not e2e and not integration and not (slow or db)"
+        "not heavy and not device and not e2e and not integration"  # slow's may overlap
     )
     explicit = project(
         tmp_path,
@@ -309,3 +310,57 @@ def test_unit_leaves_out_the_tests_of_custom_tiers(tmp_path: Path) -> None:
         name="explicit",
     )
     assert load_config(explicit).tiers["unit"].markers == "not slow"
+
+
+@pytest.mark.parametrize(
+    ("tierci", "message"),
+    [
+        (
+            '[tool.tierci]\nbase_branch = "main]\\n  pull_request_target:\\n    branches: [main"\n',
+            "is not a branch name",
+        ),
+        (
+            "[tool.tierci]\nbase_branch = \"main' ? evaluate('x') : '\"\n",
+            "is not a branch name",
+        ),
+        (
+            '[tool.tierci]\njunit_dir = "build/junit\\n      - run: echo ${{ github.event }}"\n',
+            "is not a plain folder inside the project",
+        ),
+        ('[tool.tierci]\njunit_dir = "/tmp/junit"\n', "is not a plain folder"),
+        ('[tool.tierci]\njunit_dir = "../../x"\n', "is not a plain folder"),
+        ("[tool.tierci]\njunit_dir = \"b') { deleteDir() }; sh('x\"\n", "is not a plain folder"),
+        ("[tool.tierci.tiers.lock]\n", "that is the pipeline's own `lock` session"),
+        ("[tool.tierci.tiers.report]\n", "that is the pipeline's own `report` session"),
+        ('[tool.tierci]\nnative_modules = ["demo._x\\"]"]\n', "not a dotted module name"),
+    ],
+)
+def test_values_that_reach_ci_files_are_checked_when_read(
+    tmp_path: Path, tierci: str, message: str
+) -> None:
+    root = project(tmp_path, tierci)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(root)
+
+
+def test_render_writes_no_file_through_a_link(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    outside = tmp_path / "outside.yml"
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "ci.yml").symlink_to(outside)  # dangling
+    with pytest.raises(ConfigError, match="is a symbolic link"):
+        write(load_config(root))
+    assert not outside.exists()
+
+
+def test_a_huge_differing_line_is_shown_cut_short(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    config = load_config(root)
+    write(config)
+    workflow = root / ".github" / "workflows" / "ci.yml"
+    lines = workflow.read_text().splitlines(keepends=True)
+    workflow.write_text(lines[0] + "x" * 5_000_000 + "\n" + "".join(lines[2:]))
+    (difference,) = check(config)
+    assert difference.line == 2
+    assert len(difference.describe()) < 600
+    assert "(5000000 characters)" in difference.found

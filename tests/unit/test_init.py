@@ -3,6 +3,7 @@ The whole command with its lock compile, on fresh projects: tests/e2e/test_adopt
 
 from __future__ import annotations
 
+import json
 import textwrap
 import tomllib
 from pathlib import Path
@@ -85,6 +86,7 @@ def test_a_pure_src_layout_project(tmp_path: Path) -> None:
             {
                 "src/my_pkg/__init__.py": "",
                 "rust/lib.rs": "#[pymodule]\nfn _rs(m: &Bound<'_, PyModule>) {}\n",
+                "Cargo.toml": "[lib]\ncrate-type = ['cdylib']\n",
             },
             "maturin",
             ("my_pkg._rs",),
@@ -193,3 +195,87 @@ def test_a_native_project_gets_cibuildwheel_s_test_step(tmp_path: Path) -> None:
     assert table["test-command"].startswith("pytest {project}/test -p no:cacheprovider -m ")
     unit_in = (root / "requirements" / "unit.in").read_text().splitlines()
     assert unit_in[1:] == ["pytest", "tierci", "hypothesis"]  # one pytest, not two
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.mark.parametrize("link", ["noxfile.py", "requirements", ".github", ".ci/agent-check"])
+def test_no_file_is_written_through_a_link_out_of_the_project(tmp_path: Path, link: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret"
+    secret.write_text("keep me\n")
+    secret.chmod(0o600)
+    root = make(tmp_path / "project", {"src/my_pkg/__init__.py": ""})
+    (root / link).parent.mkdir(parents=True, exist_ok=True)
+    (root / link).symlink_to(secret if link == ".ci/agent-check" else outside / "target")
+    with pytest.raises(ConfigError, match="is a symbolic link"):
+        init_project(root, force=True)
+    assert sorted(p.name for p in outside.iterdir()) == ["secret"]
+    assert secret.read_text() == "keep me\n"
+    assert secret.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("ext_name", "find_links"),
+    [
+        ('demo._x"]\nfind_links = ["/etc"]\n#', ()),
+        ("demo._x\u0001", ()),
+        ("demo._core", ("/opt/wheels",)),
+        ("demo._core", ("wheels\n--index-url https://evil.example/simple",)),
+    ],
+    ids=["toml-injection", "control-character", "absolute-find-links", "option-injection"],
+)
+def test_a_refused_table_leaves_the_project_as_it_was(
+    tmp_path: Path, ext_name: str, find_links: tuple[str, ...]
+) -> None:
+    root = make(tmp_path, {"demo/__init__.py": ""}, backend="setuptools.build_meta")
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f"[[tool.setuptools.ext-modules]]\nname = {json.dumps(ext_name)}\n")
+    before = _snapshot(root)
+    with pytest.raises(ConfigError, match="nothing was written"):
+        init_project(root, find_links=find_links)
+    assert _snapshot(root) == before
+
+
+def test_the_detected_package_is_written_when_the_name_does_not_give_it(tmp_path: Path) -> None:
+    root = make(tmp_path, {"src/demo/__init__.py": ""})  # [project] name is my-pkg
+    init_project(root)
+    assert load_config(root).package == "demo"
+
+
+def test_sources_outside_the_package_are_not_its_modules(tmp_path: Path) -> None:
+    root = make(
+        tmp_path,
+        {
+            "src/my_pkg/__init__.py": "",
+            "third_party/zlib/notes.c": "/* see PyInit_spam */\n",
+            "tests/data/fixture.pyx": "",
+            "src/my_pkg/tests/helper.c": "PyMODINIT_FUNC PyInit_helper(void) { return 0; }\n",
+        },
+    )
+    assert detect(root).native_modules == ()
+
+
+def test_files_that_are_not_utf8_are_named_not_a_traceback(tmp_path: Path) -> None:
+    root = make(tmp_path, {"src/my_pkg/__init__.py": ""})
+    (root / ".gitignore").write_bytes(b"\xff\xfe*.pyc\n")
+    with pytest.raises(ConfigError, match=r"\.gitignore is not UTF-8"):
+        init_project(root)
+    (root / "pyproject.toml").write_bytes(b"\xff[project]\n")
+    with pytest.raises(ConfigError, match=r"pyproject\.toml is not UTF-8"):
+        detect(root)
+
+
+def test_find_links_for_an_existing_table_is_a_step_left_not_a_silent_no(tmp_path: Path) -> None:
+    root = make(tmp_path, {"src/my_pkg/__init__.py": ""})
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write("[tool.tierci.tiers.unit]\n")
+    result = init_project(root, find_links=("wheels",))
+    assert any('add find_links = ["wheels"]' in advice for advice in result.advice)

@@ -74,11 +74,28 @@ def test_changing_the_sources_makes_the_locks_stale(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('find_links = ["/home/me/wheels"]', "which no other machine has"),
-        ('find_links = ["file:///srv/wheels"]', "which no other machine has"),
-        ('find_links = ["~/wheels"]', "which no other machine has"),
+        ('find_links = ["/home/me/wheels"]', "not a folder of this repository"),
+        ('find_links = ["file:///srv/wheels"]', "not a folder of this repository"),
+        ('find_links = ["file:/srv/wheels"]', "not a folder of this repository"),
+        ('find_links = ["FILE:wheels"]', "not a folder of this repository"),
+        ('find_links = ["~/wheels"]', "not a folder of this repository"),
+        ('find_links = ["../../etc"]', "not a folder of this repository"),
+        ('find_links = ["./../../..//abs"]', "not a folder of this repository"),
+        ('find_links = ["C:\\\\wheels"]', "not a folder of this repository"),
+        ('find_links = ["${HOME}/w"]', "not a folder of this repository"),
+        ('find_links = ["wheels\\n-e /tmp/evil"]', "without spaces, line breaks"),
+        ('find_links = ["wheels\\r--pre"]', "without spaces, line breaks"),
+        ('find_links = ["-r/etc/passwd"]', "without spaces, line breaks or a leading"),
+        ('find_links = ["https://user:pw@h/w"]', "credentials"),
+        (
+            'extra_index_urls = ["https://h/simple --index-url https://evil.example/simple"]',
+            "without spaces",
+        ),
         ('extra_index_urls = ["pypi.example.com/simple"]', r"not an http\(s\) URL"),
-        ('extra_index_urls = ["https://me:s3cret@pypi.example.com/simple"]', "password"),
+        ('extra_index_urls = ["https:///nohost"]', "without a host"),
+        ('extra_index_urls = ["https://me:s3cret@pypi.example.com/simple"]', "credentials"),
+        ('extra_index_urls = ["https://s3cret@pypi.fury.io/acct/"]', "credentials"),
+        ('extra_index_urls = ["https://u%3As3cret@h/simple"]', "credentials"),
         ('find_links = "wheels"', "must be a list"),
     ],
 )
@@ -106,3 +123,45 @@ def test_the_bundled_pip_tools_lock_is_tierci_s_own_lock_session_lock() -> None:
     # this repository's own lock session runs (`nox -s lock` recompiles that one).
     bundled = REPO / "src" / "tierci" / "locks" / "pip-tools.txt"
     assert bundled.read_text() == (REPO / "requirements" / "lock.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "demo @ FILE:///home/me/demo-1.0-py3-none-any.whl",
+        "-f /abs",
+        "-f/abs",
+        "--find-links ~/w",
+        "--find-links FILE:///abs",
+        "--find-link /abs",
+        "--find /abs",
+        "--find-links=/abs",
+        "--extra-index-url file:///abs",
+        "--index-url /abs/simple",
+        "-i file:///abs",
+        "--find-links ../../../../home/me/w",
+    ],
+)
+def test_every_spelling_of_a_machine_path_is_found(tmp_path: Path, line: str) -> None:
+    root = project(tmp_path, "")
+    (spec,) = locks.lock_specs(load_config(root))
+    spec.lock.write_text("#\n# header\n#\n", encoding="utf-8")
+    locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
+    with spec.lock.open("a", encoding="utf-8") as lock:  # as a hand edit would put it
+        lock.write(f"{line}\n")
+    (stale,) = locks.find_stale([spec], root / "pyproject.toml")
+    assert "names a path of this machine" in stale.reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["--find-links ../wheels", "--find-links https://x.example/w", "x==1 --hash=sha256:ab"],
+)
+def test_portable_lines_are_not_machine_paths(tmp_path: Path, line: str) -> None:
+    root = project(tmp_path, "")
+    (spec,) = locks.lock_specs(load_config(root))
+    spec.lock.write_text("#\n# header\n#\n", encoding="utf-8")
+    locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
+    with spec.lock.open("a", encoding="utf-8") as lock:  # as a hand edit would put it
+        lock.write(f"{line}\n")
+    assert locks.find_stale([spec], root / "pyproject.toml") == []

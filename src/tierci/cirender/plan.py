@@ -45,7 +45,6 @@ ACTIONS = {
     ),
 }
 #: A tier name that can stand in a job id, a stage name, a stash and a shell word.
-_TIER_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 #: A distribution name (PEP 508): it names the PyPI project and the Jenkins pipeline.
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -195,14 +194,7 @@ def _and(words: list[str]) -> str:
 def plan_ci(config: TierciConfig) -> CiPlan:
     """The CI files' model for ``config``'s project."""
     project = _project_name(config)
-    enabled = config.enabled_tiers
-    for name in enabled:
-        if not _TIER_NAME.fullmatch(name):
-            raise ConfigError(
-                f"{config.pyproject}: [tool.tierci.tiers.{name}]: {name!r} cannot name a CI "
-                "job, stage and nox session",
-                fix="name the tier with lowercase letters, digits, - and _, starting with a letter",
-            )
+    enabled = config.enabled_tiers  # their names are checked by the configuration
     jobs = {name: _job(config, config.tiers[name]) for name in enabled}
     tests = [job for job in jobs.values() if config.tiers[job.name].runs_tests]
     return CiPlan(

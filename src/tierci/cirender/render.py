@@ -18,6 +18,7 @@ import jinja2  # the host extra, tierci[ci]: `tierci ci` imports this module whe
 
 from tierci.cirender.plan import ACTIONS, plan_ci
 from tierci.errors import ConfigError
+from tierci.project_files import target_inside, write_inside
 
 if TYPE_CHECKING:
     from tierci.config import TierciConfig
@@ -172,16 +173,12 @@ def write(config: TierciConfig, *, force: bool = False) -> list[Path]:
     for file in render(config):
         if file.path in own:
             continue
-        target = config.root / file.path
-        data = file.text.encode("utf-8")
-        if not target.is_file() or target.read_bytes() != data:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        target = target_inside(config.root, file.path)  # never through a link
+        fresh = target.is_file() and target.read_bytes() == file.text.encode("utf-8")
+        if not fresh or (file.executable and not os.access(target, os.X_OK)):
+            write_inside(config.root, file.path, file.text, executable=file.executable)
             written.append(target)
-        if file.executable and not os.access(target, os.X_OK):
-            target.chmod(target.stat().st_mode | 0o111)
-            written.append(target)
-    return list(dict.fromkeys(written))
+    return written
 
 
 def check(config: TierciConfig) -> list[Difference]:
@@ -256,7 +253,7 @@ def _compare(root: Path, file: CiFile) -> Difference | None:
         expected_lines, found_lines = file.text.split("\n"), found.split("\n")
         for number, (want, have) in enumerate(zip(expected_lines, found_lines, strict=False), 1):
             if want != have:
-                return Difference(file.path, number, repr(want), repr(have))
+                return Difference(file.path, number, _shown(want), _shown(have))
         # One is the other with more lines: the first line only one of them has.
         number = min(len(expected_lines), len(found_lines)) + 1
         return Difference(
@@ -268,7 +265,13 @@ def _compare(root: Path, file: CiFile) -> Difference | None:
 
 
 def _line(lines: list[str], number: int) -> str:
-    return repr(lines[number - 1]) if number <= len(lines) else "<end of file>"
+    return _shown(lines[number - 1]) if number <= len(lines) else "<end of file>"
+
+
+def _shown(line: str, limit: int = 160) -> str:
+    """A line as the message shows it: quoted, and cut short (a committed file may
+    hold a line of megabytes)."""
+    return repr(line[:limit]) + (f" … ({len(line)} characters)" if len(line) > limit else "")
 
 
 def _rendered_before(root: Path) -> list[str]:

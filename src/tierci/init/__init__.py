@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tierci.errors import CommandFailedError
+from tierci.errors import CommandFailedError, ConfigError
 from tierci.init.detect import ProjectFacts, detect
 from tierci.init.files import NOXFILE, TASKS, requirement_inputs, tierci_table
+from tierci.project_files import target_inside, write_inside
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    from tierci.cirender.render import CiFile
 
 __all__ = ["NEXT_COMMANDS", "InitResult", "ProjectFacts", "compile_locks", "init_project"]
 
@@ -66,19 +70,26 @@ def init_project(
     facts = detect(root)
     result = InitResult(facts=facts)
     github = facts.github or not facts.jenkins  # what render's default systems will be
-    if not facts.has_tierci_table:
-        pyproject = root / "pyproject.toml"
-        text = pyproject.read_text(encoding="utf-8")
-        table = tierci_table(facts, find_links=find_links)
-        pyproject.write_text(text.rstrip("\n") + "\n" + table, encoding="utf-8")
-        result.written.append("pyproject.toml [tool.tierci]")
-    else:
-        result.unchanged.append("pyproject.toml [tool.tierci] (exists: kept as it is)")
     files = {"noxfile.py": NOXFILE, "tasks.py": TASKS}
     files |= {
         f"requirements/{name}.in": text
         for name, text in requirement_inputs(facts, github=github).items()
     }
+    # Every target is checked (no links, no folder in the way) and the new table is
+    # read back as tierci reads it, before anything is written: a refusal leaves the
+    # project as it was.
+    for path in ["pyproject.toml", ".gitignore", *files]:
+        target_inside(root, path)
+    pyproject = root / "pyproject.toml"
+    if not facts.has_tierci_table:
+        text = _read(pyproject)
+        new_text = text.rstrip("\n") + "\n" + tierci_table(facts, find_links=find_links)
+        _validate(pyproject, new_text)
+        write_inside(root, "pyproject.toml", new_text)
+        result.written.append("pyproject.toml [tool.tierci]")
+    else:
+        result.unchanged.append("pyproject.toml [tool.tierci] (exists: kept as it is)")
+        _advise_sources(root, find_links, result)
     for path, text in files.items():
         _place(root, path, text, force=force, result=result)
     # The CI files are rendered from the configuration just written.
@@ -86,17 +97,67 @@ def init_project(
     from tierci.config import load_config  # noqa: PLC0415
 
     for ci_file in render(load_config(root)):
-        _place(root, ci_file.path, ci_file.text, force=force, result=result)
-        if ci_file.executable and ci_file.path in result.written:
-            (root / ci_file.path).chmod(0o755)
+        _place(root, ci_file.path, ci_file.text, force=force, result=result, mode=ci_file)
     _ignore(root, result)
     _advise(root, result)
     return result
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            fix="save it as UTF-8, then run tierci init again",
+        ) from None
+
+
+def _validate(pyproject: Path, text: str) -> None:
+    """The new pyproject.toml as tierci will read it: what init detected (a module
+    name, a find-links folder) cannot make a table tierci then refuses."""
+    from tierci.config import parse_config  # noqa: PLC0415
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:  # a detected value TOML cannot hold
+        raise ConfigError(
+            f"{pyproject}: the [tool.tierci] table init would write is not valid TOML ({exc})",
+            fix="check the names init detected (printed above); nothing was written",
+        ) from None
+    try:
+        parse_config(
+            data["tool"]["tierci"],
+            pyproject=pyproject,
+            project_name=str(data.get("project", {}).get("name", "")),
+        )
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{exc.message}\n(in the [tool.tierci] table tierci init would write; "
+            "nothing was written)",
+            fix=exc.fix,
+        ) from None
+
+
+def _advise_sources(root: Path, find_links: tuple[str, ...], result: InitResult) -> None:
+    """--find-links with a table already there: init does not edit the table, so the
+    user must (else the next lock compile misses the wheels again)."""
+    from tierci.config import load_config  # noqa: PLC0415
+
+    sources = load_config(root).sources
+    missing = [entry for entry in find_links if not sources or entry not in sources.find_links]
+    if missing:
+        listed = ", ".join(f'"{entry}"' for entry in missing)
+        result.advice.append(
+            f"[tool.tierci] exists, so --find-links was not written into it: add "
+            f"find_links = [{listed}] to it yourself"
+        )
+
+
 def _advise(root: Path, result: InitResult) -> None:
     noxfile = root / "noxfile.py"
-    if "noxfile.py" in result.kept and "tierci.nox" not in noxfile.read_text(encoding="utf-8"):
+    own_noxfile = noxfile.read_text(encoding="utf-8", errors="replace")
+    if "noxfile.py" in result.kept and "tierci.nox" not in own_noxfile:
         result.advice.append(
             "noxfile.py is the project's own: add `import tierci.nox` and "
             "`tierci.nox.register(globals())` to it (after your sessions; a session named "
@@ -117,7 +178,7 @@ def _ignore(root: Path, result: InitResult) -> None:
     """What the tiers write (environments, reports, builds) stays out of git: the lines
     .gitignore lacks are added, none changed."""
     gitignore = root / ".gitignore"
-    text = gitignore.read_text(encoding="utf-8") if gitignore.is_file() else ""
+    text = _read(gitignore) if gitignore.is_file() else ""
     present = {line.strip().rstrip("/") for line in text.splitlines()}
     wanted = IGNORED + (NATIVE_IGNORED if result.facts.native_modules else ())
     missing = [entry for entry in wanted if entry.rstrip("/") not in present]
@@ -126,21 +187,28 @@ def _ignore(root: Path, result: InitResult) -> None:
         return
     block = "# tierci: environments, reports, HUD, builds\n" + "".join(f"{m}\n" for m in missing)
     separator = "" if not text or text.endswith("\n") else "\n"
-    gitignore.write_text(text + separator + block, encoding="utf-8")
+    write_inside(root, ".gitignore", text + separator + block)
     result.written.append(f".gitignore ({', '.join(missing)})")
 
 
-def _place(root: Path, path: str, text: str, *, force: bool, result: InitResult) -> None:
-    target = root / path
+def _place(
+    root: Path,
+    path: str,
+    text: str,
+    *,
+    force: bool,
+    result: InitResult,
+    mode: CiFile | None = None,
+) -> None:
+    target = target_inside(root, path)
     if target.is_file():
-        if target.read_text(encoding="utf-8") == text:
+        if target.read_bytes() == text.encode("utf-8"):
             result.unchanged.append(path)
             return
         if not force:
             result.kept[path] = text
             return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    write_inside(root, path, text, executable=mode is not None and mode.executable)
     result.written.append(path)
 
 

@@ -66,6 +66,11 @@ def detect(root: Path) -> ProjectFacts:
         )
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{pyproject} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            fix="save it as UTF-8 (TOML files are UTF-8), then run tierci init again",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{pyproject}: not valid TOML: {exc}", fix="correct the syntax at the named line"
@@ -140,9 +145,17 @@ def _native_modules(root: Path, package_dir: Path, tool: dict[str, Any]) -> tupl
 
 def _modules_from_sources(root: Path, package_dir: Path) -> list[str]:
     """``PyInit_x`` (C, C++), ``#[pymodule] fn x`` (Rust), ``x.pyx``: modules named by
-    their sources, placed in the package folder the source sits in (else the top)."""
+    their sources, placed in the package folder the source sits in (else the top).
+
+    Only the package's own sources count (a vendored library's or a test's ``.c``
+    is not a module of the package), and Rust's where a ``Cargo.toml`` builds them."""
+    sources = [p for p in _files(package_dir, _SOURCE_SUFFIXES) if p.suffix != ".rs"]
+    if (root / "Cargo.toml").is_file():
+        sources += _files(root, (".rs",))
     modules = []
-    for source in sorted(_files(root, _SOURCE_SUFFIXES)):
+    for source in sorted(sources):
+        if {"tests", "test", "third_party", "vendor"} & set(source.relative_to(root).parts):
+            continue
         text = source.read_text(encoding="utf-8", errors="replace")
         names = [a or b for a, b in _PYINIT.findall(text)]
         if source.suffix == ".pyx":

@@ -4,6 +4,7 @@ only what differs from tierci's defaults."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,8 @@ def tierci_table(facts: ProjectFacts, *, find_links: tuple[str, ...]) -> str:
         "# Tiers and their defaults: docs/tiers.md of tierci. `tierci init` wrote only",
         "# what differs from them; the CI files are rendered from this table.",
     ]
+    if facts.package != re.sub(r"[-.]+", "_", facts.name).lower():
+        lines.append(f"package = {_quoted(facts.package)}")
     if find_links:
         lines.append(f"find_links = [{', '.join(_quoted(entry) for entry in find_links)}]")
     if facts.native_modules:
@@ -121,4 +124,6 @@ def _requirement_name(requirement: str) -> str:
 
 
 def _quoted(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # A JSON string is a TOML basic string: quotes, backslashes and control
+    # characters escaped, nothing a detected name could break out of.
+    return json.dumps(text, ensure_ascii=False)

@@ -223,22 +223,43 @@ def find_stale(
             stale.append(StaleLock(spec=spec, reason="no tierci input digest in its header"))
         elif recorded != input_digest(spec, pyproject):
             stale.append(StaleLock(spec=spec, reason=f"{spec.source.name} changed since"))
-        stale += [StaleLock(spec=spec, reason=why) for why in _machine_paths(spec.lock)]
+        stale += [
+            StaleLock(spec=spec, reason=why) for why in _machine_paths(spec.lock, pyproject.parent)
+        ]
     return stale + _stale_built_entries(specs, pyproject, lock_options)
 
 
-_MACHINE_PATH = re.compile(r"(?:@\s*file:|--find-links[\s=]+/|--find-links[\s=]+file:)")
+_LOCATION_OPTION = re.compile(
+    r"(?:^|\s)(?:-f|-i|--find(?:-links?)?|--(?:extra-)?index(?:-url?)?)(?:[\s=]+|(?=[/~]))(\S+)",
+    re.IGNORECASE,
+)
 
 
-def _machine_paths(lock: Path) -> list[str]:
-    """A committed lock that names a path of one machine (``file:///home/me/x.whl``)
-    installs nowhere else."""
-    return [
-        f"line {number} names a path of this machine ({line.strip()[:80]}), which no other "
-        "machine has: put the wheel in a folder named in [tool.tierci] find_links"
-        for number, line in enumerate(lock.read_text(encoding="utf-8").splitlines(), 1)
-        if not line.lstrip().startswith("#") and _MACHINE_PATH.search(line)
-    ]
+def _machine_paths(lock: Path, root: Path) -> list[str]:
+    """A committed lock that names a path of one machine (``file:///home/me/x.whl``,
+    ``--find-links /srv/wheels``, a folder outside the repository) installs nowhere else."""
+    found = []
+    for number, line in enumerate(lock.read_text(encoding="utf-8").splitlines(), 1):
+        if line.lstrip().startswith("#"):
+            continue
+        locations = [m.group(1) for m in _LOCATION_OPTION.finditer(line)]
+        local = re.search(r"@\s*file:", line, re.IGNORECASE) is not None or any(
+            _outside(location, lock.parent, root) for location in locations
+        )
+        if local:
+            found.append(
+                f"line {number} names a path of this machine ({line.strip()[:80]}), which no "
+                "other machine has: put the wheel in a folder named in [tool.tierci] find_links"
+            )
+    return found
+
+
+def _outside(location: str, folder: Path, root: Path) -> bool:
+    if re.match(r"(?i)https?://", location):
+        return False
+    if re.match(r"(?i)file:|[/~\\]|[A-Za-z]:", location):
+        return True
+    return not (folder / location).resolve().is_relative_to(root.resolve())
 
 
 def _stale_built_entries(

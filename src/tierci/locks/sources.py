@@ -12,6 +12,8 @@ from any working directory, with no absolute path in a committed file.
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -64,30 +66,62 @@ class PackageSources:
 def parse_sources(table: Mapping[str, Any], *, root: Path, where: str) -> PackageSources:
     find_links = _list(table, "find_links", where)
     for entry in find_links:
+        _check_plain(entry, "find_links", where)
         if _is_url(entry):
+            _check_url(entry, "find_links", where)
             continue
-        if "://" in entry or Path(entry).is_absolute() or entry.startswith("~"):
+        normal = posixpath.normpath(entry)
+        if (
+            _SCHEME.match(entry)
+            or "\\" in entry
+            or normal.startswith(("/", ".."))
+            or (set(entry) & set("$#~"))
+        ):
             raise ConfigError(
-                f"{where}: find_links has {entry!r}, which no other machine has: every "
-                "lock would carry it",
+                f"{where}: find_links has {entry[:80]!r}, which is not a folder of this "
+                "repository: every lock would carry it, and no other machine has it",
                 fix="put the wheels in a folder of the repository and name it relative to "
                 'the project (find_links = ["wheels"]), or give an https:// URL',
             )
     urls = _list(table, "extra_index_urls", where)
     for url in urls:
+        _check_plain(url, "extra_index_urls", where)
         if not _is_url(url):
             raise ConfigError(
-                f"{where}: extra_index_urls has {url!r}, not an http(s) URL",
+                f"{where}: extra_index_urls has {url[:80]!r}, not an http(s) URL",
                 fix='write the index\'s simple URL, e.g. "https://pypi.example.com/simple"',
             )
-        if urlsplit(url).password is not None:
-            raise ConfigError(
-                f"{where}: an extra_index_urls entry carries a password, which every lock "
-                "and log would then show",
-                fix="remove the credentials from the URL; give them to pip and uv through "
-                "~/.netrc or a keyring",
-            )
+        _check_url(url, "extra_index_urls", where)
     return PackageSources(root=root, find_links=tuple(find_links), extra_index_urls=tuple(urls))
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _check_plain(entry: str, key: str, where: str) -> None:
+    # Each entry becomes one option line of every lock: a space or a line break would
+    # let it add options of its own (--index-url, --trusted-host) that pip obeys.
+    if not entry or entry.startswith("-") or any(c.isspace() or not c.isprintable() for c in entry):
+        raise ConfigError(
+            f"{where}: {key} has {entry[:80]!r}: an entry is one folder or URL, without "
+            "spaces, line breaks or a leading '-'",
+            fix=f"list each source as its own string in {key}",
+        )
+
+
+def _check_url(url: str, key: str, where: str) -> None:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigError(
+            f"{where}: {key} has {url[:80]!r}, a URL without a host",
+            fix='write the whole URL, e.g. "https://pypi.example.com/simple"',
+        )
+    if "@" in parts.netloc:
+        # Not only a password: a token as the user name is a credential too.
+        raise ConfigError(
+            f"{where}: a {key} entry carries credentials, which every lock and log would then show",
+            fix="remove them from the URL; give them to pip and uv through ~/.netrc or a keyring",
+        )
 
 
 def _is_url(entry: str) -> bool:
