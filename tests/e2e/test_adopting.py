@@ -162,17 +162,22 @@ def _env() -> dict[str, str]:
     return environment | identity
 
 
-def follow_the_guide(project: Path) -> str:
-    script = "set -euxo pipefail\n" + "\n".join(guide_steps()) + "\n"
+def follow_the_guide(project: Path, steps: int | None = None) -> str:
+    """The guide's steps (the first ``steps`` of them, or all) in one bash, as written."""
+    script = "set -euxo pipefail\n" + "\n".join(guide_steps()[:steps]) + "\n"
+    return _checked(["bash", "-c", script], project, timeout=1500)
+
+
+def _checked(command: list[str], project: Path, *, timeout: float = 900) -> str:
     completed = subprocess.run(
-        ["bash", "-c", script],
+        command,
         cwd=project,
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         check=False,
-        timeout=1500,
+        timeout=timeout,
     )
     assert completed.returncode == 0, completed.stdout[-15000:]
     return completed.stdout
@@ -217,17 +222,9 @@ def test_the_adopting_guide_works_as_written(
         assert (project / ".github" / "workflows" / "heavy.yml").is_file()
         # The wheels tier with the cibuildwheel test step init wrote (no container
         # engine here: build from the sdist, auditwheel, import, the test-command).
-        wheels = subprocess.run(
-            [str(project / ".venv" / "bin" / "python"), "-m", "nox", "-s", "wheels"],
-            cwd=project,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            check=False,
-        )
-        assert wheels.returncode == 0, wheels.stdout[-8000:]
-        assert "1 passed, 1 deselected" in wheels.stdout
+        python = str(project / ".venv" / "bin" / "python")
+        wheels = _checked([python, "-m", "nox", "-s", "wheels"], project)
+        assert "1 passed, 1 deselected" in wheels
     else:
         assert "mypy" in (project / "requirements" / "lint.in").read_text()
     # Lint ran every tool on the rendered CI files: zizmor with 0 findings, groovy-lint
@@ -279,20 +276,7 @@ def test_init_in_a_project_with_its_own_noxfile_and_workflow(
         ".github/workflows/ci.yml": "name: CI\non: push\njobs: {}\n",
     }
     project = make_project(tmp_path / "own", files, tierci_wheel)
-    steps = guide_steps()
-    script = "set -euxo pipefail\n" + "\n".join(steps[:3]) + "\n"  # venv, install, init
-    completed = subprocess.run(
-        ["bash", "-c", script],
-        cwd=project,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert completed.returncode == 0, completed.stdout[-10000:]
-    output = completed.stdout
+    output = follow_the_guide(project, steps=3)  # venv, install, init
     assert "kept       noxfile.py" in output
     assert "to do:     noxfile.py is the project's own" in output
     assert "to do:     .github/workflows/ci.yml is the project's own" in output

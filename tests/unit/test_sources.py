@@ -125,6 +125,17 @@ def test_the_bundled_pip_tools_lock_is_tierci_s_own_lock_session_lock() -> None:
     assert bundled.read_text() == (REPO / "requirements" / "lock.txt").read_text()
 
 
+def _stale_with(tmp_path: Path, line: str) -> list[locks.StaleLock]:
+    """A fresh lock with ``line`` added by hand, checked."""
+    root = project(tmp_path, "")
+    (spec,) = locks.lock_specs(load_config(root))
+    spec.lock.write_text("#\n# header\n#\n", encoding="utf-8")
+    locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
+    with spec.lock.open("a", encoding="utf-8") as lock:
+        lock.write(f"{line}\n")
+    return locks.find_stale([spec], root / "pyproject.toml")
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -143,13 +154,7 @@ def test_the_bundled_pip_tools_lock_is_tierci_s_own_lock_session_lock() -> None:
     ],
 )
 def test_every_spelling_of_a_machine_path_is_found(tmp_path: Path, line: str) -> None:
-    root = project(tmp_path, "")
-    (spec,) = locks.lock_specs(load_config(root))
-    spec.lock.write_text("#\n# header\n#\n", encoding="utf-8")
-    locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
-    with spec.lock.open("a", encoding="utf-8") as lock:  # as a hand edit would put it
-        lock.write(f"{line}\n")
-    (stale,) = locks.find_stale([spec], root / "pyproject.toml")
+    (stale,) = _stale_with(tmp_path, line)
     assert "names a path of this machine" in stale.reason
 
 
@@ -158,10 +163,4 @@ def test_every_spelling_of_a_machine_path_is_found(tmp_path: Path, line: str) ->
     ["--find-links ../wheels", "--find-links https://x.example/w", "x==1 --hash=sha256:ab"],
 )
 def test_portable_lines_are_not_machine_paths(tmp_path: Path, line: str) -> None:
-    root = project(tmp_path, "")
-    (spec,) = locks.lock_specs(load_config(root))
-    spec.lock.write_text("#\n# header\n#\n", encoding="utf-8")
-    locks._stamp(spec.lock, locks.input_digest(spec, root / "pyproject.toml"))
-    with spec.lock.open("a", encoding="utf-8") as lock:  # as a hand edit would put it
-        lock.write(f"{line}\n")
-    assert locks.find_stale([spec], root / "pyproject.toml") == []
+    assert _stale_with(tmp_path, line) == []
