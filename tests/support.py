@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,14 @@ def nox(*args: str, cwd: Path) -> Ran:
 
 def inv(*args: str, cwd: Path) -> Ran:
     return run([sys.executable, "-m", "invoke", *args], cwd)
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> None:
+    """A project's files (path → text, dedented), folders made as needed."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def head_commit(project: Path) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "TierciConfig",
     "WheelhouseConfig",
     "find_pyproject",
+    "import_name",
     "load_config",
     "load_config_if_present",
     "parse_config",
@@ -412,7 +413,12 @@ def parse_config(
     if "markers" not in tiers_table.get("unit", {}):
         tiers["unit"] = _unit_without_custom_tiers(tiers)
     envs = _parse_envs(table.get("envs", {}), root=root, where=f"{where}.envs")
-    sources = parse_sources(table, root=root, where=where)
+    sources = parse_sources(
+        _strings(table, "find_links", where=where),
+        _strings(table, "extra_index_urls", where=where),
+        root=root,
+        where=where,
+    )
     wheelhouse = (
         _parse_wheelhouse(
             table["wheelhouse"],
@@ -535,8 +541,13 @@ def _package_name(table: Mapping[str, Any], project_name: str, *, where: str) ->
     spelling is no import name: packaging then asks for ``package``)."""
     if "package" in table:
         return _module_names({"package": [table["package"]]}, "package", where=where)[0]
-    default = re.sub(r"[-.]+", "_", project_name).lower()
+    default = import_name(project_name)
     return default if default.isidentifier() and not keyword.iskeyword(default) else ""
+
+
+def import_name(project_name: str) -> str:
+    """The import name a ``[project] name`` spells by convention: ``my-pkg`` → ``my_pkg``."""
+    return re.sub(r"[-.]+", "_", project_name).lower()
 
 
 def _relative_folder(table: Mapping[str, Any], key: str, default: str, *, where: str) -> str:

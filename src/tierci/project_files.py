@@ -14,7 +14,18 @@ from tierci.errors import ConfigError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["target_inside", "write_inside"]
+__all__ = ["read_utf8", "target_inside", "write_inside"]
+
+
+def read_utf8(path: Path) -> str:
+    """A project file's text; one that is not UTF-8 is an error naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            fix="save it as UTF-8, then run the command again",
+        ) from None
 
 
 def target_inside(root: Path, relative: str) -> Path:

@@ -10,12 +10,11 @@ import os
 import re
 import shutil
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO
+from tests.support import REPO, write_files
 
 pytestmark = pytest.mark.e2e
 
@@ -132,10 +131,7 @@ def guide_steps() -> list[str]:
 
 
 def make_project(root: Path, files: dict[str, str], tierci_wheel: Path) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    write_files(root, files)
     # The guide's one preparation: tierci's wheel in the project's wheels/ folder.
     (root / "wheels").mkdir()
     shutil.copy2(tierci_wheel, root / "wheels")

@@ -4,12 +4,12 @@ The whole command with its lock compile, on fresh projects: tests/e2e/test_adopt
 from __future__ import annotations
 
 import json
-import textwrap
 import tomllib
 from pathlib import Path
 
 import pytest
 
+from tests.support import write_files
 from tierci.config import load_config
 from tierci.errors import ConfigError
 from tierci.init import init_project
@@ -30,10 +30,7 @@ def make(root: Path, files: dict[str, str], *, backend: str = "hatchling.build")
     requires = backend.split(".", maxsplit=1)[0]
     pyproject = PYPROJECT.format(requires=requires, backend=backend, name="my-pkg")
     files = {"pyproject.toml": pyproject, **files}
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    write_files(root, files)
     return root
 
 

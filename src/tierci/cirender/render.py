@@ -30,6 +30,7 @@ __all__ = [
     "StaleCiFilesError",
     "check",
     "own_files",
+    "own_paths",
     "render",
     "write",
 ]
@@ -169,8 +170,9 @@ def write(config: TierciConfig, *, force: bool = False) -> list[Path]:
     A workflow or Jenkinsfile of the project's own (:func:`own_files`) is replaced only
     with ``force``."""
     written = []
-    own = set() if force else set(own_files(config))
-    for file in render(config):
+    files = render(config)
+    own = set() if force else set(own_paths(config.root, files))
+    for file in files:
         if file.path in own:
             continue
         target = target_inside(config.root, file.path)  # never through a link
@@ -185,7 +187,7 @@ def check(config: TierciConfig) -> list[Difference]:
     """Each rendered file that is missing or differs, and each file that says it was
     rendered but no longer is; nothing is written."""
     files = render(config)
-    own = set(own_files(config))
+    own = set(own_paths(config.root, files))
     differences = [
         d
         for file in files
@@ -222,9 +224,14 @@ def require_up_to_date(config: TierciConfig) -> None:
 def own_files(config: TierciConfig) -> list[str]:
     """The workflows and Jenkinsfile the tiers would render but that the project wrote
     itself (no rendered-by first line): render keeps them and --check skips them."""
+    return own_paths(config.root, render(config))
+
+
+def own_paths(root: Path, files: list[CiFile]) -> list[str]:
+    """:func:`own_files` among ``files`` already rendered."""
     own = []
-    for file in render(config):
-        target = config.root / file.path
+    for file in files:
+        target = root / file.path
         owned_kind = file.path == "Jenkinsfile" or file.path.startswith(f"{_WORKFLOWS}/")
         if owned_kind and target.is_file() and not _first_line_marked(target):
             own.append(file.path)

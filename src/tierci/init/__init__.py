@@ -18,13 +18,11 @@ from typing import TYPE_CHECKING
 from tierci.errors import CommandFailedError, ConfigError
 from tierci.init.detect import ProjectFacts, detect
 from tierci.init.files import NOXFILE, TASKS, requirement_inputs, tierci_table
-from tierci.project_files import target_inside, write_inside
+from tierci.project_files import read_utf8, target_inside, write_inside
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
-
-    from tierci.cirender.render import CiFile
 
 __all__ = ["NEXT_COMMANDS", "InitResult", "ProjectFacts", "compile_locks", "init_project"]
 
@@ -82,7 +80,7 @@ def init_project(
         target_inside(root, path)
     pyproject = root / "pyproject.toml"
     if not facts.has_tierci_table:
-        text = _read(pyproject)
+        text = read_utf8(pyproject)
         new_text = text.rstrip("\n") + "\n" + tierci_table(facts, find_links=find_links)
         _validate(pyproject, new_text)
         write_inside(root, "pyproject.toml", new_text)
@@ -93,24 +91,22 @@ def init_project(
     for path, text in files.items():
         _place(root, path, text, force=force, result=result)
     # The CI files are rendered from the configuration just written.
-    from tierci.cirender.render import render  # noqa: PLC0415 - jinja2 only here
+    from tierci.cirender.render import own_paths, render  # noqa: PLC0415 - jinja2 only here
     from tierci.config import load_config  # noqa: PLC0415
 
-    for ci_file in render(load_config(root)):
-        _place(root, ci_file.path, ci_file.text, force=force, result=result, mode=ci_file)
+    ci_files = render(load_config(root))
+    for ci_file in ci_files:
+        _place(
+            root,
+            ci_file.path,
+            ci_file.text,
+            force=force,
+            result=result,
+            executable=ci_file.executable,
+        )
     _ignore(root, result)
-    _advise(root, result)
+    _advise(root, result, own_ci_files=own_paths(root, ci_files))
     return result
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-            fix="save it as UTF-8, then run tierci init again",
-        ) from None
 
 
 def _validate(pyproject: Path, text: str) -> None:
@@ -154,7 +150,7 @@ def _advise_sources(root: Path, find_links: tuple[str, ...], result: InitResult)
         )
 
 
-def _advise(root: Path, result: InitResult) -> None:
+def _advise(root: Path, result: InitResult, *, own_ci_files: list[str]) -> None:
     noxfile = root / "noxfile.py"
     own_noxfile = noxfile.read_text(encoding="utf-8", errors="replace")
     if "noxfile.py" in result.kept and "tierci.nox" not in own_noxfile:
@@ -163,10 +159,7 @@ def _advise(root: Path, result: InitResult) -> None:
             "`tierci.nox.register(globals())` to it (after your sessions; a session named "
             "like a tier, e.g. lint, replaces that tier: rename it), or run init --force"
         )
-    from tierci.cirender.render import own_files  # noqa: PLC0415 - jinja2 only here
-    from tierci.config import load_config  # noqa: PLC0415
-
-    for path in own_files(load_config(root)):
+    for path in own_ci_files:
         result.advice.append(
             f"{path} is the project's own, so the tiers' jobs are not in it: merge them in "
             "from `tierci ci render --force` (review the diff), or delete it and run "
@@ -178,7 +171,7 @@ def _ignore(root: Path, result: InitResult) -> None:
     """What the tiers write (environments, reports, builds) stays out of git: the lines
     .gitignore lacks are added, none changed."""
     gitignore = root / ".gitignore"
-    text = _read(gitignore) if gitignore.is_file() else ""
+    text = read_utf8(gitignore) if gitignore.is_file() else ""
     present = {line.strip().rstrip("/") for line in text.splitlines()}
     wanted = IGNORED + (NATIVE_IGNORED if result.facts.native_modules else ())
     missing = [entry for entry in wanted if entry.rstrip("/") not in present]
@@ -198,7 +191,7 @@ def _place(
     *,
     force: bool,
     result: InitResult,
-    mode: CiFile | None = None,
+    executable: bool = False,
 ) -> None:
     target = target_inside(root, path)
     if target.is_file():
@@ -208,7 +201,7 @@ def _place(
         if not force:
             result.kept[path] = text
             return
-    write_inside(root, path, text, executable=mode is not None and mode.executable)
+    write_inside(root, path, text, executable=executable)
     result.written.append(path)
 
 

@@ -8,7 +8,9 @@ import tomllib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tierci.config import import_name
 from tierci.errors import ConfigError
+from tierci.project_files import read_utf8
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,12 +67,7 @@ def detect(root: Path) -> ProjectFacts:
             fix="run it in the project's folder, or add a pyproject.toml with [project] first",
         )
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{pyproject} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-            fix="save it as UTF-8 (TOML files are UTF-8), then run tierci init again",
-        ) from None
+        data = tomllib.loads(read_utf8(pyproject))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{pyproject}: not valid TOML: {exc}", fix="correct the syntax at the named line"
@@ -105,9 +102,9 @@ def detect(root: Path) -> ProjectFacts:
 
 
 def _package(root: Path, name: str, tool: dict[str, Any]) -> tuple[str, Path]:
-    import_name = re.sub(r"[-.]+", "_", name).lower()
+    conventional = import_name(name)
     module_name = str(tool.get("maturin", {}).get("module-name", "")).split(".")[0]
-    wanted = [n for n in (module_name, import_name) if n]
+    wanted = [n for n in (module_name, conventional) if n]
     for layout, base in (("src", root / "src"), ("flat", root)):
         for candidate in wanted:
             if (base / candidate).is_dir():
@@ -121,8 +118,8 @@ def _package(root: Path, name: str, tool: dict[str, Any]) -> tuple[str, Path]:
     if packages:
         return "flat", packages[0]
     raise ConfigError(
-        f"{root}: no package folder for {name!r} (looked for src/{import_name}/ and "
-        f"{import_name}/)",
+        f"{root}: no package folder for {name!r} (looked for src/{conventional}/ and "
+        f"{conventional}/)",
         fix='name the import package in [tool.tierci] package = "…" and run init again',
     )
 

@@ -8,6 +8,10 @@ import json
 import re
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
+from tierci.config import import_name
+
 if TYPE_CHECKING:
     from tierci.init.detect import ProjectFacts
 
@@ -89,7 +93,7 @@ def tierci_table(facts: ProjectFacts, *, find_links: tuple[str, ...]) -> str:
         "# Tiers and their defaults: docs/tiers.md of tierci. `tierci init` wrote only",
         "# what differs from them; the CI files are rendered from this table.",
     ]
-    if facts.package != re.sub(r"[-.]+", "_", facts.name).lower():
+    if facts.package != import_name(facts.name):
         lines.append(f"package = {_quoted(facts.package)}")
     if find_links:
         lines.append(f"find_links = [{', '.join(_quoted(entry) for entry in find_links)}]")
@@ -120,7 +124,7 @@ def _cibuildwheel_table(facts: ProjectFacts) -> list[str]:
 
 def _requirement_name(requirement: str) -> str:
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
+    return canonicalize_name(match.group(1)) if match else ""
 
 
 def _quoted(text: str) -> str:

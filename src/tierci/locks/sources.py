@@ -16,13 +16,9 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tierci.errors import ConfigError
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 __all__ = ["PackageSources", "parse_sources"]
 
@@ -63,8 +59,10 @@ class PackageSources:
         return PurePosixPath(*Path(relative).parts).as_posix()
 
 
-def parse_sources(table: Mapping[str, Any], *, root: Path, where: str) -> PackageSources:
-    find_links = _list(table, "find_links", where)
+def parse_sources(
+    find_links: list[str], urls: list[str], *, root: Path, where: str
+) -> PackageSources:
+    """``find_links`` and ``extra_index_urls`` (already lists of strings), checked."""
     for entry in find_links:
         _check_plain(entry, "find_links", where)
         if _is_url(entry):
@@ -83,7 +81,6 @@ def parse_sources(table: Mapping[str, Any], *, root: Path, where: str) -> Packag
                 fix="put the wheels in a folder of the repository and name it relative to "
                 'the project (find_links = ["wheels"]), or give an https:// URL',
             )
-    urls = _list(table, "extra_index_urls", where)
     for url in urls:
         _check_plain(url, "extra_index_urls", where)
         if not _is_url(url):
@@ -126,10 +123,3 @@ def _check_url(url: str, key: str, where: str) -> None:
 
 def _is_url(entry: str) -> bool:
     return urlsplit(entry).scheme in _URL_SCHEMES
-
-
-def _list(table: Mapping[str, Any], key: str, where: str) -> list[str]:
-    values = table.get(key, [])
-    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
-        raise ConfigError(f"{where}: {key} must be a list of strings", fix='write e.g. ["wheels"]')
-    return list(values)
