@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 import nox
 
 from tierci import noxlib
-from tierci.config import DEFAULT_ENV, TierciConfig, load_config
-from tierci.errors import TierciError
+from tierci.config import DEFAULT_ENV, TierciConfig
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
@@ -37,7 +36,7 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
     """Define the project's sessions in ``namespace`` (a noxfile's ``globals()``) and
     return their names. ``root``: the project folder (default: the noxfile's)."""
     root = root or Path(namespace["__file__"]).resolve().parent
-    config = _load(root)
+    config = noxlib.noxfile_config(root)
     # Reuse is safe: every session syncs its environment to the exact lock first.
     # (Defaults only, as any noxfile sets them: set nox.options after register to
     # change them; the command line wins over both.)
@@ -63,18 +62,6 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
         namespace.setdefault(name, session)
         made.append(name)
     return made
-
-
-def _load(root: Path) -> TierciConfig:
-    # Called while nox loads the noxfile: a configuration error ends nox there, with
-    # the error's message, fix and exit code (not a traceback).
-    try:
-        return load_config(root)
-    except TierciError as exc:
-        from tierci.console import print_error  # noqa: PLC0415 - only on this path
-
-        print_error(str(exc))
-        raise SystemExit(exc.return_code) from None
 
 
 def _sessions(config: TierciConfig) -> list[tuple[str, Any, dict[str, Any]]]:

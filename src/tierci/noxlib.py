@@ -81,6 +81,7 @@ __all__ = [
     "heavy_envs",
     "lint",
     "lock",
+    "noxfile_config",
     "packaging",
     "recorded",
     "release_session",
@@ -272,14 +273,20 @@ def tier_pythons(root: Path, tier: str) -> list[str] | None:
     interpreter), read while nox loads the noxfile: sessions ``unit-3.11``,
     ``unit-3.12``…, all run by ``nox -s unit``. Where an interpreter is missing nox
     skips its session locally and fails it in CI."""
+    return list(noxfile_config(root).tier(tier).pythons) or None
+
+
+def noxfile_config(root: Path) -> TierciConfig:
+    """The project's configuration, read while nox loads the noxfile, before any
+    session: a configuration error ends nox there with the error's message, fix and
+    exit code, not a traceback."""
     try:
-        config = load_config(root)
+        return load_config(root)
     except TierciError as exc:
         from tierci.console import print_error  # noqa: PLC0415 - only on this path
 
         print_error(str(exc))
         raise SystemExit(exc.return_code) from None
-    return list(config.tier(tier).pythons) or None
 
 
 def _tier_python(session: nox.Session, tier: TierConfig) -> str:
@@ -530,18 +537,9 @@ def _require_device(session: nox.Session, tier: TierConfig) -> None:
 
 
 def heavy_envs(root: Path) -> list[str]:
-    """``default`` plus every declared env: the parameters of ``heavy(env=...)``.
-
-    Called while nox loads the noxfile, before any session: a configuration error
-    ends nox there, with the error's message, fix and exit code.
-    """
-    try:
-        return [DEFAULT_ENV, *sorted(load_config(root).envs)]
-    except TierciError as exc:
-        from tierci.console import print_error  # noqa: PLC0415 - only on this path
-
-        print_error(str(exc))
-        raise SystemExit(exc.return_code) from None
+    """``default`` plus every declared env: the parameters of ``heavy(env=...)``
+    (read as :func:`noxfile_config` reads the configuration)."""
+    return [DEFAULT_ENV, *sorted(noxfile_config(root).envs)]
 
 
 @_reported
