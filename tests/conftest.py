@@ -11,7 +11,15 @@ import psycopg
 import pytest
 
 from tests.postgres_server import REQUIRE_VARIABLE, PostgresServer, find_binaries, running_postgres
-from tests.support import REPO, SAMPLE, close_sqlite_connections, commit_all, run
+from tests.support import (
+    LOCALE,
+    REPO,
+    SAMPLE,
+    close_sqlite_connections,
+    commit_all,
+    is_ambient,
+    run,
+)
 from tierci.report.database import HistoryLocation, HistoryUrl
 
 if TYPE_CHECKING:
@@ -25,6 +33,21 @@ pytest_plugins = ["pytester"]
 FIXTURES = Path(__file__).parent / "fixtures"
 #: Real JUnit XML of many tools, with where each file came from (SOURCES.md).
 JUNIT_CORPUS = FIXTURES / "junit-corpus"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_ambient_ci() -> Iterator[None]:
+    """No test sees the machine's CI, terminal or locale: not GitHub's or Jenkins'
+    variables (which commit, ref, run, tag), not COLUMNS, not the user's language.
+    Session-wide and first, so session fixtures (a built wheel, a server) see the same;
+    a test that needs such a variable sets it itself (monkeypatch, or a subprocess's
+    env). The pytest run's own report was stamped before this (at session start)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if is_ambient(name)]:
+            patch.delenv(name)
+        for name, value in LOCALE.items():
+            patch.setenv(name, value)
+        yield
 
 
 @pytest.fixture(scope="session")

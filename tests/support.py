@@ -17,7 +17,66 @@ from typing import Any
 
 REPO = Path(__file__).parents[1]
 SAMPLE = REPO / "tests" / "fixtures" / "sample-project"
-_CI_COMMIT_VARIABLES = ("TIERCI_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
+
+#: What a CI system, a terminal or a user's shell sets and tierci (or a tool it runs)
+#: reads: which commit, branch, tag, job or run this is, where the history lives, how
+#: wide and colourful output is. A test that needs one sets it itself.
+_AMBIENT_PREFIXES = (
+    "GITHUB_",
+    "RUNNER_",
+    "ACTIONS_",
+    "JENKINS_",
+    "HUDSON_",
+    "BUILD_",
+    "CHANGE_",
+    "GIT_",
+    "CI_",
+    "GITLAB_",
+    "BUILDKITE",
+    "CIRCLE",
+    "TRAVIS",
+    "TIERCI_",
+)
+_AMBIENT_NAMES = frozenset(
+    {
+        "CI",
+        "BRANCH_NAME",
+        "TAG_NAME",
+        "TAG_TIMESTAMP",
+        "TAG_DATE",
+        "JOB_NAME",
+        "JOB_BASE_NAME",
+        "JOB_URL",
+        "NODE_NAME",
+        "NODE_LABELS",
+        "EXECUTOR_NUMBER",
+        "WORKSPACE",
+        "COLUMNS",
+        "LINES",
+        "FORCE_COLOR",
+        "NO_COLOR",
+        "TTY_COMPATIBLE",
+        "TTY_INTERACTIVE",
+        "VIRTUAL_ENV",
+    }
+)
+#: The test harness's own switches (.ci/run sets them), and the machine's mirror of the
+#: wheelhouse's sources: what the suite must do here, never who or where it runs.
+HARNESS_VARIABLES = frozenset(
+    {"TIERCI_REQUIRE_POSTGRES", "TIERCI_REQUIRE_CI_LINTERS", "TIERCI_WHEELHOUSE_PIP_ARGS"}
+)
+
+
+def is_ambient(name: str) -> bool:
+    """Whether ``name`` is a variable of the machine's CI, shell or terminal that no
+    test may depend on (see ``_AMBIENT_PREFIXES``)."""
+    if name in HARNESS_VARIABLES:
+        return False
+    return name in _AMBIENT_NAMES or name.startswith(_AMBIENT_PREFIXES)
+
+
+#: Every test runs in this locale, whatever the machine's: tools' messages read alike.
+LOCALE = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "LANGUAGE": ""}
 
 
 @dataclass
@@ -38,8 +97,10 @@ def run_within(
     command: list[str], cwd: Path, timeout_s: float, env: Mapping[str, str] | None = None
 ) -> Ran:
     """:func:`run`, which may take at most ``timeout_s``: a hang fails the test."""
-    environment = {k: v for k, v in os.environ.items() if k not in _CI_COMMIT_VARIABLES}
-    environment.pop("VIRTUAL_ENV", None)  # the inner nox makes its own environments
+    # The inner nox makes its own environments (no VIRTUAL_ENV), and the commit is the
+    # project's own (git), never the one CI is testing.
+    environment = {k: v for k, v in os.environ.items() if not is_ambient(k)}
+    environment.update(LOCALE)
     environment.update(env or {})
     completed = subprocess.run(
         command,

@@ -53,19 +53,33 @@ _STYLE = {
 }
 
 
-def _console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
+#: The width of tables where output is not a terminal (a CI log, a pipe, a test's
+#: capture): wide enough that no cell is ever wrapped, since a table only takes the
+#: width its cells need.
+_LOG_WIDTH = 10_000
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console that never hard-wraps a message: on a terminal, text flows as the
+    terminal wraps it; elsewhere (CI logs, pipes) every message stays one line, so where
+    it breaks never depends on a path's length, and a log search finds it whole."""
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # a captured or replaced stream
+        terminal = False
     return Console(
         stderr=stderr,
         markup=False,
         highlight=False,
-        soft_wrap=soft_wrap,
-        width=None if os.isatty(1) else 120,
+        soft_wrap=True,
+        width=None if terminal else _LOG_WIDTH,
     )
 
 
 def output() -> Console:
     """The console a command shows its progress, tables and notes on (stdout)."""
-    return _console(soft_wrap=True)
+    return _console()
 
 
 def print_line(text: str, *, stderr: bool = False) -> None:
