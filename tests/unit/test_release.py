@@ -1,8 +1,17 @@
+import subprocess
+from pathlib import Path
+
 import pytest
 from packaging.version import Version
 
 from tierci.artifacts.credentials import IndexUrl, Redactor
-from tierci.artifacts.release import PYPI_SIMPLE, PYPI_UPLOAD, check_tag, simple_index_for
+from tierci.artifacts.release import (
+    PYPI_SIMPLE,
+    PYPI_UPLOAD,
+    check_tag,
+    release_tag,
+    simple_index_for,
+)
 from tierci.errors import ReleaseError
 
 
@@ -33,6 +42,79 @@ def test_tags_that_name_the_version(tag: str) -> None:
 def test_tags_that_do_not(tag: str, expected: str) -> None:
     with pytest.raises(ReleaseError, match=expected):
         check_tag(Version("1.2.0"), tag)
+
+
+@pytest.fixture
+def tagged(tmp_path: Path) -> Path:
+    """A repository whose HEAD carries the tag v5.0.0."""
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "x",
+         "--allow-empty"],
+        ["git", "tag", "v5.0.0"],
+    ):  # fmt: skip
+        subprocess.run(command, cwd=tmp_path, check=True)
+    return tmp_path
+
+
+GITHUB = {"GITHUB_ACTIONS": "true", "CI": "true"}
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {},
+        {**GITHUB, "GITHUB_REF_TYPE": "branch", "GITHUB_REF_NAME": "main"},
+        {**GITHUB, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF_NAME": "7/merge",
+         "GITHUB_REF_TYPE": "branch"},
+        {**GITHUB, "GITHUB_REF_NAME": "main"},  # no ref type: never taken as a tag
+        {"BRANCH_NAME": "main", "JENKINS_URL": "http://jenkins.invalid/"},
+    ],
+    ids=["laptop", "github-push", "github-pull-request", "github-no-ref-type", "jenkins-branch"],
+)  # fmt: skip
+def test_a_branch_or_pull_request_build_takes_the_tag_from_git(
+    tagged: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert release_tag(tagged) == "v5.0.0"
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {**GITHUB, "GITHUB_REF_TYPE": "tag", "GITHUB_REF_NAME": "v6.0.0"},
+        {"TAG_NAME": "v6.0.0", "BRANCH_NAME": "v6.0.0", "JENKINS_URL": "http://jenkins.invalid/"},
+        {"TIERCI_RELEASE_TAG": "v6.0.0"},
+    ],
+    ids=["github-tag", "jenkins-tag", "tierci-release-tag"],
+)
+def test_a_tag_build_releases_its_tag(
+    tagged: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert release_tag(tagged) == "v6.0.0"
+    assert release_tag(tagged, "v6.0.0") == "v6.0.0"
+
+
+def test_a_given_tag_wins_on_a_branch_and_is_refused_against_the_builds_tag(
+    tagged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_REF_NAME", "7/merge")
+    monkeypatch.setenv("GITHUB_REF_TYPE", "branch")
+    assert release_tag(tagged, "v7.0.0") == "v7.0.0"
+    monkeypatch.setenv("GITHUB_REF_NAME", "v6.0.0")
+    monkeypatch.setenv("GITHUB_REF_TYPE", "tag")
+    with pytest.raises(ReleaseError, match=r"--tag 'v7.0.0' is not the tag this CI build is for"):
+        release_tag(tagged, "v7.0.0")
+
+
+def test_no_tag_anywhere_says_how_to_give_one(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    with pytest.raises(ReleaseError, match="no release tag"):
+        release_tag(tmp_path)
 
 
 def test_a_long_secret_is_redacted_even_folded_over_lines() -> None:

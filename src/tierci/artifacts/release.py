@@ -2,7 +2,8 @@
 
 Refused before anything is uploaded: a dirty working tree (the release would not be
 the commit it names), or a version that is not the tag's (``v1.2.0`` / ``1.2.0``;
-the tag comes from ``--tag``, ``GITHUB_REF_NAME``, ``TAG_NAME`` or ``git describe``).
+the tag comes from ``--tag``, ``TIERCI_RELEASE_TAG``, the tag a CI build is for
+(``GITHUB_REF_NAME`` when ``GITHUB_REF_TYPE=tag``, Jenkins' ``TAG_NAME``) or ``git describe``).
 Credentials come from the environment (``TWINE_USERNAME``/``TWINE_PASSWORD``, or a
 PyPI token as the password) or twine's keyring, never from arguments, and every line
 this module prints has the password redacted. After the upload, the just-uploaded
@@ -38,6 +39,7 @@ __all__ = [
     "build_release",
     "check_clean_tree",
     "check_tag",
+    "ci_tag",
     "install_back",
     "release",
     "release_tag",
@@ -47,7 +49,6 @@ __all__ = [
 
 PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 PYPI_SIMPLE = "https://pypi.org/simple/"
-_TAG_VARIABLES = ("TIERCI_RELEASE_TAG", "GITHUB_REF_NAME", "TAG_NAME")
 
 
 def check_clean_tree(root: Path) -> None:
@@ -70,14 +71,35 @@ def check_clean_tree(root: Path) -> None:
         )
 
 
+def ci_tag() -> str:
+    """The tag a CI build is for (empty when it builds a branch or a pull request)."""
+    if os.environ.get("GITHUB_ACTIONS") == "true" or os.environ.get("GITHUB_REF_TYPE"):
+        if os.environ.get("GITHUB_REF_TYPE") == "tag":
+            return os.environ.get("GITHUB_REF_NAME", "").strip()
+        return ""
+    return os.environ.get("TAG_NAME", "").strip()
+
+
 def release_tag(root: Path, given: str | None = None) -> str:
-    """The tag being released: given, from CI variables, or the tag on HEAD."""
+    """The tag being released: ``--tag``, else ``TIERCI_RELEASE_TAG``, else the tag CI
+    is building, else the tag on HEAD.
+
+    CI names a tag only in a tag build: GitHub's ``GITHUB_REF_NAME`` is a branch
+    (``main``) or a pull request's merge ref (``7/merge``) unless ``GITHUB_REF_TYPE`` is
+    ``tag``; Jenkins sets ``TAG_NAME`` only when it builds a tag. A given tag that is not
+    the one CI is building is refused: one of them is a mistake.
+    """
+    building = ci_tag()
     if given:
+        if building and building != given:
+            raise ReleaseError(
+                f"--tag {given!r} is not the tag this CI build is for ({building!r})",
+                fix="drop --tag (the build's tag is used), or release from that tag's build",
+            )
         return given
-    for variable in _TAG_VARIABLES:
-        value = os.environ.get(variable, "").strip()
-        if value:
-            return value
+    explicit = os.environ.get("TIERCI_RELEASE_TAG", "").strip()
+    if explicit or building:
+        return explicit or building
     described = subprocess.run(
         ["git", "describe", "--tags", "--exact-match", "HEAD"],
         cwd=root,
