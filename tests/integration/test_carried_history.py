@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,8 @@ def shim(tmp_path: Path) -> dict[str, str]:
 
 
 def next_commit(project: Path, number: int) -> str:
+    """A new commit on main (a runner's checkout may have left HEAD detached)."""
+    subprocess.run(["git", "checkout", "-q", "-B", "main"], cwd=project, check=True)
     module = project / "src" / "sample" / "__init__.py"
     module.write_text(f"{module.read_text(encoding='utf-8')}\nREVISION = {number}\n", "utf-8")
     commit_all(project)
@@ -94,6 +97,14 @@ class Actions:
     cache: list[tuple[str, Path]] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    #: The workflow run whose jobs run now: artifacts belong to their run, and its
+    #: checkout is its commit (``commits``: run → commit, taken when its first job runs).
+    run_id: int = 1
+    commits: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts" / str(self.run_id)
 
     def run_job(self, job: dict[str, Any], context: dict[str, str]) -> dict[str, str]:
         """Each step in order; returns each step id's outcome."""
@@ -122,12 +133,16 @@ class Actions:
             if not (self.project / given["path"]).is_dir():
                 return False  # if-no-files-found: error
             name = given.get("name", "github-pages")
-            shutil.copytree(self.project / given["path"], self.root / "artifacts" / name)
+            shutil.copytree(self.project / given["path"], self.artifacts / name)
         elif action == "actions/download-artifact":
-            for artifact in sorted((self.root / "artifacts").glob(given["pattern"])):
+            for artifact in sorted(self.artifacts.glob(given["pattern"])):
                 shutil.copytree(artifact, self.project / given["path"], dirs_exist_ok=True)
-        else:  # the adopter is checked out at the commit, and python is on PATH
-            assert action in ("actions/checkout", "actions/setup-python"), f"teach it {action}"
+        elif action == "actions/checkout":  # the run's commit; python is on PATH
+            commit = self.commits.setdefault(self.run_id, head_commit(self.project))
+            checkout = run(["git", "checkout", "-q", "--detach", commit], self.project)
+            assert checkout.returncode == 0, checkout
+        else:
+            assert action == "actions/setup-python", f"teach it {action}"
         return True
 
     def script(self, step: dict[str, Any], context: dict[str, str]) -> bool:
@@ -163,11 +178,14 @@ class Actions:
         self.cache.append((given["key"], folder))
 
     def condition(self, text: str, context: dict[str, str], *, failed: bool) -> bool:
-        """The `if:` forms ci.yml uses: terms joined by &&."""
+        """The `if:` forms ci.yml uses: terms joined by &&, bare or inside ${{ }}."""
+        text = " ".join(text.split())
+        if text.startswith("${{") and text.endswith("}}"):
+            text = text[3:-2]
         verdicts = []
-        for term in (part.strip() for part in " ".join(text.split()).split("&&")):
-            if term == "always()":
-                verdicts.append(True)
+        for term in (part.strip() for part in text.split("&&")):
+            if term == "!cancelled()":
+                verdicts.append(True)  # nothing is cancelled here
             elif term == "success()":
                 verdicts.append(not failed)
             elif match := re.fullmatch(r"hashFiles\('([^']+)'\) != ''", term):
@@ -183,7 +201,14 @@ class Actions:
         return side.strip("'") if side.startswith("'") else context[side]
 
     def expand(self, text: str, context: dict[str, str]) -> str:
-        return re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: context[m.group(1)], text)
+        """``${{ name }}`` and ``${{ name || 'fallback' }}`` (an empty value falls back)."""
+
+        def value(match: re.Match[str]) -> str:
+            name, fallback = match.group(1), match.group(2)
+            return context[name] if fallback is None else context.get(name, "") or fallback
+
+        pattern = r"\$\{\{\s*([\w.]+)(?:\s*\|\|\s*'([^']*)')?\s*\}\}"
+        return re.sub(pattern, value, text)
 
 
 def github_context(run_id: int) -> dict[str, str]:
@@ -201,7 +226,7 @@ def github_context(run_id: int) -> dict[str, str]:
 
 def github_shards(actions: Actions, run_id: int) -> None:
     """ci.yml's unit shards: each in a fresh workspace, its report an artifact."""
-    shutil.rmtree(actions.root / "artifacts", ignore_errors=True)
+    actions.run_id = run_id
     unit = WORKFLOW["jobs"]["unit"]
     for shard in unit["strategy"]["matrix"]["shard"]:
         outcomes = actions.run_job(unit, {**github_context(run_id), "matrix.shard": str(shard)})
@@ -211,10 +236,28 @@ def github_shards(actions: Actions, run_id: int) -> None:
 def github_run(actions: Actions, run_id: int) -> dict[str, str]:
     """ci.yml's unit shards, then its report job; the report job's step outcomes."""
     github_shards(actions, run_id)
+    return github_report(actions, run_id)
+
+
+def github_report(actions: Actions, run_id: int) -> dict[str, str]:
+    actions.run_id = run_id
     return actions.run_job(WORKFLOW["jobs"]["report"], github_context(run_id))
 
 
-def test_two_github_runs_carry_the_history_and_the_second_hud_shows_both_commits(
+def run_by_github(concurrency: dict[str, Any], arrivals: int) -> list[int]:
+    """Which of ``arrivals`` jobs of one concurrency group (numbered in the order they
+    arrive, all while the first one runs) GitHub runs, as its documentation states:
+    one runs at a time; ``cancel-in-progress`` cancels the running one; otherwise the
+    default queue keeps one waiting job and cancels it when a newer one arrives, and
+    ``queue: max`` keeps up to 100 waiting, in order."""
+    if concurrency.get("cancel-in-progress") is True:
+        return [arrivals]
+    if concurrency.get("queue") == "max":
+        return list(range(1, min(arrivals, 101) + 1))
+    return [1, arrivals] if arrivals > 1 else [1]
+
+
+def test_three_pushes_in_a_row_all_land_in_the_carried_history(
     adopter: Path, tmp_path: Path, shim: dict[str, str]
 ) -> None:
     actions = Actions(tmp_path / "github", adopter, shim)
@@ -224,26 +267,54 @@ def test_two_github_runs_carry_the_history_and_the_second_hud_shows_both_commits
     assert report["pages"] == "success", actions.outputs[-1]  # the report step passed too
     first_run = "\n".join(actions.outputs)
     actions.outputs.clear()
+    # Two more pushes while run 1 reports: each run is a group of its own (nothing
+    # cancels a push's run), and their unit shards finish before run 1's report does.
+    # (`false && ref || run_id` is the run id on a push.)
+    group = WORKFLOW["concurrency"]["group"]
+    assert group == "ci-${{ github.event_name == 'pull_request' && github.ref || github.run_id }}"
     second = next_commit(adopter, 2)
-    report = github_run(actions, run_id=2)
+    github_shards(actions, run_id=2)
+    second_shards = "\n".join(actions.outputs)
+    third = next_commit(adopter, 3)
+    github_shards(actions, run_id=3)
+    # Reports 2 and 3 wait for report 1 in the history's concurrency group: as GitHub
+    # runs its queue, every one of them runs, in order, each on what the last saved.
+    waiting = run_by_github(WORKFLOW["jobs"]["report"]["concurrency"], arrivals=3)
+    assert waiting == [1, 2, 3]
+    for run_id in waiting[1:]:
+        report = github_report(actions, run_id)
+        assert report["pages"] == "success", actions.outputs[-1]
 
-    assert report["pages"] == "success", actions.outputs[-1]
-    assert sorted(hud_commits(adopter)) == sorted([first, second])
+    assert sorted(hud_commits(adopter)) == sorted([first, second, third])
     assert [key for key, _ in actions.cache] == [
         "tierci-history-main-1-1",
         "tierci-history-main-2-1",
+        "tierci-history-main-3-1",
     ]
-    # Run 1: nothing to restore anywhere; run 2: every shard and the report find run 1's.
-    assert actions.restored == ["", "", "", "", *["tierci-history-main-1-1"] * 4]
+    # Run 1: nothing to restore anywhere; runs 2 and 3's shards find run 1's history;
+    # each report finds the one before it.
+    assert actions.restored == [
+        *[""] * 4,
+        *["tierci-history-main-1-1"] * 6,
+        "tierci-history-main-1-1",
+        "tierci-history-main-2-1",
+    ]
     assert f"no history yet at {adopter / HISTORY}: starting one" in first_run
     assert "no recorded durations: round-robin" in first_run
-    second_run = "\n".join(actions.outputs)
-    assert second_run.count(f"recorded durations from {adopter / HISTORY}") == 3
-    assert "no history yet" not in second_run
-    pages = actions.root / "artifacts" / "github-pages" / "hud.json"
-    assert sorted(json.loads(pages.read_text())["commits"][i]["sha"] for i in (0, 1)) == sorted(
-        [first, second]
+    assert second_shards.count(f"recorded durations from {adopter / HISTORY}") == 3
+    assert "no history yet" not in "\n".join(actions.outputs)
+    pages = actions.root / "artifacts" / "3" / "github-pages" / "hud.json"
+    assert sorted(row["sha"] for row in json.loads(pages.read_text())["commits"]) == sorted(
+        [first, second, third]
     )
+
+
+def test_the_default_queue_would_have_dropped_a_run() -> None:
+    # What the queue is for: GitHub's default keeps one waiting job and cancels it
+    # when a newer one arrives, and cancel-in-progress cancels the running one.
+    group = {"group": "g", "cancel-in-progress": False}
+    assert run_by_github(group, arrivals=3) == [1, 3]
+    assert run_by_github({**group, "cancel-in-progress": True}, arrivals=3) == [3]
 
 
 def broken_cache_entry(actions: Actions) -> None:

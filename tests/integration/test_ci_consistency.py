@@ -12,6 +12,7 @@ so is the way both CI systems carry the run history from one run to the next.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -52,7 +53,8 @@ HISTORY = "build/tierci/history.sqlite"
 # the default branch's.
 RESTORE_KEYS = [
     "tierci-history-${{ github.ref_name }}-",
-    "tierci-history-${{ github.event.repository.default_branch }}-",
+    # A schedule's event names no repository: the configured default branch stands in.
+    "tierci-history-${{ github.event.repository.default_branch || 'main' }}-",
 ]
 RESTORE = "actions/cache/restore@"
 SAVE = "actions/cache/save@"
@@ -175,14 +177,18 @@ def test_every_report_job_restores_ingests_prunes_and_saves_the_history(name: st
     assert saved["key"].startswith(RESTORE_KEYS[0])
     assert "github.run_id" in saved["key"]
     assert "github.run_attempt" in saved["key"]
-    # Saved after a failed report too, whenever there is a history to save.
-    assert "always()" in job["steps"][save]["if"]
+    # Saved after a failed report too, whenever there is a history to save (not when
+    # the run was cancelled: a superseded run's report must not run at all).
+    assert "!cancelled()" in job["steps"][save]["if"]
+    assert "always()" not in json.dumps(job)
     assert f"hashFiles('{HISTORY}')" in job["steps"][save]["if"]
     assert "--keep-commits" in job["steps"][report]["run"]
-    # One report job per branch at a time, across the workflows: none loses another's.
+    # One report job per branch at a time, across the workflows, the others queued
+    # (GitHub's default queue holds one and cancels the rest): none loses another's.
     assert job["concurrency"] == {
         "group": "tierci-history-${{ github.ref }}",
         "cancel-in-progress": False,
+        "queue": "max",
     }
 
 
@@ -213,7 +219,7 @@ def test_the_hud_goes_to_pages_from_the_default_branch_and_stays_an_artifact() -
     assert pages["permissions"] == {"pages": "write", "id-token": "write"}
     # Pull requests (and every run) keep the HUD as an artifact.
     artifact = report["steps"][index_of(report, lambda s: s.get("with", {}).get("name") == "hud")]
-    assert artifact["if"] == "always()"
+    assert artifact["if"] == "${{ !cancelled() }}"
     assert "pages" not in jobs["all-green"]["needs"]  # Pages being down fails no change
 
 

@@ -24,6 +24,7 @@ from tierci.errors import ConfigError
 
 TIERCI_FILES = [
     ".github/workflows/ci.yml",
+    ".github/actionlint.yaml",
     ".github/workflows/heavy.yml",
     ".github/workflows/device.yml",
     ".github/workflows/release.yml",
@@ -76,6 +77,7 @@ def test_a_fresh_pure_python_project_gets_ci_release_and_jenkins(tmp_path: Path)
     files = rendered(project(tmp_path))
     assert list(files) == [
         ".github/workflows/ci.yml",
+        ".github/actionlint.yaml",
         ".github/workflows/release.yml",
         "Jenkinsfile",
         ".ci/bootstrap",
@@ -137,7 +139,7 @@ def test_a_scheduled_custom_tier_gets_a_workflow_and_a_nightly_stage(tmp_path: P
     assert list(soak["jobs"]) == ["soak", "report"]  # no wheelhouse without one declared
     assert soak["jobs"]["soak"]["runs-on"] == "ubuntu-24.04"
     assert "run-soak" in soak["jobs"]["soak"]["if"]
-    assert soak["jobs"]["report"]["if"] == "always() && needs.soak.result != 'skipped'"
+    assert soak["jobs"]["report"]["if"] == "${{ !cancelled() && needs.soak.result != 'skipped' }}"
     jenkins = files["Jenkinsfile"]
     assert "cron(env.BRANCH_NAME == 'main' ? 'H 1 * * *' : '')" in jenkins
     assert "expression { return params.RUN_SOAK }" in jenkins
@@ -364,3 +366,79 @@ def test_a_huge_differing_line_is_shown_cut_short(tmp_path: Path) -> None:
     assert difference.line == 2
     assert len(difference.describe()) < 600
     assert "(5000000 characters)" in difference.found
+
+
+def test_actionlint_is_told_every_custom_runner_label(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        """
+        [tool.tierci.tiers.device]
+        runner = ["self-hosted", "gpu", "a100"]
+        [tool.tierci.tiers.soak]
+        markers = "soak"
+        schedule = "5 1 * * *"
+        runner = ["ubuntu-24.04", "big-box"]
+        """,
+    )
+    config = yaml.safe_load(rendered(root)[".github/actionlint.yaml"])
+    assert config["self-hosted-runner"]["labels"] == ["a100", "big-box", "gpu"]
+    # The one message actionlint gives GitHub's queue key, and nothing wider.
+    (ignored,) = config["paths"][".github/workflows/**/*.yml"]["ignore"]
+    assert re.search(ignored, 'unexpected key "queue" for "concurrency" section')
+    assert not re.search(ignored, 'unexpected key "queues" for "concurrency" section')
+
+
+def test_no_runs_results_are_lost_to_concurrency(tmp_path: Path) -> None:
+    files = rendered(project(tmp_path, "[tool.tierci.tiers.device]\n"))
+    ci = yaml.safe_load(files[".github/workflows/ci.yml"])
+    # A push's run has a group of its own: a later push cancels nothing; a pull
+    # request's superseded run is cancelled, and then reports nothing.
+    group = ci["concurrency"]["group"]
+    assert "github.event_name == 'pull_request' && github.ref || github.run_id" in group
+    for name in (".github/workflows/ci.yml", ".github/workflows/device.yml"):
+        text = files[name]
+        assert "always()" not in text, name
+        report = yaml.safe_load(text)["jobs"]["report"]
+        assert report["if"] == "${{ !cancelled() }}", name
+        # Report jobs queue (GitHub keeps up to 100 waiting), never replace each other.
+        assert report["concurrency"]["queue"] == "max", name
+        assert report["concurrency"]["cancel-in-progress"] is False, name
+
+
+def test_a_scheduled_tier_starts_on_its_own_label_only(tmp_path: Path) -> None:
+    heavy = rendered(project(tmp_path, "[tool.tierci.tiers.heavy]\n"))[
+        ".github/workflows/heavy.yml"
+    ]
+    condition = yaml.safe_load(heavy)["jobs"]["heavy"]["if"]
+
+    def runs(event: str, action: str = "", label: str = "", labels: tuple[str, ...] = ()) -> bool:
+        """``condition`` evaluated as GitHub would for this event (its few forms)."""
+        values = {
+            "github.event_name": event,
+            "github.event.action": action,
+            "github.event.label.name": label,
+        }
+        text = condition.replace(
+            "contains(github.event.pull_request.labels.*.name, 'run-heavy')",
+            str("run-heavy" in labels),
+        )
+        for name, value in values.items():
+            text = text.replace(name, repr(value))
+        python = text.replace("&&", " and ").replace("||", " or ").replace("!=", " != ")
+        return bool(eval(python))  # noqa: S307 - our own rendered condition, in a test
+
+    assert runs("schedule")
+    assert runs("workflow_dispatch")
+    assert runs("pull_request", "labeled", "run-heavy", ("run-heavy",))
+    assert runs("pull_request", "synchronize", labels=("run-heavy", "docs"))
+    assert not runs("pull_request", "labeled", "docs", ("run-heavy", "docs"))
+    assert not runs("pull_request", "synchronize", labels=("docs",))
+    # The run another label starts has a group of its own: it cancels no heavy run.
+    group = yaml.safe_load(heavy)["concurrency"]["group"]
+    assert "github.event.label.name != 'run-heavy' && github.run_id" in group
+
+
+def test_a_schedule_restores_the_default_branchs_history(tmp_path: Path) -> None:
+    # A schedule event's payload has no repository: the configured branch stands in.
+    files = rendered(project(tmp_path, '[tool.tierci]\nbase_branch = "trunk"\n'))
+    assert "default_branch || 'trunk' }}-" in files[".github/workflows/ci.yml"]

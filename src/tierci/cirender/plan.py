@@ -47,6 +47,10 @@ ACTIONS = {
 #: A tier name that can stand in a job id, a stage name, a stash and a shell word.
 #: A distribution name (PEP 508): it names the PyPI project and the Jenkins pipeline.
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+#: Labels GitHub's hosted runners answer to, and the ones every self-hosted runner has.
+_GITHUB_LABEL = re.compile(
+    r"(ubuntu|windows|macos)-[a-z0-9.-]+|self-hosted|linux|windows|macos|x64|arm|arm64"
+)
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
@@ -128,6 +132,19 @@ class TierJob:
     def shard_stage_prefix(self) -> str:
         return "Shard " if self.name == "unit" else f"{self.title} shard "
 
+    @property
+    def pull_request_condition(self) -> str:
+        """A scheduled tier's jobs run outside pull requests, when its label is added,
+        and on a new push to a pull request that has it; another label added to that
+        pull request starts nothing."""
+        label = f"run-{self.name}"
+        return (
+            "github.event_name != 'pull_request'"
+            f" || (github.event.action == 'labeled' && github.event.label.name == '{label}')"
+            " || (github.event.action != 'labeled'"
+            f" && contains(github.event.pull_request.labels.*.name, '{label}'))"
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class CiPlan:
@@ -162,6 +179,21 @@ class CiPlan:
     jenkins_device_agent: str
     #: How this project's CI runs the tierci command (tierci itself: from ``src/``).
     tierci: str
+
+    @property
+    def custom_runner_labels(self) -> tuple[str, ...]:
+        """The runner labels of the tiers that GitHub does not host (``gpu``): what
+        actionlint must be told are a self-hosted runner's."""
+        labels = [
+            label
+            for job in (self.lint, self.packaging, *self.push_tiers, *self.scheduled_tiers,
+                        *self.device_tiers)
+            for label in job.runner
+        ]  # fmt: skip
+        labels += self.wheel_runners
+        return tuple(
+            sorted({label for label in labels if not _GITHUB_LABEL.fullmatch(label.lower())})
+        )
 
     @property
     def sharded_words(self) -> str:

@@ -42,6 +42,8 @@ RENDERED_MARKER = (
 )
 _TEMPLATES = Path(__file__).parent / "templates"
 _WORKFLOWS = ".github/workflows"
+#: actionlint's configuration: the tiers' self-hosted runner labels.
+_ACTIONLINT = ".github/actionlint.yaml"
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def render(config: TierciConfig) -> list[CiFile]:
     files: list[CiFile] = []
     if plan.github:
         files.append(CiFile(f"{_WORKFLOWS}/ci.yml", template("ci.yml.j2", "#")))
+        files.append(CiFile(_ACTIONLINT, template("actionlint.yaml.j2", "#")))
         for tier in plan.scheduled_tiers:
             text = template(
                 "scheduled.yml.j2",
@@ -232,7 +235,9 @@ def own_paths(root: Path, files: list[CiFile]) -> list[str]:
     own = []
     for file in files:
         target = root / file.path
-        owned_kind = file.path == "Jenkinsfile" or file.path.startswith(f"{_WORKFLOWS}/")
+        owned_kind = file.path in ("Jenkinsfile", _ACTIONLINT) or file.path.startswith(
+            f"{_WORKFLOWS}/"
+        )
         if owned_kind and target.is_file() and not _first_line_marked(target):
             own.append(file.path)
     return own
@@ -282,7 +287,11 @@ def _shown(line: str, limit: int = 160) -> str:
 
 
 def _rendered_before(root: Path) -> list[str]:
-    candidates = [*sorted((root / _WORKFLOWS).glob("*.y*ml")), root / "Jenkinsfile"]
+    candidates = [
+        *sorted((root / _WORKFLOWS).glob("*.y*ml")),
+        root / _ACTIONLINT,
+        root / "Jenkinsfile",
+    ]
     found = []
     for path in candidates:
         if path.is_file() and _first_line_marked(path):
