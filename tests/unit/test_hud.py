@@ -160,3 +160,38 @@ def test_html_escapes_hostile_test_names(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page.lower()
     assert "<img" not in page.lower()
+
+
+def test_a_reports_gates_judge_its_commit_and_its_own_tiers(tmp_path: Path) -> None:
+    """heavy.yml left a hole on this commit (its job failed before writing a report);
+    ci.yml's report of the same commit expects unit only: its gates are met. Without a
+    scope (`tierci report hud`), every cell of the latest commit still counts."""
+    from tierci.junit.merge import Expectation  # noqa: PLC0415 - only this test
+    from tierci.report.ingest import ingest_and_render  # noqa: PLC0415 - as above
+
+    from ..history_fixture import _report  # noqa: PLC0415 - as above
+
+    sha, db = "e" * 40, tmp_path / "history.sqlite"
+    context = RunContext(commit=sha, branch="main", job="ci", ref_time="2026-12-01T10:00:00Z")
+    heavy, ci = tmp_path / "heavy", tmp_path / "ci"
+    heavy.mkdir()
+    ci.mkdir()
+    _, rendered = ingest_and_render(
+        db, [heavy], context, tmp_path / "hud-heavy", expect=[Expectation(tier="heavy")]
+    )
+    assert [gate.name for gate in rendered.unmet_gates] == [
+        "pass rate (latest commit)",
+        "every expected report arrived (latest commit)",
+    ]
+    _report(ci / "unit.xml", "unit", "", [("test_a", "passed", 0.1)])
+    _, rendered = ingest_and_render(
+        db, [ci], context, tmp_path / "hud-ci", expect=[Expectation(tier="unit")]
+    )
+    assert rendered.unmet_gates == ()
+    with open_history(db) as history:
+        whole = build_hud(history.database)
+    holes = {gate.name: gate for gate in whole.gates}[
+        "every expected report arrived (latest commit)"
+    ]
+    assert not holes.passed
+    assert holes.detail == "heavy"

@@ -304,6 +304,8 @@ class History(ABC):
         #: Reports (and records) the last ingest did not file, and why: stamped with a
         #: commit other than the one asked for.
         self.skipped: list[tuple[Path, str]] = []
+        #: The tiers (slots) of the records the last record ingest filed or found filed.
+        self.record_tiers: set[str] = set()
         #: Seconds each write transaction waited for the write lock (others' copies),
         #: and held it (its own check and copy).
         self.lock_waits_s: list[float] = []
@@ -377,6 +379,7 @@ class History(ABC):
         unreadable ones with their problem. Stamps follow :meth:`ingest`'s rule."""
         self.already_ingested = []
         self.skipped = []
+        self.record_tiers = set()
         problems = []
         for path in paths:
             try:
@@ -389,6 +392,7 @@ class History(ABC):
                 self.skipped.append((path, reason))
                 continue
             filed = context.for_commit(record.commit or context.commit)
+            self.record_tiers.add(record.tier)
             digest = hashlib.sha256(record.to_json().encode()).hexdigest()
             values = (
                 filed.commit,

@@ -17,6 +17,7 @@ from tierci.junit.merge import collect_inputs
 from tierci.records import RECORD_SUFFIX
 from tierci.report.database import location_exists
 from tierci.report.history import Carried, check_carried, open_history, read_history
+from tierci.report.hud.model import GateScope
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,6 +45,8 @@ class Ingested:
     skipped: tuple[tuple[Path, str], ...] = ()
     record_problems: tuple[tuple[Path, str], ...] = ()
     records: int = 0
+    #: Every tier (slot) this ingest filed a report, hole or record of.
+    tiers: frozenset[str] = frozenset()
     history: Carried | None = None
     pruned: Pruned | None = None
 
@@ -91,6 +94,7 @@ def ingest(
         skipped = list(history.skipped)
         repeated = list(history.already_ingested)
         record_problems = history.ingest_records(records, context, only_commit=only_commit)
+        record_tiers = history.record_tiers
         skipped += history.skipped
         repeated += history.already_ingested
     return Ingested(
@@ -99,6 +103,7 @@ def ingest(
         skipped=tuple(skipped),
         record_problems=tuple(record_problems),
         records=len(records) - len(record_problems),
+        tiers=frozenset({entry.tier for entry in entries} | record_tiers),
         history=carried,
     )
 
@@ -140,8 +145,10 @@ def render(
     targets: GateTargets | None = None,
     base_branch: str = "main",
     quarantine: Sequence[Entry] = (),
+    scope: GateScope | None = None,
 ) -> Rendered:
-    """Write the HUD from the history at ``db`` into ``out``.
+    """Write the HUD from the history at ``db`` into ``out`` (``scope``: what the commit
+    gates judge; see :func:`tierci.report.hud.build_hud`).
 
     The history is opened read-only: a history on a read-only folder, mount or file
     renders as well as any."""
@@ -154,6 +161,7 @@ def render(
             targets=targets,
             base_branch=base_branch,
             quarantine=quarantine,
+            scope=scope,
         )
     files = write_hud(model, out, formats)
     return Rendered(
@@ -179,7 +187,8 @@ def ingest_and_render(
     quarantine: Sequence[Entry] = (),
 ) -> tuple[Ingested, Rendered]:
     """:func:`ingest`, then :func:`prune` when a ``retention`` is given, then
-    :func:`render` (the HUD shows whatever the ingest found)."""
+    :func:`render` (the HUD shows whatever the ingest found). The commit gates judge
+    this run: its commit, and the tiers it expected or filed."""
     ingested = ingest(
         db,
         inputs,
@@ -191,8 +200,18 @@ def ingest_and_render(
     )
     if retention is not None:
         ingested = dataclasses.replace(ingested, pruned=prune(db, retention))
+    scope = GateScope(
+        commit=only_commit or context.commit,
+        tiers=frozenset({expectation.tier for expectation in expect} | ingested.tiers),
+    )
     rendered = render(
-        db, out, formats=formats, targets=targets, base_branch=base_branch, quarantine=quarantine
+        db,
+        out,
+        formats=formats,
+        targets=targets,
+        base_branch=base_branch,
+        quarantine=quarantine,
+        scope=scope,
     )
     return ingested, rendered
 

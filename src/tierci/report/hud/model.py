@@ -35,6 +35,7 @@ __all__ = [
     "Failure",
     "FlakyTest",
     "Gate",
+    "GateScope",
     "GateTargets",
     "Hud",
     "QuarantineRow",
@@ -165,6 +166,16 @@ class Gate:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GateScope:
+    """What one report's commit gates judge: that commit's cells of the tiers the report
+    expected or filed. A workflow's gates are its own: a tier another workflow ran (or
+    failed to finish) on the same commit neither fails nor passes them."""
+
+    commit: str
+    tiers: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class GateTargets:
     """The quality bar (from the device-CI plan users follow: < 5 % flaky tests)."""
 
@@ -249,9 +260,11 @@ def build_hud(
     targets: GateTargets | None = None,
     base_branch: str = "main",
     quarantine: Sequence[Entry] = (),
+    scope: GateScope | None = None,
 ) -> Hud:
     """Read the newest ``max_commits`` commits of history into the HUD's model; failures
-    are labelled against ``base_branch``."""
+    are labelled against ``base_branch``. The commit gates judge the latest commit's
+    every cell, or with ``scope`` that commit's cells of those tiers."""
     targets = targets or GateTargets()
     commits = db.rows(
         """SELECT commit_sha, max(branch) AS branch, max(ref_time) AS ref_time FROM (
@@ -278,8 +291,8 @@ def build_hud(
         )
         for row in commits
     )
-    scope = _test_scope(db, shas)
-    flaky = _flaky_tests(db, shas, scope)
+    test_scope = _test_scope(db, shas)
+    flaky = _flaky_tests(db, shas, test_scope)
     rows = _labelled(db, rows, base_branch, {test.test_id for test in flaky})
     durations = _durations(rows, tiers)
     return Hud(
@@ -288,11 +301,11 @@ def build_hud(
         commits=rows,
         flaky=flaky,
         durations=durations,
-        gates=_gates(rows, flaky, scope.distinct, durations, targets),
+        gates=_gates(_judged(rows, scope), flaky, test_scope.distinct, durations, targets),
         base_branch=base_branch,
-        quarantine=_quarantine(db, shas, quarantine, set(scope.runs)),
-        rollout=_rollout(db, shas, tiers, scope),
-        distinct_tests=scope.distinct,
+        quarantine=_quarantine(db, shas, quarantine, set(test_scope.runs)),
+        rollout=_rollout(db, shas, tiers, test_scope),
+        distinct_tests=test_scope.distinct,
         warnings=_warnings(db, shas[0]) if shas else (),
     )
 
@@ -723,6 +736,16 @@ def _durations(
         )
         for tier in tiers
     }
+
+
+def _judged(rows: Sequence[CommitRow], scope: GateScope | None) -> list[CommitRow]:
+    """The rows with the one the commit gates judge first: the scope's commit with only
+    its tiers' cells (the newest row where the scope's commit is not shown)."""
+    if scope is None or not rows:
+        return list(rows)
+    judged = next((row for row in rows if row.sha == scope.commit), rows[0])
+    cells = {tier: cell for tier, cell in judged.cells.items() if tier in scope.tiers}
+    return [dataclasses.replace(judged, cells=cells), *(row for row in rows if row is not judged)]
 
 
 def _gates(
