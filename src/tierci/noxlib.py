@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     import nox
 
     from tierci.config import TierciConfig, TierConfig
+    from tierci.junit import Counts
 
 __all__ = [
     "HISTORY",
@@ -218,6 +219,7 @@ def _tier_record(
     The Python recorded is the session's environment's (``python``: the tier's Python
     in the file name, for a tier that runs on several)."""
     started = records.now()
+    pipeline_started = records.pipeline_started()
     status, exit_code, note = Status.PASSED, 0, ""
     try:
         yield
@@ -244,7 +246,7 @@ def _tier_record(
             platform=platform_tag(),
             note=note,
             junit=junit.name if junit is not None else "",
-            pipeline_started=records.pipeline_started(),
+            pipeline_started=pipeline_started,
         )
         records.write_record(records.record_path(config.junit_dir, tier, shard, python), record)
 
@@ -757,9 +759,9 @@ def report(session: nox.Session) -> Path:
     elif ingested.history is not None and ingested.history.notice:
         session.log(ingested.history.notice)
     for entry in ingested.entries:
-        summary = entry.summary
-        counts = f"{summary.tests} tests" if summary else entry.status.value
-        session.log(f"{entry.label}: {counts}{' - ' + entry.problem if entry.problem else ''}")
+        counts = _counted(entry.summary.tests, entry.summary.counts) if entry.summary else ""
+        said = counts or entry.status.value
+        session.log(f"{entry.label}: {said}{' - ' + entry.problem if entry.problem else ''}")
     for path, reason in ingested.skipped:
         session.warn(f"skipped {path.name}: {reason}")
     if ingested.pruned is not None:
@@ -776,6 +778,20 @@ def report(session: nox.Session) -> Path:
         unmet = "; ".join(f"{gate.name}: {gate.value}" for gate in rendered.unmet_gates)
         session.error(f"{len(rendered.unmet_gates)} quality gate(s) not met: {unmet}")
     return index
+
+
+def _counted(tests: int, counts: Counts) -> str:
+    """``925 tests, 1 failed, 2 flaky``: what a report held, its failures named."""
+    parts = [f"{tests} tests"]
+    for number, word in (
+        (counts.failed, "failed"),
+        (counts.errors, "errors" if counts.errors > 1 else "error"),
+        (counts.flaky, "flaky"),
+        (counts.skipped, "skipped"),
+    ):
+        if number:
+            parts.append(f"{number} {word}")
+    return ", ".join(parts)
 
 
 def _retention(posargs: Sequence[str]) -> Retention | None:

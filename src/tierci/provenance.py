@@ -1,7 +1,10 @@
 """Where and on what a run happened: commit, python, platform.
 
 CI systems tell the commit through variables (a detached or shallow checkout may not
-know its branch); a laptop asks git. Nothing here fails: unknown is a value.
+know its branch); a laptop asks git. A working tree with changes that git would commit
+(modified, staged or untracked files that are not ignored, other than what the tiers
+themselves write: ``.nox``, ``build``, caches) is not its HEAD: its runs are filed as
+``<sha>+dirty``, never as the commit. Nothing here fails: unknown is a value.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = [
+    "DIRTY_SUFFIX",
     "base_branch",
     "ci_job",
     "commit_sha",
@@ -26,6 +30,9 @@ __all__ = [
     "platform_tag",
     "python_version",
 ]
+
+#: Marks the results of a working tree that is not exactly its commit.
+DIRTY_SUFFIX = "+dirty"
 
 # In order of trust: the CI system's own statement of what it is testing.
 _COMMIT_VARIABLES = ("TIERCI_COMMIT", "GITHUB_SHA", "GIT_COMMIT", "CI_COMMIT_SHA")
@@ -56,8 +63,32 @@ def _git(cwd: Path | None, *args: str) -> str:
 
 
 def commit_sha(cwd: Path | None = None) -> str:
-    """The commit under test, or ``"unknown"`` outside a git checkout."""
-    return _first_variable(_COMMIT_VARIABLES) or _git(cwd, "rev-parse", "HEAD") or "unknown"
+    """The commit under test (``<sha>+dirty`` for a changed working tree), or
+    ``"unknown"`` outside a git checkout."""
+    given = _first_variable(_COMMIT_VARIABLES)
+    if given:
+        return given
+    head = _git(cwd, "rev-parse", "HEAD")
+    if not head:
+        return "unknown"
+    changed = _git(cwd, "status", "--porcelain", "--untracked-files=all", "--", ":/", *_OUTPUTS)
+    return head + DIRTY_SUFFIX if changed else head
+
+
+#: What tiers and tools write into a project while they run, ignored by .gitignore or
+#: not: never a change to what is tested (pathspecs, relative to the project folder).
+_OUTPUTS = (
+    ":!.nox",
+    ":!build",
+    ":!dist",
+    ":!.wheelhouse",
+    ":!.venv",
+    ":(exclude,glob)**/__pycache__/**",
+    ":(exclude,glob)**/.pytest_cache/**",
+    ":(exclude,glob)**/.mypy_cache/**",
+    ":(exclude,glob)**/.ruff_cache/**",
+    ":(exclude,glob)**/*.egg-info/**",
+)
 
 
 def current_branch(cwd: Path | None = None) -> str:
@@ -66,7 +97,10 @@ def current_branch(cwd: Path | None = None) -> str:
 
 
 def commit_time(sha: str | None, cwd: Path | None = None) -> str:
-    """The commit's committer time (ISO 8601), or empty when git does not know it."""
+    """The commit's committer time (ISO 8601), or empty when git does not know it (a
+    dirty tree's results have no commit time: they are ordered by when they came)."""
+    if sha is not None and sha.endswith(DIRTY_SUFFIX):
+        return ""
     return _git(cwd, "show", "-s", "--format=%cI", sha or "HEAD")
 
 

@@ -86,12 +86,26 @@ def pipeline_started() -> str:
     """The pipeline's start as CI or `inv ci` gave it, normalised; empty if unknown.
 
     ISO 8601, or seconds or milliseconds since the epoch (Jenkins'
-    ``currentBuild.startTimeInMillis``)."""
+    ``currentBuild.startTimeInMillis``). Outside CI and `inv ci` (`nox -s unit` by hand)
+    the invocation is a pipeline of its own: it starts the first time this is asked (as
+    nox loads the noxfile), and the sessions and processes it starts share that moment.
+    """
     raw = os.environ.get(PIPELINE_STARTED_VARIABLE, "").strip()
+    if not raw and not _in_ci():
+        raw = os.environ[PIPELINE_STARTED_VARIABLE] = now()
     if raw.isdigit() and len(raw) < _EPOCH_DIGITS:
         seconds = int(raw) / 1000 if len(raw) > _SECONDS_DIGITS else int(raw)
         return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
     return _moment(raw) if raw else ""
+
+
+#: Set by the CI systems tierci renders for (and most others): their jobs of one run are
+#: one pipeline, whatever process each job is.
+_CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "JENKINS_URL", "BUILD_TAG")
+
+
+def _in_ci() -> bool:
+    return any(os.environ.get(name, "").strip() for name in _CI_VARIABLES)
 
 
 # Epoch seconds have 10 digits until 2286, milliseconds 13; anything longer is no time.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,25 @@ def test_the_pipeline_start_is_read_from_ci(
 ) -> None:
     monkeypatch.setenv("TIERCI_PIPELINE_STARTED", given)
     assert pipeline_started() == expected
+
+
+def test_an_invocation_outside_ci_is_a_pipeline_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `nox -s unit` by hand: its start is taken once and shared with what it starts.
+    monkeypatch.delenv("TIERCI_PIPELINE_STARTED", raising=False)
+    started = pipeline_started()
+    assert started
+    assert pipeline_started() == started
+    assert os.environ["TIERCI_PIPELINE_STARTED"] == started
+
+
+@pytest.mark.parametrize("variable", ["CI", "GITHUB_ACTIONS", "JENKINS_URL"])
+def test_a_ci_job_without_a_given_start_leaves_it_to_the_run(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # Each job of a CI run is a process of its own: none may claim to start the run.
+    monkeypatch.delenv("TIERCI_PIPELINE_STARTED", raising=False)
+    monkeypatch.setenv(variable, "true")
+    assert pipeline_started() == ""
+    assert "TIERCI_PIPELINE_STARTED" not in os.environ

@@ -213,3 +213,29 @@ def test_each_python_of_the_matrix_is_its_own_slot_not_a_rerun(tmp_path: Path) -
         )
         ingest(db, [path], RunContext(commit=A))
     assert cells(db, A) == {"unit": {"status": "passed", "tests": 9, "reruns": 0}}
+
+
+def test_a_later_invocation_on_the_same_commit_does_not_stretch_time_to_signal(
+    tmp_path: Path,
+) -> None:
+    """`inv ci` at 10:00 (lint, unit), then `nox -s unit` by hand at 10:30: two
+    pipelines. The commit's time to signal is its latest pipeline's own, not
+    10:00 → 10:33."""
+    day = "2026-11-24T"
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir()
+    later.mkdir()
+    for tier, started, ended in (
+        ("lint", "10:00:05", "10:00:40"),
+        ("unit", "10:00:40", "10:04:00"),
+    ):
+        record(first, tier, A, started=f"{day}{started}Z", ended=f"{day}{ended}Z",
+               pipeline_started=f"{day}10:00:00Z")  # fmt: skip
+    record(later, "unit", A, started=f"{day}10:30:20Z", ended=f"{day}10:33:00Z",
+           pipeline_started=f"{day}10:30:00Z")  # fmt: skip
+    db = tmp_path / "h.sqlite"
+    ingest(db, [first], RunContext(commit=A))
+    ingest(db, [later], RunContext(commit=A))
+    with read_history(db) as history:
+        row = build_hud(history.database).commits[0]
+    assert row.time_to_signal_s == 180.0  # 10:30:00 → 10:33:00

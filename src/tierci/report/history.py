@@ -269,12 +269,13 @@ class RunContext:
         ref_time: str = "",
     ) -> RunContext:
         """What is given, else what CI variables or git say about ``root``."""
+        found = commit or commit_sha(root)
         return cls(
-            commit=commit or commit_sha(root),
+            commit=found,
             branch=branch or current_branch(root),
             job=job or ci_job(),
             host=host_name(),
-            ref_time=ref_time or commit_time(commit or None, root),
+            ref_time=ref_time or commit_time(found, root),
             explicit=bool(commit),
             root=root,
         )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from tierci.junit import Outcome
 from tierci.pipeline import Status
+from tierci.provenance import DIRTY_SUFFIX
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -129,7 +130,9 @@ class CommitRow:
 
     @property
     def short(self) -> str:
-        return self.sha[:12]
+        """The abbreviated commit; a changed working tree's keeps its mark."""
+        dirty = self.sha.endswith(DIRTY_SUFFIX)
+        return self.sha[:12] + (DIRTY_SUFFIX if dirty else "")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -593,15 +596,19 @@ def _tier_records(db: Database, shas: Sequence[str]) -> dict[tuple[str, str], _T
 
 
 def _time_to_signal(db: Database, shas: Sequence[str]) -> dict[str, float]:
-    """Per commit: the pipeline's start (as CI or `inv ci` recorded it, else the first
-    tier's start) to the last tier's end."""
+    """Per commit, its latest pipeline's: from the pipeline's start (as CI, `inv ci` or
+    the `nox` invocation recorded it, else its first tier's start) to its last tier's
+    end. Each local invocation is a pipeline of its own, so a later `nox -s unit` never
+    stretches an earlier `inv ci`'s time; CI runs that record no start are one."""
     return {
         row[0]: _seconds_between(row[1] or row[2], row[3])
         for row in db.rows(
-            f"""SELECT commit_sha, min(CASE WHEN pipeline_started != '' THEN pipeline_started
-                                      END), min(started), max(ended)
-               FROM tier_runs WHERE commit_sha {db.among} AND status != 'not run'
-               GROUP BY commit_sha""",  # noqa: S608 - no data
+            f"""SELECT t.commit_sha, max(t.pipeline_started), min(t.started), max(t.ended)
+               FROM tier_runs t WHERE t.commit_sha {db.among} AND t.status != 'not run'
+               AND t.pipeline_started = (
+                   SELECT max(x.pipeline_started) FROM tier_runs x
+                   WHERE x.commit_sha = t.commit_sha AND x.status != 'not run')
+               GROUP BY t.commit_sha""",  # noqa: S608 - no data
             (db.members(shas),),
         )
     }
