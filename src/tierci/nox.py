@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import nox
 
-from tierci import noxlib
+from tierci import interpreters, noxlib, records
 from tierci.config import DEFAULT_ENV, TierciConfig
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
     return their names. ``root``: the project folder (default: the noxfile's)."""
     root = root or Path(namespace["__file__"]).resolve().parent
     config = noxlib.noxfile_config(root)
+    records.pipeline_started()  # this invocation's start, unless CI or `inv ci` gave one
+    _find_pythons(config)
     # Reuse is safe: every session syncs its environment to the exact lock first.
     # (Defaults only, as any noxfile sets them: set nox.options after register to
     # change them; the command line wins over both.)
@@ -62,6 +64,25 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
         namespace.setdefault(name, session)
         made.append(name)
     return made
+
+
+def _find_pythons(config: TierciConfig) -> None:
+    """The tiers' Pythons, found as the lock session finds them (PATH, then pyenv) and
+    never downloaded; each one missing is one line here. nox then skips its sessions,
+    or fails them in CI (``--error-on-missing-interpreters``, nox's default there)."""
+    wanted = [python for name in config.enabled_tiers for python in config.tiers[name].pythons]
+    for version in interpreters.make_findable(wanted):
+        sessions = ", ".join(
+            f"{name}-{version}"
+            for name in config.enabled_tiers
+            if version in config.tiers[name].pythons
+        )
+        logging.getLogger("nox").warning(
+            "Python %s not found (on PATH or in pyenv): %s cannot run here; %s",
+            version,
+            sessions,
+            interpreters.how_to_get(version),
+        )
 
 
 def _sessions(config: TierciConfig) -> list[tuple[str, Any, dict[str, Any]]]:

@@ -27,7 +27,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci import _proc
+from tierci import _proc, interpreters
 from tierci.errors import CommandFailedError, ConfigError, LockError
 from tierci.locks.matrix import merge_for_pythons
 
@@ -340,32 +340,15 @@ def _version_of(python: str) -> str:
 
 
 def find_python(version: str) -> str:
-    """An interpreter of ``version`` that runs: ``pythonX.Y`` on PATH (a pyenv shim for a
-    version pyenv does not select fails, and is passed over), else pyenv's own copy."""
-    candidates = [
-        Path(folder) / f"python{version}"
-        for folder in os.environ.get("PATH", "").split(os.pathsep)
-        if folder
-    ]
-    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates += sorted(pyenv.glob(f"{version}.*/bin/python{version}"))
-    for candidate in candidates:
-        if not os.access(candidate, os.X_OK):
-            continue
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            check=False,
+    """An interpreter of ``version`` that runs (:func:`tierci.interpreters.find_python`)."""
+    found = interpreters.find_python(version)
+    if found is None:
+        raise ConfigError(
+            f"no Python {version} here, which a tier's pythons names: its lock is compiled "
+            "on each Python the tier runs on",
+            fix=f"{interpreters.how_to_get(version)}; or remove it from the tier's pythons",
         )
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return str(candidate)
-    raise ConfigError(
-        f"no Python {version} here, which a tier's pythons names: its lock is compiled on "
-        "each Python the tier runs on",
-        fix=f"install Python {version} (python{version} on PATH, or pyenv install {version}), "
-        "or remove it from the tier's pythons",
-    )
+    return found
 
 
 def compile_environment(version: str, tools_lock: Path, beside: Path) -> str:
