@@ -35,7 +35,9 @@ RENDERED = {file.path: file.text for file in render(load_config(REPO))}
 # The rendered workflows, and any the repository keeps by hand (wheels.yml, which
 # builds the reference adopter in examples/native-ml): the same rules hold for both.
 WORKFLOW_TEXTS = {
-    Path(path).name: text for path, text in RENDERED.items() if path.startswith(".github/")
+    Path(path).name: text
+    for path, text in RENDERED.items()
+    if path.startswith(".github/workflows/")
 } | {
     path.name: path.read_text(encoding="utf-8")
     for path in sorted((REPO / ".github" / "workflows").glob("*.yml"))
