@@ -52,6 +52,8 @@ def test_one_pythons_shards_do_not_stand_in_for_anothers(tmp_path: Path) -> None
         ],
         tmp_path,
     )
+    # The report that came says its Python too: three Pythons' shard 1/2 read apart.
+    assert entries[0].label == "unit shard 1/2 on Python 3.11"
     holes = [(entry.label, entry.path.name) for entry in entries[1:]]
     assert holes == [
         ("unit shard 2/2 on Python 3.11", "unit-py3.11-2of2.xml"),

@@ -95,8 +95,10 @@ class ReportEntry:
 
     @property
     def label(self) -> str:
+        """``unit shard 1/3 on Python 3.12``: a report of a tier run on several Pythons
+        says which (as the plugin stamped it), or which one a hole was expected for."""
         where = f"{self.tier} shard {self.shard}" if self.shard else self.tier
-        return f"{where} on Python {self.python}" if self.python else where
+        return f"{where} on Python {self.ran_on}" if self.ran_on else where
 
     @property
     def ran_on(self) -> str:
