@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -54,6 +55,47 @@ def find_binaries() -> Path | None:
     return versions[-1].parent if versions else None
 
 
+def _can_traverse(folder: Path, account: pwd.struct_passwd) -> bool:
+    """Whether ``account`` may pass through ``folder`` and every folder above it."""
+    for step in (folder, *folder.parents):
+        try:
+            status = step.stat()
+        except OSError:
+            return False
+        if status.st_uid == account.pw_uid:
+            allowed = status.st_mode & stat.S_IXUSR
+        elif status.st_gid == account.pw_gid:
+            allowed = status.st_mode & stat.S_IXGRP
+        else:
+            allowed = status.st_mode & stat.S_IXOTH
+        if not allowed:
+            return False
+    return True
+
+
+_USUAL_TEMP_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+
+
+def server_parent(
+    account: pwd.struct_passwd | None, fallbacks: tuple[Path, ...] = _USUAL_TEMP_FOLDERS
+) -> Path:
+    """Where the server's folder goes: the temp folder, unless the unprivileged account
+    cannot reach it (``mktemp -d`` makes a 0700 folder, and CI's TMPDIR may be under
+    one); then the first of the usual world-traversable temp folders it can reach."""
+    preferred = Path(tempfile.gettempdir()).resolve()
+    if account is None:
+        return preferred
+    candidates = (preferred, *fallbacks)
+    for candidate in candidates:
+        if candidate.is_dir() and _can_traverse(candidate.resolve(), account):
+            return candidate.resolve()
+    raise PermissionError(
+        f"no temp folder that user {account.pw_name!r} can reach (tried "
+        + ", ".join(str(candidate) for candidate in candidates)
+        + "): set TMPDIR to a folder whose every parent others may enter (mode o+x)"
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -68,9 +110,9 @@ def running_postgres() -> Iterator[PostgresServer]:
         raise FileNotFoundError(
             "PostgreSQL is not installed (no initdb/pg_ctl): apt-get install postgresql"
         )
-    root = Path(tempfile.mkdtemp(prefix="tierci-pg-"))
     as_root = os.geteuid() == 0
     account = pwd.getpwnam(_UNPRIVILEGED) if as_root else None
+    root = Path(tempfile.mkdtemp(prefix="tierci-pg-", dir=server_parent(account)))
     password = "tierci-test-password"
     data = root / "data"
     root.chmod(0o755)
