@@ -50,6 +50,17 @@ def _no_ambient_ci() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """What a test's code puts in os.environ (an invocation pins its pipeline start and
+    commit there, as nox's process should) ends with the test: no test sees another's."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
+
+
 @pytest.fixture(scope="session")
 def tierci_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This checkout built into a wheel, as a project would install a released tierci."""

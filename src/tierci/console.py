@@ -20,6 +20,7 @@ from rich.text import Text
 
 from tierci.escape import show_invisible, workflow_command_data, workflow_command_property
 from tierci.pipeline import Status
+from tierci.provenance import short_commit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -199,7 +200,7 @@ def print_flaky(tests: Sequence[FlakyTest], *, title: str) -> None:
             str(test.flaky_runs),
             str(test.runs),
             test.trend,
-            show_invisible(test.first_seen[:12]),
+            show_invisible(short_commit(test.first_seen)),
         )
     _console().print(table)
 

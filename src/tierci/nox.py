@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import nox
 
-from tierci import interpreters, noxlib, records
+from tierci import interpreters, noxlib, provenance, records
 from tierci.config import DEFAULT_ENV, TierciConfig
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ def register(namespace: MutableMapping[str, Any], *, root: Path | None = None) -
     root = root or Path(namespace["__file__"]).resolve().parent
     config = noxlib.noxfile_config(root)
     records.pipeline_started()  # this invocation's start, unless CI or `inv ci` gave one
+    provenance.pin_commit(root)  # and the tree it tests, as it is now
     _find_pythons(config)
     # Reuse is safe: every session syncs its environment to the exact lock first.
     # (Defaults only, as any noxfile sets them: set nox.options after register to

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tierci.junit import Counts, JUnitError, count_outcomes
+from tierci.provenance import COMMIT_VARIABLE, commit_sha
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,11 +92,13 @@ def _run_tiers(
     config: TierciConfig, tiers: Sequence[str], *, stop_on_failure: bool
 ) -> list[TierResult]:
     results: list[TierResult] = []
-    # Every tier's record carries the same pipeline start: time to signal counts from it.
+    # Every tier's record carries the same pipeline start (time to signal counts from
+    # it) and the same commit: the tree as it was when the pipeline began.
     environment = {
         **os.environ,
         PIPELINE_STARTED_VARIABLE: os.environ.get(PIPELINE_STARTED_VARIABLE)
         or datetime.now(UTC).isoformat(timespec="milliseconds"),
+        COMMIT_VARIABLE: commit_sha(config.root),
     }
     for name in tiers:
         if stop_on_failure and any(r.status is Status.FAILED for r in results):
@@ -107,17 +110,17 @@ def _run_tiers(
                     reason="an earlier tier failed",
                 )
             )
-            _record_not_run(config, name, environment[PIPELINE_STARTED_VARIABLE])
+            _record_not_run(config, name, environment)
             continue
         results.append(_run_tier(config, name, environment))
     return results
 
 
-def _record_not_run(config: TierciConfig, tier: str, pipeline_started: str) -> None:
+def _record_not_run(config: TierciConfig, tier: str, environment: dict[str, str]) -> None:
     """A tier the pipeline did not run still gets its record: the HUD shows it "not
     run", as this summary does, instead of leaving the column out."""
     from tierci import records  # noqa: PLC0415 - records imports this module's Status
-    from tierci.provenance import commit_sha, current_branch  # noqa: PLC0415 - as above
+    from tierci.provenance import current_branch  # noqa: PLC0415 - as above
 
     moment = records.now()
     records.write_record(
@@ -129,10 +132,10 @@ def _record_not_run(config: TierciConfig, tier: str, pipeline_started: str) -> N
             exit_code=0,
             started=moment,
             ended=moment,
-            commit=commit_sha(config.root),
+            commit=environment[COMMIT_VARIABLE],
             branch=current_branch(config.root),
             note="an earlier tier failed",
-            pipeline_started=pipeline_started,
+            pipeline_started=environment[PIPELINE_STARTED_VARIABLE],
         ),
     )
 

@@ -7,6 +7,7 @@ process (its exit codes)."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tierci.cli import main
 from tierci.errors import UsageError
 from tierci.junit.merge import Expectation
 from tierci.pipeline import Status
+from tierci.provenance import commit_sha
 from tierci.records import TierRecord, record_path, write_record
 from tierci.report.history import RunContext, read_history
 from tierci.report.hud import build_hud
@@ -239,3 +241,41 @@ def test_a_later_invocation_on_the_same_commit_does_not_stretch_time_to_signal(
     with read_history(db) as history:
         row = build_hud(history.database).commits[0]
     assert row.time_to_signal_s == 180.0  # 10:30:00 → 10:33:00
+
+
+def test_an_earlier_invocation_on_another_edit_never_fills_a_later_ones_cells(
+    tmp_path: Path,
+) -> None:
+    """`inv ci` (lint, unit) on an edited tree, then another edit, then `nox -s unit;
+    nox -s report`: the report files only the later edit's unit; lint's cell is not
+    the earlier edit's lint, and its time to signal is the later invocation's own."""
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    test_file = project / "tests" / "test_a.py"
+    test_file.write_text("def test_a():\n    pass\n", encoding="utf-8")
+    for command in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "a"],
+    ):
+        subprocess.run(command, cwd=project, check=True, capture_output=True)
+    junit = project / "build" / "junit"
+    junit.mkdir(parents=True)
+    day = "2026-11-24T"
+    test_file.write_text("def test_a():\n    assert 0\n", encoding="utf-8")
+    first_edit = commit_sha(project)
+    record(junit, "lint", first_edit, started=f"{day}10:00:05Z", ended=f"{day}10:00:40Z",
+           pipeline_started=f"{day}10:00:00Z")  # fmt: skip
+    test_file.write_text("def test_a():\n    assert 1\n", encoding="utf-8")
+    later_edit = commit_sha(project)
+    assert later_edit != first_edit
+    record(junit, "unit", later_edit, started=f"{day}10:30:20Z", ended=f"{day}10:33:00Z",
+           pipeline_started=f"{day}10:30:00Z")  # fmt: skip
+    report(junit / "unit.xml", tier="unit", commit=later_edit)
+    db = tmp_path / "h.sqlite"
+    ingested = ingest(db, [junit], RunContext(commit=later_edit), only_commit=later_edit)
+    assert [path.name for path, _ in ingested.skipped] == ["lint.tier.json"]
+    assert cells(db, later_edit) == {"unit": {"status": "passed", "tests": 2, "reruns": 0}}
+    with read_history(db) as history:
+        (row,) = build_hud(history.database).commits
+    assert row.time_to_signal_s == 180.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tierci.cli._common import add_command, db_location, history_db, project_config
+from tierci.provenance import short_commit
 
 if TYPE_CHECKING:
     import argparse
@@ -128,7 +129,7 @@ def _flaky(arguments: argparse.Namespace) -> int:
         for t in tests:
             reason = (
                 f"flaky: {t.flaky_runs} of {t.runs} runs ({t.rate:.1%}), first seen on "
-                f"{t.first_seen[:12]}"
+                f"{short_commit(t.first_seen)}"
             )
             print_line(entry_text(t.test_id, reason))
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tierci.cli._common import add_command, db_location, history_db
+from tierci.provenance import short_commit
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def _ingest(arguments: argparse.Namespace) -> int:
     )
     if ingested.history is not None and ingested.history.notice:
         print_line(ingested.history.notice)
-    print_reports(ingested.entries, title=f"ingested into {db} for {context.commit[:12]}")
+    print_reports(ingested.entries, title=f"ingested into {db} for {short_commit(context.commit)}")
     print_ingest_notes(ingested)
     return 1 if ingested.problems else 0
 

@@ -39,7 +39,14 @@ from typing import TYPE_CHECKING, Self, overload
 from tierci.errors import CommandFailedError, TierciError, UsageError
 from tierci.junit import Counts
 from tierci.junit.merge import EntryStatus, add_missing, read_entry
-from tierci.provenance import ci_job, commit_sha, commit_time, current_branch, host_name
+from tierci.provenance import (
+    ci_job,
+    commit_sha,
+    commit_time,
+    current_branch,
+    host_name,
+    short_commit,
+)
 from tierci.records import RecordError, read_record
 from tierci.report import DEFAULT_HISTORY
 from tierci.report.database import HistoryLocation, HistoryUrl, SqliteDatabase, parse_location
@@ -739,11 +746,14 @@ def _stamp_conflict(stamp: str, context: RunContext, only_commit: str) -> str:
         return ""
     if only_commit and stamp != only_commit:
         return (
-            f"stamped with commit {stamp[:12]}, not {only_commit[:12]}: left by an earlier "
-            "run, it is not this run's result"
+            f"stamped with commit {short_commit(stamp)}, not {short_commit(only_commit)}: left "
+            "by an earlier run, it is not this run's result"
         )
     if context.explicit and stamp != context.commit:
-        return f"stamped with commit {stamp[:12]}, but --commit {context.commit[:12]} was given"
+        return (
+            f"stamped with commit {short_commit(stamp)}, but --commit "
+            f"{short_commit(context.commit)} was given"
+        )
     return ""
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from tierci.junit import Outcome
 from tierci.pipeline import Status
-from tierci.provenance import DIRTY_SUFFIX
+from tierci.provenance import short_commit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -89,7 +89,7 @@ class Cell:
 
     @property
     def anchor(self) -> str:
-        return f"cell-{self.commit[:12]}-{self.tier}"
+        return f"cell-{short_commit(self.commit)}-{self.tier}"
 
     @property
     def state(self) -> str:
@@ -130,9 +130,8 @@ class CommitRow:
 
     @property
     def short(self) -> str:
-        """The abbreviated commit; a changed working tree's keeps its mark."""
-        dirty = self.sha.endswith(DIRTY_SUFFIX)
-        return self.sha[:12] + (DIRTY_SUFFIX if dirty else "")
+        """The abbreviated commit; a changed working tree's keeps its mark and state."""
+        return short_commit(self.sha)
 
 
 @dataclass(frozen=True, kw_only=True)

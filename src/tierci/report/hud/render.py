@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from tierci.errors import ConfigError
 from tierci.escape import clip, markdown_code, show_invisible
+from tierci.provenance import short_commit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +42,7 @@ def _environment() -> Environment:
     environment.filters["cell"] = _markdown_cell
     environment.filters["visible"] = _visible
     environment.filters["seconds"] = _seconds
+    environment.filters["short_commit"] = short_commit
     environment.globals["svg_polyline"] = svg_polyline
     return environment
 
