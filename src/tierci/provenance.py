@@ -37,6 +37,7 @@ __all__ = [
     "platform_tag",
     "python_version",
     "short_commit",
+    "stated_commit",
 ]
 
 #: Marks the results of a working tree that is not exactly its commit (``<sha>+dirty.<state>``).
@@ -104,6 +105,11 @@ def commit_sha(cwd: Path | None = None) -> str:
         return "unknown"
     state = _working_tree_state(cwd)
     return f"{head}{DIRTY_SUFFIX}.{state}" if state else head
+
+
+def stated_commit() -> str:
+    """The commit CI (or ``TIERCI_COMMIT``) says is under test; empty where none does."""
+    return _first_variable(_COMMIT_VARIABLES)
 
 
 def pin_commit(cwd: Path | None = None) -> str:

@@ -133,10 +133,11 @@ def test_merged_file_reads_back_the_same(reports: Path, tmp_path: Path) -> None:
     out = tmp_path / "merged.xml"
     merge_reports(collect_inputs([reports]), out)
     merged = summarize(out)
-    assert merged.tests == 1 + 35 + 35 + 1  # the corrupt shard is one error case
+    # The corrupt shard is one error case; shard 3/4 a hole, since the shards say 4 ran.
+    assert merged.tests == 1 + 35 + 35 + 1 + 1
     assert merged.counts[Outcome.FLAKY] == 1
     assert merged.counts[Outcome.SKIPPED] == 4
-    assert merged.counts[Outcome.ERROR] == 1
+    assert merged.counts[Outcome.ERROR] == 2  # the corrupt shard and the hole
     flaky = next(c for c in ReportReader(out) if c.outcome is Outcome.FLAKY)
     assert flaky.attempts == 3  # carried as an attribute and as flakyFailure
 
@@ -180,12 +181,15 @@ def test_cli_merge_exit_code_flags_holes_not_test_failures(
     reports: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "m.xml"
+    assert main(["junit", "merge", str(out), str(reports / "lint.xml")]) == 0
+    # A lone shard says its tier ran in four: the other three are holes, --expect or not.
     assert (
         main(
             ["junit", "merge", str(out), str(reports / "unit-1of4.xml"), str(reports / "lint.xml")]
         )
-        == 0
+        == 1
     )
+    assert "no report for unit shard 2/4" in capsys.readouterr().out
     assert (
         main(["junit", "merge", str(out), str(reports), "--expect", "unit:4", "--jobs", "1"]) == 1
     )

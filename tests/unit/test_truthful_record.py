@@ -279,3 +279,70 @@ def test_an_earlier_invocation_on_another_edit_never_fills_a_later_ones_cells(
     with read_history(db) as history:
         (row,) = build_hud(history.database).commits
     assert row.time_to_signal_s == 180.0
+
+
+def test_a_lone_shard_makes_its_siblings_expected_without_expect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shard 1 of 2 says two shards ran: the missing one is a hole, not a green cell."""
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    report(junit / "unit-1of2.xml", tier="unit", commit=A, shard="1/2")
+    db = tmp_path / "h.sqlite"
+    assert main(["report", "ingest", str(junit), "--db", str(db)]) == 1
+    assert "no report for unit shard 2/2" in capsys.readouterr().out
+    assert cells(db, A)["unit"]["status"] == "missing"
+
+
+def test_a_shard_count_beyond_reason_implies_no_holes(tmp_path: Path) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    report(junit / "unit.xml", tier="unit", commit=A, shard="1/1000000000")
+    ingested = ingest(tmp_path / "h.sqlite", [junit], RunContext(commit=A))
+    (entry,) = ingested.entries
+    assert any("1/1000000000 is not i/n" in warning for warning in entry.warnings)
+
+
+def test_strict_refuses_a_stale_shard_before_anything_is_stored(tmp_path: Path) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    report(junit / "unit-1of2.xml", tier="unit", commit=B, shard="1/2")
+    report(junit / "unit-2of2.xml", tier="unit", commit=A, shard="2/2")
+    db = tmp_path / "h.sqlite"
+    arguments = ["report", "ingest", str(junit), "--db", str(db), "--commit", B, "--strict"]
+    assert main(arguments) == 4
+    assert not db.exists()  # not even an empty history: nothing was written
+
+
+def test_a_hole_never_shadows_a_shard_another_job_already_stored(tmp_path: Path) -> None:
+    """Each shard's job ingests its own report, in any order: shard 2 arrives first, then
+    shard 1's ingest must not file 2/2 as missing over it."""
+    db = tmp_path / "h.sqlite"
+    second, first = tmp_path / "second", tmp_path / "first"
+    second.mkdir()
+    first.mkdir()
+    report(second / "unit-2of2.xml", tier="unit", commit=A, shard="2/2")
+    report(first / "unit-1of2.xml", tier="unit", commit=A, shard="1/2")
+    ingest(db, [second], RunContext(commit=A))
+    ingest(db, [first], RunContext(commit=A))
+    assert cells(db, A)["unit"]["status"] == "passed"
+
+
+def test_merge_leaves_out_a_shard_of_another_commit_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    report(junit / "unit-1of2.xml", tier="unit", commit=B, shard="1/2")
+    report(junit / "unit-2of2.xml", tier="unit", commit=A, shard="2/2")
+    out = tmp_path / "merged.xml"
+    assert main(["junit", "merge", str(out), str(junit), "--commit", B]) == 1
+    printed = capsys.readouterr().out
+    assert f"stamped with commit {A[:12]}, not {B[:12]}" in printed
+    assert "no report for unit shard 2/2" in printed
+    merged = out.read_text(encoding="utf-8")
+    assert "[missing report]" in merged
+    assert merged.count("<testcase") == 2 + 1  # shard 1's two tests and the hole
+    # Without a commit, reports of two commits are each named as a problem.
+    assert main(["junit", "merge", str(out), str(junit)]) == 1
+    assert "merge one commit's reports, or name it with --commit" in capsys.readouterr().out

@@ -61,11 +61,19 @@ def add_commands(commands: Subcommands) -> None:
     merge.add_argument(
         "--jobs", type=int, default=None, help="worker processes (default: the usable CPUs)"
     )
+    merge.add_argument(
+        "--commit",
+        default=None,
+        help="the commit being merged: a report stamped with another is left out and named "
+        "(default: the commit CI or TIERCI_COMMIT states; without one, reports of several "
+        "commits are named as a problem)",
+    )
 
 
 def _merge(arguments: argparse.Namespace) -> int:
     from tierci.console import print_reports
     from tierci.junit.merge import collect_inputs, merge_reports, parse_expectation
+    from tierci.provenance import stated_commit
 
     expect = [parse_expectation(text) for text in arguments.expect]
     first: Path = arguments.inputs[0]
@@ -77,6 +85,7 @@ def _merge(arguments: argparse.Namespace) -> int:
         junit_dir=first if first.is_dir() else first.parent,
         huge_tree=arguments.huge_tree,
         jobs=arguments.jobs,
+        commit=arguments.commit if arguments.commit is not None else stated_commit(),
     )
     print_reports(entries, title=f"merged into {arguments.out}")
     # Test failures are the report's business; a hole in the reports is the pipeline's.

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -31,16 +32,19 @@ from tierci.errors import ConfigError
 from tierci.junit.model import CaseResult, Counts, JUnitError, Outcome, ReportSummary
 from tierci.junit.read import ReportReader, summarize_reader
 from tierci.junit.whole import WHOLE_DOCUMENT_MAX_BYTES, read_whole
+from tierci.provenance import short_commit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
+    "MAX_IMPLIED_SHARDS",
     "EntryStatus",
     "Expectation",
     "ReportEntry",
     "add_missing",
     "collect_inputs",
+    "implied_expectations",
     "judge_reports",
     "merge_reports",
     "parse_expectation",
@@ -190,28 +194,71 @@ def _entry(path: Path, summary: ReportSummary, *, digest: str = "") -> ReportEnt
         tier = tier_slot(properties["tier"], properties.get("env"))
         shard = properties.get("shard", "")
     status = EntryStatus.OK if summary.tests else EntryStatus.EMPTY
+    warnings = summary.warnings
+    match = _SHARD.fullmatch(shard)
+    if shard and not (
+        match and 1 <= int(match["index"]) <= int(match["count"]) <= MAX_IMPLIED_SHARDS
+    ):
+        unusable = (
+            f"shard {shard} is not i/n with 1 <= i <= n <= {MAX_IMPLIED_SHARDS}: "
+            "no other shard is expected from it"
+        )
+        warnings = [*warnings, unusable]
     return ReportEntry(
         path=path,
         tier=tier,
         shard=shard,
         status=status,
         summary=summary,
-        warnings=summary.warnings,
+        warnings=warnings,
         digest=digest,
     )
+
+
+#: The most shards a report may say its tier ran in: "shard 1 of 10^9" asks for no holes.
+MAX_IMPLIED_SHARDS = 256
+_SHARD = re.compile(r"(?P<index>[0-9]{1,9})/(?P<count>[0-9]{1,9})")
+
+
+def implied_expectations(entries: Sequence[ReportEntry]) -> list[Expectation]:
+    """What the reports themselves say ran: a report of shard ``i/n`` means the tier ran
+    in ``n`` shards (on that report's Python), so every one of them is expected, given
+    ``--expect`` or not. A count beyond :data:`MAX_IMPLIED_SHARDS` implies nothing (the
+    entry's warning says so: :func:`_entry`)."""
+    implied: dict[tuple[str, int, str], None] = {}
+    for entry in entries:
+        match = _SHARD.fullmatch(entry.shard)
+        if match is None or entry.status is EntryStatus.MISSING:
+            continue
+        count, index = int(match["count"]), int(match["index"])
+        if 1 <= index <= count <= MAX_IMPLIED_SHARDS:
+            implied[(entry.tier, count, entry.ran_on)] = None
+    return [Expectation(tier=tier, shards=count, python=python) for tier, count, python in implied]
 
 
 def add_missing(
     entries: list[ReportEntry], expect: Sequence[Expectation], junit_dir: Path
 ) -> list[ReportEntry]:
-    """Append a ``missing`` entry for every expected tier/shard without a report, and
+    """Append a ``missing`` entry for every expected tier/shard without a report (those
+    ``expect`` names and those the reports imply: :func:`implied_expectations`), and
     flag expected reports that ran nothing."""
     present = {(e.tier, e.shard, e.ran_on) for e in entries}
+    implied = [
+        one
+        for one in implied_expectations(entries)
+        if not any(
+            (given.tier, given.shards) == (one.tier, one.shards)
+            and given.python in ("", one.python)
+            for given in expect
+        )
+    ]
+    expect = [*expect, *implied]
     for expectation in expect:
         python = expectation.python
         for tier, shard in expectation.slots():
             if any((tier, shard) == (t, s) and python in ("", ran_on) for t, s, ran_on in present):
                 continue
+            present.add((tier, shard, python))  # one hole per slot, however many expect it
             hole = ReportEntry(
                 path=junit_dir / f"{slot_file_stem(tier, shard, python)}.xml",
                 tier=tier,
@@ -256,6 +303,7 @@ def merge_reports(
     huge_tree: bool = False,
     whole_document_max_bytes: int = WHOLE_DOCUMENT_MAX_BYTES,
     jobs: int | None = None,
+    commit: str = "",
 ) -> list[ReportEntry]:
     """Judge and merge every input, in input order.
 
@@ -267,11 +315,16 @@ def merge_reports(
     The output has one ``<testsuite>`` per report and a failing ``[missing report]`` /
     ``[unreadable report]`` case for each report that could not contribute, so a
     downstream tool (Jenkins' junit step) sees the hole too.
+
+    Stamps follow ingest's rule: given a ``commit``, a report stamped with another one is
+    left out (a problem, and its slot a hole where expected); without one, reports of
+    several commits are each merged but named as a problem.
     """
     totals = Counts()
     total_time = 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
     entries: list[ReportEntry] = []
+    left_out: list[ReportEntry] = []
     is_small = [_size(path) <= whole_document_max_bytes for path in inputs]
     small = [path for path, fits in zip(inputs, is_small, strict=True) if fits]
     render = functools.partial(
@@ -282,12 +335,21 @@ def merge_reports(
         for path, fits in zip(inputs, is_small, strict=True):
             if fits:
                 entry, text, counts = next(rendered)
-                body.write(text)
+                reason = _other_commit(entry, commit)
+                if not reason:
+                    body.write(text)
             else:
-                entry, counts = _merge_streaming(path, body, huge_tree=huge_tree)
+                entry, counts = _merge_streaming(path, body, huge_tree=huge_tree, commit=commit)
+                reason = _other_commit(entry, commit)
+            if reason:
+                entry.problem = f"{path}: {reason}"
+                left_out.append(entry)
+                continue
             totals += counts
             total_time += entry.summary.duration_s if entry.summary else 0.0
             entries.append(entry)
+        if not commit:
+            _name_mixed_commits(entries)
         for entry in add_missing(entries, expect, junit_dir or _default_dir(inputs)):
             if entry.status is EntryStatus.MISSING:
                 totals += _write_problem_suite(entry, body)
@@ -297,7 +359,39 @@ def merge_reports(
             handle.write(f'<testsuites name="tierci merge"{totals.suite_attributes(total_time)}>\n')
             shutil.copyfileobj(body, handle, 1024 * 1024)
             handle.write("</testsuites>\n")
-    return entries
+    return entries + left_out
+
+
+def _stamp(entry: ReportEntry) -> str:
+    return entry.summary.properties.get("commit", "") if entry.summary else ""
+
+
+def _other_commit(entry: ReportEntry, commit: str) -> str:
+    """Why ``entry`` is not merged for ``commit`` ('' when it is)."""
+    stamp = _stamp(entry)
+    if commit and stamp and stamp != commit:
+        return (
+            f"stamped with commit {short_commit(stamp)}, not {short_commit(commit)}: left by "
+            "an earlier run, it is not merged"
+        )
+    return ""
+
+
+def _name_mixed_commits(entries: Sequence[ReportEntry]) -> None:
+    """Reports of several commits merged into one file would pass one commit's holes
+    off as another's results: each report not of the most common commit says so."""
+    stamps = Counter(stamp for entry in entries if (stamp := _stamp(entry)))
+    if len(stamps) < 2:  # noqa: PLR2004 - one commit, or none stated
+        return
+    (main, count), *_ = sorted(stamps.items(), key=lambda item: (-item[1], item[0]))
+    for entry in entries:
+        stamp = _stamp(entry)
+        if stamp and stamp != main and not entry.problem:
+            entry.problem = (
+                f"{entry.path}: stamped with commit {short_commit(stamp)}, while {count} "
+                f"report(s) are of {short_commit(main)}: merge one commit's reports, or "
+                "name it with --commit"
+            )
 
 
 _Rendered = tuple[ReportEntry, str, Counts]
@@ -370,13 +464,18 @@ class _CaseBuffer:
         self.parts.clear()
 
 
-def _merge_streaming(path: Path, out: IO[str], *, huge_tree: bool) -> tuple[ReportEntry, Counts]:
-    """Read ``path`` case by case and write its suite to ``out``: memory stays bounded."""
+def _merge_streaming(
+    path: Path, out: IO[str], *, huge_tree: bool, commit: str = ""
+) -> tuple[ReportEntry, Counts]:
+    """Read ``path`` case by case and write its suite to ``out`` (not when it is stamped
+    with another ``commit``): memory stays bounded."""
     with _spool() as spool:
         buffer = _CaseBuffer(spool)
         entry = read_entry(path, huge_tree=huge_tree, on_case=buffer)
         if entry.summary is None:  # unreadable: what was read before the break is dropped
             return entry, _write_problem_suite(entry, out)
+        if _other_commit(entry, commit):
+            return entry, Counts()
         buffer.flush()
         spool.seek(0)
         counts = entry.summary.counts

@@ -72,6 +72,7 @@ __all__ = [
     "history_path",
     "open_history",
     "read_history",
+    "refuse_conflicting_stamps",
 ]
 
 #: A path for the run history (absolute, or relative to the project root) used instead
@@ -367,18 +368,44 @@ class History(ABC):
             if not self._store(entry, context.for_commit(stamp or context.commit)):
                 self.already_ingested.append(path)
             entries.append(entry)
-        current = [
-            entry
-            for entry in entries
-            if (entry.summary.properties.get("commit", "") if entry.summary else "")
-            in ("", context.commit)
-        ]
+        # Holes per commit filed: the expected reports (``expect``: this run's commit) and
+        # those the reports themselves imply (shard i/n: all n), each under its commit.
+        by_commit: dict[str, list[ReportEntry]] = {context.commit: []}
+        for entry in entries:
+            stamp = entry.summary.properties.get("commit", "") if entry.summary else ""
+            by_commit.setdefault(stamp or context.commit, []).append(entry)
         folder = junit_dir or (reports[0].parent if reports else Path())
-        for hole in add_missing(list(current), expect, folder)[len(current) :]:
-            # A hole has no bytes; its identity is its slot, so re-ingesting adds no copy.
-            slot = f"{hole.tier}:{hole.shard}" + (f":{hole.python}" if hole.python else "")
-            self._store(hole, context, digest=f"{hole.status.value}:{slot}")
-        return add_missing(entries, expect, folder)
+        holes: list[ReportEntry] = []
+        for commit, filed in by_commit.items():
+            wanted = expect if commit == context.commit else ()
+            for hole in add_missing(list(filed), wanted, folder)[len(filed) :]:
+                if self._slot_reported(commit, hole):
+                    continue  # another job's ingest stored it: a hole must not shadow it
+                # A hole has no bytes; its identity is its slot: re-ingesting adds no copy.
+                slot = f"{hole.tier}:{hole.shard}" + (f":{hole.python}" if hole.python else "")
+                self._store(hole, context.for_commit(commit), digest=f"{hole.status.value}:{slot}")
+                holes.append(hole)
+        return entries + holes
+
+    def _slot_reported(self, commit: str, hole: ReportEntry) -> bool:
+        """Whether ``commit`` already has a report (not a hole) for ``hole``'s slot:
+        shards ingested by separate jobs arrive in any order."""
+        python = hole.python
+        return bool(
+            self.database.rows(
+                "SELECT 1 FROM runs WHERE commit_sha = ? AND tier = ? AND shard = ? "
+                "AND status != ? AND (? = '' OR python = ? OR python LIKE ?) LIMIT 1",
+                (
+                    commit,
+                    hole.tier,
+                    hole.shard,
+                    EntryStatus.MISSING.value,
+                    python,
+                    python,
+                    f"{python}.%",
+                ),
+            )
+        )
 
     def ingest_records(
         self, paths: Sequence[Path], context: RunContext, *, only_commit: str = ""
@@ -738,6 +765,22 @@ def run_values(entry: ReportEntry, context: RunContext, digest: str) -> tuple[ob
         "\n".join(entry.warnings),
         properties.get("python", "") or entry.python,
     )
+
+
+def refuse_conflicting_stamps(
+    reports: Sequence[Path], context: RunContext, only_commit: str = "", *, huge_tree: bool = False
+) -> None:
+    """``--strict``, before the history is even opened: the first report whose stamp an
+    ingest would skip, refused (a UsageError), so nothing at all is written."""
+    for path in reports:
+        entry = read_entry(path, huge_tree=huge_tree)
+        stamp = entry.summary.properties.get("commit", "") if entry.summary else ""
+        reason = _stamp_conflict(stamp, context, only_commit)
+        if reason:
+            raise UsageError(
+                f"{path}: {reason}; nothing was stored",
+                fix="ingest it for its own commit (no --commit), or leave it out",
+            )
 
 
 def _stamp_conflict(stamp: str, context: RunContext, only_commit: str) -> str:

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 from tierci.junit.merge import collect_inputs
 from tierci.records import RECORD_SUFFIX
 from tierci.report.database import location_exists
-from tierci.report.history import Carried, check_carried, open_history, read_history
+from tierci.report.history import (
+    Carried,
+    check_carried,
+    open_history,
+    read_history,
+    refuse_conflicting_stamps,
+)
 from tierci.report.hud.model import GateScope
 
 if TYPE_CHECKING:
@@ -77,8 +83,10 @@ def ingest(
     (``Ingested.history`` says so); with ``set_aside_corrupt``, a file at ``db`` that is
     not a readable history is renamed aside and a fresh one started, instead of
     refused."""
-    carried = check_carried(db, set_aside=set_aside_corrupt)
     reports = [path for path in collect_inputs(inputs) if not path.name.endswith(RECORD_SUFFIX)]
+    if strict:
+        refuse_conflicting_stamps(reports, context, only_commit, huge_tree=huge_tree)
+    carried = check_carried(db, set_aside=set_aside_corrupt)
     records = _records(inputs)
     folder = junit_dir or _folder_of(inputs)
     with open_history(db) as history:
