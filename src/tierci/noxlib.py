@@ -247,6 +247,7 @@ def _tier_record(
             note=note,
             junit=junit.name if junit is not None else "",
             pipeline_started=pipeline_started,
+            junit_sha256=records.file_sha256(junit) if junit is not None else "",
         )
         records.write_record(records.record_path(config.junit_dir, tier, shard, python), record)
 

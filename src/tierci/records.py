@@ -13,8 +13,11 @@ A record is read as untrusted input: a wrong type or an unknown status is a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -30,6 +33,7 @@ __all__ = [
     "RECORD_SUFFIX",
     "RecordError",
     "TierRecord",
+    "file_sha256",
     "now",
     "pipeline_started",
     "read_record",
@@ -63,6 +67,9 @@ class TierRecord:
     #: The JUnit report this run wrote (its file name), if it is a test tier.
     junit: str = ""
     pipeline_started: str = ""
+    #: The sha256 of that report as the session left it: the one report that decides
+    #: this slot's cell; any other report there is unclaimed (a copy a test dropped).
+    junit_sha256: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -117,6 +124,18 @@ def record_path(junit_dir: Path, tier: str, shard: str = "", python: str = "") -
     return junit_dir / f"{slot_file_stem(tier, shard, python)}{RECORD_SUFFIX}"
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 of a regular file's bytes ('' for anything else: a FIFO is never
+    opened, a missing file has none)."""
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return ""
+        with path.open("rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
 def write_record(path: Path, record: TierRecord) -> None:
     """Write atomically: a reader never sees half a record."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +170,8 @@ def read_record(path: Path) -> TierRecord:
         if not text[name]:
             raise _invalid(path, f"{name} is not an ISO 8601 time")
     text["pipeline_started"] = _moment(text["pipeline_started"])
+    if text["junit_sha256"] and not _SHA256.fullmatch(text["junit_sha256"]):
+        raise _invalid(path, "junit_sha256 is not a sha256 (64 lowercase hex digits)")
     text["note"] = text["note"][:_MAX_NOTE]
     return TierRecord(status=Status(status), exit_code=exit_code, **text)
 
@@ -167,7 +188,9 @@ _STRING_FIELDS = (
     "note",
     "junit",
     "pipeline_started",
+    "junit_sha256",
 )
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _string(data: dict[str, Any], name: str, path: Path) -> str:

@@ -9,7 +9,7 @@ from typing import cast
 
 from lxml import etree
 
-from tests.support import REPO, head_commit, inv, nox, run
+from tests.support import REPO, commit_all, head_commit, inv, nox, run
 from tierci.invoke_tasks import nox_sessions
 
 
@@ -181,3 +181,50 @@ def test_report_session_fails_on_an_expected_hole_but_still_renders_it(
     assert again.returncode == 0, again
     hud = json.loads((sample_project / "build" / "hud" / "hud.json").read_text())
     assert hud["commits"][0]["cells"]["unit"]["runs"] == 1
+
+
+_DROPS_A_PASSING_COPY = '''
+import platform
+import subprocess
+from pathlib import Path
+
+
+def test_that_leaves_a_passing_report_behind():
+    """A test that writes a JUnit file where the tier's reports go: a fixture's output,
+    say, stamped exactly as the tier's own report would be."""
+    root = Path(__file__).resolve().parents[1]
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (root / "build" / "junit" / "unit-from-a-test.xml").write_text(
+        '<testsuites><testsuite name="pytest"><properties>'
+        '<property name="tier" value="unit"/><property name="shard" value=""/>'
+        f'<property name="commit" value="{commit}"/>'
+        f'<property name="python" value="{platform.python_version()}"/>'
+        '</properties><testcase classname="tests.test_math" name="test_add"/>'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+
+
+def test_broken():
+    assert 1 + 1 == 3
+'''
+
+
+def test_a_passing_report_a_test_drops_never_decides_the_cell(sample_project: Path) -> None:
+    """The unit tier fails; one of its tests drops a passing report of the same slot into
+    build/junit. The tier's record names the report its session wrote: the copy is
+    unclaimed, named, and the cell and the gates stay red."""
+    (sample_project / "tests" / "test_drops_a_copy.py").write_text(
+        _DROPS_A_PASSING_COPY, encoding="utf-8"
+    )
+    commit_all(sample_project)
+    ran = nox("-s", "unit", cwd=sample_project)
+    assert ran.returncode != 0, ran
+    assert (sample_project / "build" / "junit" / "unit-from-a-test.xml").is_file()
+    reported = nox("-s", "report", "--", "--check-gates", cwd=sample_project)
+    assert reported.returncode != 0, reported
+    assert "unit-from-a-test.xml: an unclaimed report" in " ".join(reported.output.split())
+    hud = json.loads((sample_project / "build" / "hud" / "hud.json").read_text())
+    assert hud["commits"][0]["cells"]["unit"]["status"] == "failed"

@@ -18,7 +18,14 @@ from tierci.errors import UsageError
 from tierci.junit.merge import Expectation
 from tierci.pipeline import Status
 from tierci.provenance import commit_sha
-from tierci.records import TierRecord, record_path, write_record
+from tierci.records import (
+    RecordError,
+    TierRecord,
+    file_sha256,
+    read_record,
+    record_path,
+    write_record,
+)
 from tierci.report.history import RunContext, read_history
 from tierci.report.hud import build_hud
 from tierci.report.ingest import ingest
@@ -346,3 +353,61 @@ def test_merge_leaves_out_a_shard_of_another_commit_and_names_it(
     # Without a commit, reports of two commits are each named as a problem.
     assert main(["junit", "merge", str(out), str(junit)]) == 1
     assert "merge one commit's reports, or name it with --commit" in capsys.readouterr().out
+
+
+def _failing_report(path: Path, commit: str) -> Path:
+    path.write_text(
+        '<testsuites><testsuite name="pytest"><properties>'
+        '<property name="tier" value="unit"/><property name="python" value="3.12.4"/>'
+        f'<property name="commit" value="{commit}"/></properties>'
+        '<testcase classname="t" name="test_ok"/>'
+        '<testcase classname="t" name="test_broken"><failure message="boom"/></testcase>'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("copy_name", ["unit-passing-copy.xml", "a-passing-copy.xml"])
+def test_a_passing_copy_dropped_beside_the_report_decides_nothing(
+    tmp_path: Path, copy_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The tier's record names the report its session wrote (sha256): a passing copy of
+    the same slot, whatever its name and order, is unclaimed, left out and named."""
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    written = _failing_report(junit / "unit.xml", A)
+    copy = junit / copy_name
+    copy.write_text(
+        written.read_text(encoding="utf-8").replace('<failure message="boom"/>', ""),
+        encoding="utf-8",
+    )
+    record(junit, "unit", A, status=Status.FAILED, exit_code=1, python="3.12.4",
+           junit="unit.xml", junit_sha256=file_sha256(written))  # fmt: skip
+    db = tmp_path / "h.sqlite"
+    assert main(["report", "ingest", str(junit), "--db", str(db), "--commit", A]) == 0
+    printed = capsys.readouterr().out
+    assert f"{copy_name}: an unclaimed report" in " ".join(printed.split())
+    assert cells(db, A)["unit"]["status"] == "failed"
+    with read_history(db) as history:
+        (warnings,) = history.database.rows("SELECT warnings FROM runs WHERE status = 'ok'")
+    assert f"left out: {copy_name}" in warnings[0]
+    hud = ["report", "hud", "--db", str(db), "--out", str(tmp_path / "hud"), "--check-gates"]
+    assert main(hud) == 1
+
+
+def test_a_record_without_a_digest_claims_nothing(tmp_path: Path) -> None:
+    """Records written before reports were bound (or by a tier without JUnit) leave every
+    report of the slot to count, as before."""
+    junit = tmp_path / "junit"
+    junit.mkdir()
+    _failing_report(junit / "unit.xml", A)
+    record(junit, "unit", A, status=Status.FAILED, exit_code=1, python="3.12.4")
+    ingested = ingest(tmp_path / "h.sqlite", [junit], RunContext(commit=A))
+    assert not ingested.skipped
+
+
+def test_a_record_with_a_digest_that_is_not_sha256_is_refused(tmp_path: Path) -> None:
+    path = record(tmp_path, "unit", A, junit_sha256="../../etc/passwd")
+    with pytest.raises(RecordError, match="junit_sha256 is not a sha256"):
+        read_record(path)

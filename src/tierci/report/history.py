@@ -47,7 +47,7 @@ from tierci.provenance import (
     host_name,
     short_commit,
 )
-from tierci.records import RecordError, read_record
+from tierci.records import RecordError, file_sha256, read_record
 from tierci.report import DEFAULT_HISTORY
 from tierci.report.database import HistoryLocation, HistoryUrl, SqliteDatabase, parse_location
 
@@ -73,6 +73,7 @@ __all__ = [
     "open_history",
     "read_history",
     "refuse_conflicting_stamps",
+    "report_claims",
 ]
 
 #: A path for the run history (absolute, or relative to the project root) used instead
@@ -339,6 +340,7 @@ class History(ABC):
         huge_tree: bool = False,
         strict: bool = False,
         only_commit: str = "",
+        claims: Mapping[ClaimSlot, frozenset[str]] | None = None,
     ) -> list[ReportEntry]:
         """Store each report (one transaction each), then a ``missing`` run for every
         expected tier/shard of ``context``'s commit that has no report (looked for in
@@ -349,11 +351,21 @@ class History(ABC):
         stamp that disagrees with an explicit ``--commit`` or with ``only_commit`` is
         skipped and listed in :attr:`skipped` (``strict``: refused, a UsageError).
         A report whose exact bytes its commit already has is not stored again, however
-        many processes ingest it at once."""
+        many processes ingest it at once. ``claims`` (:func:`report_claims`): where a
+        tier record names the report its session wrote, any other report of that slot is
+        unclaimed, left out and named (a passing copy a test dropped decides nothing)."""
         self.already_ingested = []
         self.skipped = []
         entries = []
-        for path in reports:
+        # The claimed reports come last: by then every unclaimed one of their slot is
+        # known, and the claimed one is stored carrying that warning.
+        claims = claims or {}
+        claimed = {digest for digests in claims.values() for digest in digests}
+        unclaimed: dict[ClaimSlot, list[str]] = {}
+        in_order = (
+            sorted(reports, key=lambda path: file_sha256(path) in claimed) if claimed else reports
+        )
+        for path in in_order:
             entry = self._stage(path, huge_tree=huge_tree)
             stamp = entry.summary.properties.get("commit", "") if entry.summary else ""
             reason = _stamp_conflict(stamp, context, only_commit)
@@ -365,6 +377,18 @@ class History(ABC):
                     )
                 self.skipped.append((path, reason))
                 continue
+            slot = (stamp or context.commit, entry.tier, entry.shard, entry.ran_on)
+            if slot in claims and entry.digest not in claims[slot]:
+                self.skipped.append((path, _unclaimed(entry)))
+                unclaimed.setdefault(slot, []).append(path.name)
+                continue
+            if unclaimed.get(slot):
+                left_out = ", ".join(unclaimed[slot])
+                warning = (
+                    f"unclaimed report(s) in this slot, left out: {left_out} (not written "
+                    "by the tier session whose record is here)"
+                )
+                entry.warnings = [*entry.warnings, warning]
             if not self._store(entry, context.for_commit(stamp or context.commit)):
                 self.already_ingested.append(path)
             entries.append(entry)
@@ -382,8 +406,8 @@ class History(ABC):
                 if self._slot_reported(commit, hole):
                     continue  # another job's ingest stored it: a hole must not shadow it
                 # A hole has no bytes; its identity is its slot: re-ingesting adds no copy.
-                slot = f"{hole.tier}:{hole.shard}" + (f":{hole.python}" if hole.python else "")
-                self._store(hole, context.for_commit(commit), digest=f"{hole.status.value}:{slot}")
+                where = f"{hole.tier}:{hole.shard}" + (f":{hole.python}" if hole.python else "")
+                self._store(hole, context.for_commit(commit), digest=f"{hole.status.value}:{where}")
                 holes.append(hole)
         return entries + holes
 
@@ -764,6 +788,37 @@ def run_values(entry: ReportEntry, context: RunContext, digest: str) -> tuple[ob
         now,
         "\n".join(entry.warnings),
         properties.get("python", "") or entry.python,
+    )
+
+
+#: (commit, tier slot, shard, Python as major.minor or ''): where a report belongs.
+ClaimSlot = tuple[str, str, str, str]
+
+
+def report_claims(records: Sequence[Path], context: RunContext) -> dict[ClaimSlot, frozenset[str]]:
+    """The reports the tier records say their sessions wrote, by slot (a record that
+    cannot be read claims nothing: ingesting it names its problem). A report without a
+    Python (another tool's) is matched by any Python's record of its slot."""
+    claims: dict[ClaimSlot, set[str]] = {}
+    for path in records:
+        try:
+            record = read_record(path)
+        except RecordError:
+            continue
+        if not record.junit_sha256:
+            continue
+        commit = record.commit or context.commit
+        python = ".".join(record.python.split(".")[:2])
+        for slot_python in {python, ""}:
+            slot = (commit, record.tier, record.shard, slot_python)
+            claims.setdefault(slot, set()).add(record.junit_sha256)
+    return {slot: frozenset(digests) for slot, digests in claims.items()}
+
+
+def _unclaimed(entry: ReportEntry) -> str:
+    return (
+        f"an unclaimed report: the tier record of {entry.label} names the report its session "
+        "wrote, and this is not it (a copy left by a test or an earlier run); it decides nothing"
     )
 
 

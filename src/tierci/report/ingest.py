@@ -22,6 +22,7 @@ from tierci.report.history import (
     open_history,
     read_history,
     refuse_conflicting_stamps,
+    report_claims,
 )
 from tierci.report.hud.model import GateScope
 
@@ -98,6 +99,7 @@ def ingest(
             huge_tree=huge_tree,
             strict=strict,
             only_commit=only_commit,
+            claims=report_claims(records, context),
         )
         skipped = list(history.skipped)
         repeated = list(history.already_ingested)
