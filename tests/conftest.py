@@ -88,20 +88,26 @@ def sample_project(tmp_path: Path, tierci_wheel: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """One real PostgreSQL server for the session (tests/postgres_server.py); its
-    password is in PGPASSWORD, as a CI job would give it, never in a URL."""
+    """One real PostgreSQL server for the session (tests/postgres_server.py). Each test
+    that uses it gets its password in PGPASSWORD (``postgres_url``), as a CI job would
+    give it, never in a URL."""
     if find_binaries() is None:
         if os.environ.get(REQUIRE_VARIABLE) == "1":
             pytest.fail(f"PostgreSQL is not installed and {REQUIRE_VARIABLE}=1")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    with running_postgres() as server, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PGPASSWORD", server.password)
+    with running_postgres() as server:
         yield server
 
 
 @pytest.fixture
-def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database on the session's server: one per test."""
+def postgres_url(
+    postgres_server: PostgresServer,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """A fresh, empty database on the session's server: one per test, with the password
+    in this test's PGPASSWORD (a test's environment ends with it: _environment_restored)."""
+    monkeypatch.setenv("PGPASSWORD", postgres_server.password)
     name = "t_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
     with psycopg.connect(postgres_server.admin_url(), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')

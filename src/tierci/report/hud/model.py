@@ -475,12 +475,12 @@ def _tiers(db: Database, shas: Sequence[str]) -> tuple[str, ...]:
 
 
 # The latest attempt of each (commit, tier, shard, Python) slot is its result; earlier attempts
-# of the slot are re-runs: counted as such, kept for flake detection, never summed.
+# of the slot are re-runs: counted as such, kept for flake detection, never summed. A hole
+# (`missing`) is the result only where the slot has no report at all: shards ingested by
+# separate jobs arrive in any order, and an early job's hole must not shadow a later report.
 def _latest(db: Database) -> str:
-    return (
-        f"SELECT max(id) FROM runs WHERE commit_sha {db.among} "  # noqa: S608 - no data
-        "GROUP BY commit_sha, tier, shard, python"
-    )
+    latest = "coalesce(max(CASE WHEN status != 'missing' THEN id END), max(id))"
+    return f"SELECT {latest} FROM runs WHERE commit_sha {db.among} GROUP BY commit_sha, tier, shard, python"  # noqa: S608, E501 - no data
 
 
 def _cells(db: Database, shas: Sequence[str]) -> dict[tuple[str, str], Cell]:
