@@ -30,6 +30,7 @@ from tierci.junit.read import _message_and_details, normalize_suite_name, normal
 # Each file maps to its (tests, passed, failed, error, skipped, flaky).
 EXPECTED = {
     "bazel/suite-logs.xml": (1, 0, 0, 1, 0, 0),
+    "ctest/pass-fail-skip.xml": (3, 1, 1, 0, 1, 0),
     "encoding/cyrillic-names.xml": (1, 1, 0, 0, 0, 0),  # declares tests=2
     "encoding/unsupported-unicode-non-bmp.xml": (7, 1, 2, 2, 2, 0),
     "encoding/with-xml-entities.xml": (4, 0, 1, 1, 2, 0),
@@ -44,6 +45,10 @@ EXPECTED = {
     "gotestsum/rerun-fails.xml": (10, 4, 2, 0, 1, 3),
     # Two bare cases of one id: a rerun follows a failure, so the test was flaky.
     "jenkins/bad-duration-duplicate-names.xml": (1, 0, 0, 0, 0, 1),
+    # go test -count=2: each test passed twice in one run; gotestsum says 8 tests.
+    "gotestsum/count-2.xml": (8, 8, 0, 0, 0, 0),
+    "gotestsum/rerun-one-flaky.xml": (2, 1, 0, 0, 0, 1),
+    "gtest/parameterised-and-failure.xml": (6, 3, 2, 0, 1, 0),
     "jenkins/dup-suite-TestSuite_b.xml": (1, 1, 0, 0, 0, 0),
     "jenkins/dup-suite-TestSuite_b_duplicate.xml": (1, 1, 0, 0, 0, 0),
     "jenkins/huge-1.3MB.xml": (7580, 5130, 19, 0, 2430, 1),
@@ -51,9 +56,20 @@ EXPECTED = {
     "jenkins/properties-multiline.xml": (2, 1, 1, 0, 0, 0),
     "jenkins/various-timestamps.xml": (12, 12, 0, 0, 0, 0),
     "jest-junit/jest-junit.xml": (6, 1, 4, 0, 1, 0),
+    # Three files' `describe('parser') / test('reads a number')`: three suites, cases
+    # and names alike; only addFileAttribute=true's `file` tells them apart.
+    "jest-junit/same-title-three-files.xml": (3, 2, 1, 0, 0, 0),
+    "jest-junit/same-title-file-attribute.xml": (3, 2, 1, 0, 0, 0),
+    "jest-junit/same-title-all-green.xml": (3, 3, 0, 0, 0, 0),
+    "jest-junit/test-each-one-title.xml": (3, 2, 1, 0, 0, 0),  # three rows, one title
     # The suite that cannot run: an <error> case and a <failure> case of one name.
     "jest-junit/suite-errors-and-retries.xml": (7, 2, 3, 1, 1, 0),
+    "mocha-junit-reporter/same-title-two-files.xml": (4, 3, 1, 0, 0, 0),
+    "mocha-junit-reporter/same-title-all-green.xml": (4, 4, 0, 0, 0, 0),
     "nextest/cargo-nextest-basic.xml": (3, 2, 1, 0, 0, 0),
+    # Node: tests 4, pass 1, fail 1, skipped 1, todo 1 (a failing todo test is no
+    # failure; it is written as <skipped type="todo"> and <failure>).
+    "node-test/same-title-todo-skip.xml": (4, 1, 1, 0, 2, 0),
     "nextest/quick-junit-basic_report.xml": (8, 2, 3, 1, 1, 1),
     "phpunit/nested-testsuite-in-testsuite.xml": (5, 5, 0, 0, 0, 0),
     "phpunit/nested-testsuite-root.xml": (5, 5, 0, 0, 0, 0),
@@ -73,6 +89,22 @@ EXPECTED = {
     "tst-cpp/disabled-status-attr.xml": (31, 6, 19, 1, 5, 0),  # jp5: disabled = passed
     # Two subtests fail; setUpClass's error is a case of its own (an empty classname).
     "unittest-xml-reporting/xmlrunner-output-file.xml": (8, 1, 3, 2, 2, 0),
+    "vitest/same-title-two-files.xml": (2, 1, 1, 0, 0, 0),
+    "vitest/test-each-one-title.xml": (3, 2, 1, 0, 0, 0),
+}
+
+# Issue 22: files whose counts above are the tools' own, which tierci does not reach yet.
+# Different tests of one name (no `file` to tell them apart) fold into one "attempted"
+# test, and node's failing todo test counts as a failure.
+MISREAD = {
+    "gotestsum/count-2.xml": "two passes of one name fold into one flaky test",
+    "jest-junit/same-title-all-green.xml": "three passing namesakes fold into one flaky test",
+    "jest-junit/same-title-three-files.xml": "three namesakes fold into one test",
+    "jest-junit/test-each-one-title.xml": "three test.each rows fold into one test",
+    "mocha-junit-reporter/same-title-all-green.xml": "namesakes fold into flaky tests",
+    "mocha-junit-reporter/same-title-two-files.xml": "namesakes fold into one test each",
+    "node-test/same-title-todo-skip.xml": "namesakes fold; a failing todo test is a failure",
+    "vitest/test-each-one-title.xml": "three test.each rows fold into one test",
 }
 
 REJECTED = {
@@ -90,7 +122,15 @@ def test_the_corpus_is_fully_covered() -> None:
     assert on_disk == set(EXPECTED) | set(REJECTED)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(reason=MISREAD[name], strict=True))
+        if name in MISREAD
+        else name
+        for name in sorted(EXPECTED)
+    ],
+)
 def test_counts(name: str) -> None:
     tests, passed, failed, error, skipped, flaky = EXPECTED[name]
     summary = summarize(JUNIT_CORPUS / name)
