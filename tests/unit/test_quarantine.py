@@ -236,3 +236,25 @@ def test_list_marks_a_refused_entry(project: Path, capsys: pytest.CaptureFixture
         == 0
     )
     assert "refused" in capsys.readouterr().out
+
+
+def test_the_hud_shows_why_an_entry_is_refused(project: Path) -> None:
+    from tierci.quarantine_bounds import QuarantineBounds  # noqa: PLC0415 - this test only
+    from tierci.report.history import read_history  # noqa: PLC0415
+    from tierci.report.hud import build_hud, render_html  # noqa: PLC0415
+
+    entries = [
+        Entry(test="tests.test_m::test_*", reason="both", expires=ON),
+        Entry(test="tests.test_m::test_flip", reason="one", expires=ON),
+        Entry(test="tests.test_m::test_ok", reason="far", expires=ON + timedelta(days=15)),
+    ]
+    with read_history(project / "build" / "tierci" / "history.sqlite") as history:
+        hud = build_hud(
+            history.database, quarantine=entries, quarantine_bounds=QuarantineBounds(max_days=14)
+        )
+    both, one, far = hud.quarantine
+    assert both.refused.startswith("matches 2 of the 2 tests of tier 'unit' at 2222222")
+    assert one.refused == ""
+    assert far.refused.startswith("expires 2026-12-09, beyond the 14 days")
+    page = render_html(hud)
+    assert "(refused: matches 2 of the 2 tests" in page
