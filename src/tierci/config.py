@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tierci.errors import ConfigError
 from tierci.locks.sources import PackageSources, parse_sources
+from tierci.quarantine_bounds import MAX_DAYS_CEILING, QuarantineBounds
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,6 +63,8 @@ _TOP_KEYS: dict[str, type] = {
     "lock_options": list,
     "base_branch": str,
     "quarantine_file": str,
+    "quarantine_max_days": int,
+    "quarantine_max_percent": float,
     "project_extras": list,
     "package": str,
     "find_links": list,
@@ -276,6 +279,8 @@ class TierciConfig:
     base_branch: str = ""
     #: The reviewed list of quarantined tests (quarantine.py); it need not exist.
     quarantine_file: Path | None = None
+    #: ``quarantine_max_days`` and ``quarantine_max_percent``: how far an entry may reach.
+    quarantine_bounds: QuarantineBounds = field(default_factory=QuarantineBounds)
     #: Extras of the project whose dependencies the project's locks hold too.
     project_extras: tuple[str, ...] = ()
     #: The import name of the project's package (``[tool.tierci] package``, else
@@ -444,6 +449,7 @@ def parse_config(
         + _source_options(sources, [t.lock for t in tiers.values()], envs),
         base_branch=_branch_name(table.get("base_branch", ""), where=where),
         quarantine_file=root / table.get("quarantine_file", "quarantine.toml"),
+        quarantine_bounds=_parse_quarantine_bounds(table, where=where),
         project_extras=tuple(_strings(table, "project_extras", where=where)),
         sources=sources,
         package=_package_name(table, project_name, where=where),
@@ -632,6 +638,23 @@ def _parse_lock_options(table: Mapping[str, Any], *, where: str) -> tuple[str, .
             )
         options.append(option)
     return tuple(dict.fromkeys(options))
+
+
+def _parse_quarantine_bounds(table: Mapping[str, Any], *, where: str) -> QuarantineBounds:
+    days = _positive(table, "quarantine_max_days", QuarantineBounds.max_days, where)
+    if days > MAX_DAYS_CEILING:
+        raise ConfigError(
+            f"{where}: quarantine_max_days must be at most {MAX_DAYS_CEILING}, got {days}",
+            fix=f"write e.g. quarantine_max_days = {QuarantineBounds.max_days}: a quarantine "
+            "is a loan, not a home",
+        )
+    percent = table.get("quarantine_max_percent", QuarantineBounds.max_percent)
+    if not 0 < percent <= 100:  # noqa: PLR2004 - a percentage; false for NaN too
+        raise ConfigError(
+            f"{where}: quarantine_max_percent must be above 0 and at most 100, got {percent!r}",
+            fix=f"write e.g. quarantine_max_percent = {QuarantineBounds.max_percent:g}",
+        )
+    return QuarantineBounds(max_days=days, max_percent=float(percent))
 
 
 def _parse_gates(table: Mapping[str, Any], *, where: str) -> GateConfig:

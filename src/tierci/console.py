@@ -23,7 +23,7 @@ from tierci.pipeline import Status
 from tierci.provenance import short_commit
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from datetime import date
 
     from tierci.junit.merge import ReportEntry
@@ -211,8 +211,11 @@ def print_quarantine(
     *,
     on: date,
     ready_after: int,
+    refused: Collection[str] = (),
 ) -> None:
-    """Each entry, its expiry, and how its tests did lately (ready to leave: all passed)."""
+    """Each entry, its expiry, and how its tests did lately (ready to leave: all passed);
+    ``refused``: the tests of entries the bounds refuse (never ends, too far off, names
+    no test)."""
     table = Table(title=f"quarantine ({len(entries)} entries)", title_justify="left")
     for column in ("test", "reason", "link", "expires", "recent passes", "state"):
         table.add_column(column)
@@ -220,6 +223,8 @@ def print_quarantine(
         passed, runs = recent.get(entry.test, (0, 0))
         if entry.expired(on):
             state = Text("expired", style="bold red")
+        elif entry.test in refused:
+            state = Text("refused", style="bold red")
         elif runs >= ready_after and passed == runs:
             state = Text("ready to leave", style="green")
         else:

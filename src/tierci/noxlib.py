@@ -752,6 +752,7 @@ def report(session: nox.Session) -> Path:
         only_commit=context.commit,
         base_branch=base_branch(config.root, config.base_branch),
         quarantine=load_quarantine(config.quarantine_file) if config.quarantine_file else (),
+        quarantine_bounds=config.quarantine_bounds,
         set_aside_corrupt=True,
         retention=retention,
     )

@@ -20,6 +20,11 @@
   properties ``tierci.attempt`` (``failed``, or ``error`` outside the test's call) and
   ``tierci.attempt.message`` in the JUnit report: the plugin writes such an attempt as a
   bare testcase, and tierci's reports say what became of it themselves;
+- a tier run honours ``quarantine.toml``: quarantined tests run, and their failures alone
+  do not fail the tier; an entry that is expired, never ends, ends beyond
+  ``quarantine_max_days`` or names no test ends the run at start (exit 2), and one that
+  matches more than ``quarantine_max_percent`` of the tests the tier selected (before
+  ``--shard`` and ``--scope`` split them), or all of them, ends it at collection;
 - a tier with ``requires_device`` (the device tier) detects the accelerator, records
   it in the report (``device``, ``device_driver``, ``device_cuda``), and where there is
   none exits 8 with a one-line reason, unless ``--allow-no-device``: then its tests
@@ -36,12 +41,14 @@ from typing import TYPE_CHECKING, NoReturn
 import pytest
 from _pytest.junitxml import xml_key  # the stash key pytest's own record_testsuite_property uses
 
+from tierci import quarantine
 from tierci.config import load_config, tier_slot
 from tierci.device import DeviceInfo, detect_device, no_device_error
-from tierci.errors import ConfigError, EmptyTierError, TierciError, UsageError
+from tierci.errors import EmptyTierError, TierciError, UsageError
 from tierci.junit.model import ATTEMPT_MESSAGE_PROPERTY, ATTEMPT_PROPERTY, QUARANTINE_PROPERTY
 from tierci.provenance import commit_sha, platform_tag, python_version
-from tierci.quarantine import load_quarantine, matching, today
+from tierci.quarantine import load_quarantine, matching
+from tierci.quarantine_bounds import refusal_error, refused_by_date_or_glob, refused_by_share
 from tierci.report import DEFAULT_HISTORY
 from tierci.report.durations import junit_test_id, load_durations, project_durations
 from tierci.sharding import Shard, in_scope, parse_scope, parse_shard, select_balanced
@@ -51,6 +58,7 @@ if TYPE_CHECKING:
 
     from tierci.config import TierConfig
     from tierci.quarantine import Entry
+    from tierci.quarantine_bounds import QuarantineBounds
 
 __all__ = ["MARKERS"]
 
@@ -137,34 +145,48 @@ def pytest_configure(config: pytest.Config) -> None:
             _apply_tier_markers(config, tier)
             if tier.requires_device:
                 _check_device(config, tier.name)
-            entries = load_quarantine(project.quarantine_file) if project.quarantine_file else ()
-            _refuse_expired(entries, project.quarantine_file)
+            path = project.quarantine_file
+            entries = load_quarantine(path) if path else ()
+            bounds = project.quarantine_bounds
+            refusals = refused_by_date_or_glob(entries, on=quarantine.today(), bounds=bounds)
+            if refusals:
+                raise refusal_error(path, refusals)
             if entries:
-                config.pluginmanager.register(_Quarantine(entries), "tierci-quarantine")
+                slot = tier_slot(tier.name, config.getoption("tier_env"))
+                plugin = _Quarantine(entries, bounds=bounds, path=path, tier=slot)
+                config.pluginmanager.register(plugin, _QUARANTINE_PLUGIN)
     except TierciError as exc:
         _end_run(exc)
 
 
-def _refuse_expired(entries: Sequence[Entry], path: Path | None) -> None:
-    on = today()
-    expired = [entry for entry in entries if entry.expired(on)]
-    if expired:
-        listing = "; ".join(f"{e.test} (expired {e.expires}: {e.reason})" for e in expired)
-        raise ConfigError(
-            f"{path}: {len(expired)} quarantine entr(y/ies) expired: {listing}",
-            fix="fix the test and remove its entry, or extend expires (with a reason) in review",
-        )
+_QUARANTINE_PLUGIN = "tierci-quarantine"
 
 
 class _Quarantine:
     """Quarantined tests run; their JUnit testcase says so; their failures alone do not
     fail the tier (any other failure still does)."""
 
-    def __init__(self, entries: Sequence[Entry]) -> None:
+    def __init__(
+        self, entries: Sequence[Entry], *, bounds: QuarantineBounds, path: Path | None, tier: str
+    ) -> None:
         self.entries = entries
+        self.bounds = bounds
+        self.path = path
+        self.tier = tier
         self.quarantined: set[str] = set()
         self.failed_quarantined: set[str] = set()
         self.failed_others: set[str] = set()
+
+    def judge(self, items: Sequence[pytest.Item]) -> None:
+        """End the run where an entry is too broad for the tests the tier selected."""
+        refusals = refused_by_share(
+            self.entries,
+            (junit_test_id(item.nodeid) for item in items),
+            bounds=self.bounds,
+            tier=f"tier {self.tier!r} in this run",
+        )
+        if refusals:
+            _end_run(refusal_error(self.path, refusals))
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -290,6 +312,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     active_env: str | None = config.getoption("tier_env")
     kept = [item for item in items if _env_of(item) == active_env]
+    quarantined = config.pluginmanager.get_plugin(_QUARANTINE_PLUGIN)
+    if isinstance(quarantined, _Quarantine):  # judged on the tier's tests, before a split
+        quarantined.judge(kept)
     scope = config.stash.get(_scope_key, None)
     if scope is not None:
         kept = [item for item in kept if in_scope(item.nodeid, scope)]

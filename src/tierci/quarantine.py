@@ -12,7 +12,9 @@ quarantine_file``) lists entries::
 
 Test ids are the history's and the HUD's (``classname::name``, as tierci's JUnit reports
 name a test). The pytest plugin runs quarantined tests; their failures do not fail the
-tier and their JUnit testcase says ``quarantined``. An expired entry fails the tier.
+tier and their JUnit testcase says ``quarantined``. An entry without ``expires`` ends
+``DEFAULT_DAYS`` after ``added``. An expired entry fails the tier, and so does one that
+quarantine_bounds refuses (no end, too far off, too broad).
 """
 
 from __future__ import annotations
@@ -106,13 +108,13 @@ def _entry(raw: object, path: Path, number: int) -> Entry:
     link = raw.get("link", "")
     if not isinstance(link, str):
         raise ConfigError(f"{where} ({test}): link must be a string", fix='write link = "URL"')
-    return Entry(
-        test=test.strip(),
-        reason=reason.strip(),
-        link=link,
-        added=_date(raw.get("added"), where, "added"),
-        expires=_date(raw.get("expires"), where, "expires"),
-    )
+    added = _date(raw.get("added"), where, "added")
+    expires = _date(raw.get("expires"), where, "expires")
+    if expires is None and added is not None:
+        # An entry without expires lasts DEFAULT_DAYS from added; without either it has
+        # no end, and quarantine_bounds refuses it.
+        expires = added + timedelta(days=DEFAULT_DAYS)
+    return Entry(test=test.strip(), reason=reason.strip(), link=link, added=added, expires=expires)
 
 
 def _date(value: object, where: str, key: str) -> date | None:

@@ -259,3 +259,41 @@ def test_reruns_mistakes_are_config_errors_naming_the_tier(
     assert expected in caught.value.message
     assert "[tool.tierci].tiers.unit" in caught.value.message
     assert caught.value.fix
+
+
+def test_quarantine_bounds_default_to_90_days_and_5_percent(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, "[tool.tierci]\n")
+    bounds = load_config(tmp_path).quarantine_bounds
+    assert (bounds.max_days, bounds.max_percent) == (90, 5.0)
+    write_pyproject(
+        tmp_path, "[tool.tierci]\nquarantine_max_days = 14\nquarantine_max_percent = 2\n"
+    )
+    bounds = load_config(tmp_path).quarantine_bounds
+    assert (bounds.max_days, bounds.max_percent) == (14, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quarantine_max_days = 0", "quarantine_max_days must be a whole number above 0, got 0"),
+        ("quarantine_max_days = 366", "quarantine_max_days must be at most 365, got 366"),
+        ("quarantine_max_days = 1.5", "quarantine_max_days must be a whole number, got float"),
+        (
+            "quarantine_max_days = true",
+            "quarantine_max_days must be a whole number above 0, got True",
+        ),
+        ("quarantine_max_percent = 0", "quarantine_max_percent must be above 0 and at most 100"),
+        ("quarantine_max_percent = 100.5", "at most 100, got 100.5"),
+        ("quarantine_max_percent = nan", "at most 100, got nan"),
+        ("quarantine_max_percent = '5'", "quarantine_max_percent must be a number, got str"),
+        ("quarantine_max_share = 0.05", "unknown key 'quarantine_max_share'"),
+    ],
+)
+def test_quarantine_bound_mistakes_are_config_errors(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    pyproject = write_pyproject(tmp_path, f"[tool.tierci]\n{text}\n")
+    with pytest.raises(ConfigError, match="fix:") as caught:
+        load_config(tmp_path)
+    assert str(pyproject) in str(caught.value)
+    assert expected in str(caught.value)

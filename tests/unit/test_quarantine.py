@@ -1,19 +1,26 @@
 """Quarantine as code and flake candidates, through the real CLI (in process) over a
-history built from real ingests."""
+history built from real ingests. Today is fixed (ON), never the machine's."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from tierci.cli import main
-from tierci.errors import ConfigError
-from tierci.quarantine import Entry, entry_text, load_quarantine, today, unused
+from tierci.errors import ConfigError, UsageError
+from tierci.quarantine import Entry, entry_text, load_quarantine, unused
 from tierci.report.history import RunContext
 from tierci.report.ingest import ingest
+
+ON = date(2026, 11, 24)
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tierci.quarantine.today", lambda: ON)
 
 
 def report(path: Path, outcomes: dict[str, str]) -> Path:
@@ -61,7 +68,7 @@ def test_flaky_lists_candidates_with_rates_and_suggests_entries(
     (project / "quarantine.toml").write_text(suggestion, encoding="utf-8")
     (entry,) = load_quarantine(project / "quarantine.toml")  # it pastes as it is
     assert entry.test == "tests.test_m::test_flip"
-    assert entry.expires == today() + timedelta(days=30)
+    assert entry.expires == ON + timedelta(days=30)
     assert main(["flaky", "--db", db, "--min-runs", "10"]) == 0
     assert "test_flip" not in capsys.readouterr().out
 
@@ -75,7 +82,9 @@ def test_quarantine_add_list_and_check(project: Path, capsys: pytest.CaptureFixt
     assert [e.reason for e in entries] == ['waits on "net"', "removed"]
     capsys.readouterr()
     assert main([*base, "check", *db]) == 1  # the second matches no test any more
-    assert "matches no test of the latest commit: tests.test_gone::*" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{project / 'quarantine.toml'}: 'tests.test_gone::*': matches no test" in out
+    assert "fix: remove the entry" in out
     assert main([*base, "list", *db]) == 0
     assert "quarantined" in capsys.readouterr().out
 
@@ -83,15 +92,15 @@ def test_quarantine_add_list_and_check(project: Path, capsys: pytest.CaptureFixt
 def test_an_expired_entry_fails_the_check(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    past = today() - timedelta(days=1)
+    past = ON - timedelta(days=1)
     (project / "quarantine.toml").write_text(
         entry_text("tests.test_m::test_ok", "was slow").replace(
-            f"expires = {today() + timedelta(days=30)}", f"expires = {past}"
+            f"expires = {ON + timedelta(days=30)}", f"expires = {past}"
         ),
         encoding="utf-8",
     )
     assert main(["--project", str(project), "quarantine", "check", "--db", "/nonexistent"]) == 1
-    assert f"expired on {past}" in capsys.readouterr().out
+    assert f"'tests.test_m::test_ok': expired {past}: was slow" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -125,7 +134,7 @@ def test_the_hud_lists_quarantined_tests_with_their_recent_pass_rate(project: Pa
 
     entries = [
         Entry(test="tests.test_m::test_fl*", reason="flips on retry", link="https://t.example/1"),
-        Entry(test="tests.test_gone::x", reason="gone", expires=today() - timedelta(days=2)),
+        Entry(test="tests.test_gone::x", reason="gone", expires=ON - timedelta(days=2)),
     ]
     with read_history(project / "build" / "tierci" / "history.sqlite") as history:
         hud = build_hud(history.database, quarantine=entries)
@@ -135,3 +144,117 @@ def test_the_hud_lists_quarantined_tests_with_their_recent_pass_rate(project: Pa
     page = render_html(hud)
     assert "flips on retry" in page
     assert "(expired)" in page
+
+
+def check(project: Path, body: str, *db: str) -> int:
+    (project / "quarantine.toml").write_text(body, encoding="utf-8")
+    db = db or ("--db", str(project / "no-history.sqlite"))
+    return main(["--project", str(project), "quarantine", "check", *db])
+
+
+def entry_toml(test: str, dates: str = "expires = 2026-12-24") -> str:
+    return f'[[quarantine]]\ntest = "{test}"\nreason = "flaky"\n{dates}\n\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "why", "fix"),
+    [
+        (entry_toml("*"), "'*': names no test", "write the test's module, class or name"),
+        (entry_toml("?*::*"), "'?*::*': names no test", "write the test's module"),
+        (
+            entry_toml("tests.test_m::test_ok", "expires = 9999-12-31"),
+            "'tests.test_m::test_ok': expires 9999-12-31, beyond the 90 days",
+            "set expires = 2027-02-22 or sooner",
+        ),
+        (
+            entry_toml("tests.test_m::test_ok", ""),
+            "'tests.test_m::test_ok': never expires",
+            "add expires = 2027-02-22 or sooner",
+        ),
+    ],
+)
+def test_check_refuses_an_unbounded_entry_without_a_history(
+    project: Path, capsys: pytest.CaptureFixture[str], body: str, why: str, fix: str
+) -> None:
+    assert check(project, body) == 1
+    out = capsys.readouterr().out
+    assert f"quarantine: {project / 'quarantine.toml'}: {why}" in out
+    assert f"fix: {fix}" in out
+
+
+def test_check_refuses_an_entry_too_broad_for_a_tier_of_the_history(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ("--db", str(project / "build" / "tierci" / "history.sqlite"))
+    assert check(project, entry_toml("tests.test_m::test_*"), *db) == 1
+    out = capsys.readouterr().out
+    assert "'tests.test_m::test_*': matches 2 of the 2 tests of tier 'unit' at 2222222" in out
+    assert "fix: name the flaky tests one by one" in out
+    both = entry_toml("tests.test_m::test_flip") + entry_toml("tests.test_m::test_ok")
+    assert check(project, both, *db) == 1
+    assert "together these entries match every one of the 2 tests" in capsys.readouterr().out
+    assert check(project, entry_toml("tests.test_m::test_flip"), *db) == 0
+    assert "1 entr(y/ies), all bounded and in use" in capsys.readouterr().out
+
+
+def test_the_horizon_and_share_are_the_projects(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(
+        "[tool.tierci]\nquarantine_max_days = 14\nquarantine_max_percent = 100\n",
+        encoding="utf-8",
+    )
+    assert check(project, entry_toml("tests.test_m::test_ok", "expires = 2026-12-08")) == 0
+    assert check(project, entry_toml("tests.test_m::test_ok", "expires = 2026-12-09")) == 1
+    assert "beyond the 14 days quarantine_max_days allows" in capsys.readouterr().out
+    db = ("--db", str(project / "build" / "tierci" / "history.sqlite"))
+    assert check(project, entry_toml("tests.test_m::test_*", "expires = 2026-12-01"), *db) == 1
+    assert "every one of them" in capsys.readouterr().out  # even at 100 %
+
+
+def test_add_writes_only_a_bounded_entry(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--project", str(project), "quarantine", "add"]
+    assert main([*base, "tests.test_m::test_ok", "--reason", "r", "--days", "91"]) == (
+        UsageError.return_code
+    )
+    assert "--days 91: an entry expires 1 to 90 days from today" in capsys.readouterr().err
+    assert main([*base, "*::*", "--reason", "r"]) == UsageError.return_code
+    assert "'*::*' names no test" in capsys.readouterr().err
+    assert not (project / "quarantine.toml").exists()
+    (project / "pyproject.toml").write_text("[tool.tierci]\nquarantine_max_days = 7\n")
+    assert main([*base, "tests.test_m::test_ok", "--reason", "r"]) == 0
+    (entry,) = load_quarantine(project / "quarantine.toml")
+    assert entry.expires == ON + timedelta(days=7)  # the horizon, where shorter than 30 days
+
+
+def test_list_marks_a_refused_entry(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "quarantine.toml").write_text(entry_toml("*"), encoding="utf-8")
+    assert (
+        main(
+            ["--project", str(project), "quarantine", "list", "--db", str(project / "none.sqlite")]
+        )
+        == 0
+    )
+    assert "refused" in capsys.readouterr().out
+
+
+def test_the_hud_shows_why_an_entry_is_refused(project: Path) -> None:
+    from tierci.quarantine_bounds import QuarantineBounds  # noqa: PLC0415 - this test only
+    from tierci.report.history import read_history  # noqa: PLC0415
+    from tierci.report.hud import build_hud, render_html  # noqa: PLC0415
+
+    entries = [
+        Entry(test="tests.test_m::test_*", reason="both", expires=ON),
+        Entry(test="tests.test_m::test_flip", reason="one", expires=ON),
+        Entry(test="tests.test_m::test_ok", reason="far", expires=ON + timedelta(days=15)),
+    ]
+    with read_history(project / "build" / "tierci" / "history.sqlite") as history:
+        hud = build_hud(
+            history.database, quarantine=entries, quarantine_bounds=QuarantineBounds(max_days=14)
+        )
+    both, one, far = hud.quarantine
+    assert both.refused.startswith("matches 2 of the 2 tests of tier 'unit' at 2222222")
+    assert one.refused == ""
+    assert far.refused.startswith("expires 2026-12-09, beyond the 14 days")
+    page = render_html(hud)
+    assert "(refused: matches 2 of the 2 tests" in page

@@ -231,6 +231,7 @@ def _hud(arguments: argparse.Namespace) -> int:
         quarantine=load_quarantine(config.quarantine_file)
         if config and config.quarantine_file
         else (),
+        quarantine_bounds=config.quarantine_bounds if config else None,
     )
     for path in rendered.files:
         print_line(f"HUD written: {path}")

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from tierci.junit.merge import Expectation, ReportEntry
     from tierci.quarantine import Entry
+    from tierci.quarantine_bounds import QuarantineBounds
     from tierci.report.database import HistoryLocation
     from tierci.report.history import Pruned, Retention, RunContext
     from tierci.report.hud import GateTargets
@@ -155,6 +156,7 @@ def render(
     targets: GateTargets | None = None,
     base_branch: str = "main",
     quarantine: Sequence[Entry] = (),
+    quarantine_bounds: QuarantineBounds | None = None,
     scope: GateScope | None = None,
 ) -> Rendered:
     """Write the HUD from the history at ``db`` into ``out`` (``scope``: what the commit
@@ -171,6 +173,7 @@ def render(
             targets=targets,
             base_branch=base_branch,
             quarantine=quarantine,
+            quarantine_bounds=quarantine_bounds,
             scope=scope,
         )
     files = write_hud(model, out, formats)
@@ -195,6 +198,7 @@ def ingest_and_render(
     set_aside_corrupt: bool = False,
     retention: Retention | None = None,
     quarantine: Sequence[Entry] = (),
+    quarantine_bounds: QuarantineBounds | None = None,
 ) -> tuple[Ingested, Rendered]:
     """:func:`ingest`, then :func:`prune` when a ``retention`` is given, then
     :func:`render` (the HUD shows whatever the ingest found). The commit gates judge
@@ -221,6 +225,7 @@ def ingest_and_render(
         targets=targets,
         base_branch=base_branch,
         quarantine=quarantine,
+        quarantine_bounds=quarantine_bounds,
         scope=scope,
     )
     return ingested, rendered

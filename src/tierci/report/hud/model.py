@@ -18,12 +18,15 @@ from datetime import UTC, datetime
 from statistics import median
 from typing import TYPE_CHECKING
 
+import tierci.quarantine
 from tierci.junit import Outcome
 from tierci.pipeline import Status
 from tierci.provenance import short_commit
+from tierci.quarantine_bounds import QuarantineBounds, refused_by_date_or_glob, refused_by_share
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import date
 
     from tierci.config import GateConfig
     from tierci.quarantine import Entry
@@ -241,6 +244,8 @@ class QuarantineRow:
     expired: bool
     passed: int
     runs: int
+    #: Why the bounds refuse the entry (the plugin fails the tier for it); empty: not.
+    refused: str = ""
 
     @property
     def pass_rate(self) -> float:
@@ -262,6 +267,7 @@ def build_hud(
     targets: GateTargets | None = None,
     base_branch: str = "main",
     quarantine: Sequence[Entry] = (),
+    quarantine_bounds: QuarantineBounds | None = None,
     scope: GateScope | None = None,
 ) -> Hud:
     """Read the newest ``max_commits`` commits of history into the HUD's model; failures
@@ -305,7 +311,9 @@ def build_hud(
         durations=durations,
         gates=_gates(_judged(rows, scope), flaky, test_scope.distinct, durations, targets),
         base_branch=base_branch,
-        quarantine=_quarantine(db, shas, quarantine, set(test_scope.runs)),
+        quarantine=_quarantine(
+            db, shas, quarantine, set(test_scope.runs), quarantine_bounds or QuarantineBounds()
+        ),
         rollout=_rollout(db, shas, tiers, test_scope),
         distinct_tests=test_scope.distinct,
         warnings=_warnings(db, shas[0]) if shas else (),
@@ -403,8 +411,10 @@ def _quarantine(
     shas: Sequence[str],
     entries: Sequence[Entry],
     known: set[str],
+    bounds: QuarantineBounds,
 ) -> tuple[QuarantineRow, ...]:
-    on = datetime.now(UTC).date()
+    on = tierci.quarantine.today()  # one clock with the plugin and the CLI
+    refused = _refused(db, shas[0] if shas else "", entries, on, bounds)
     rows = []
     for entry in entries:
         tests = [test for test in known if entry.matches(test)]
@@ -423,9 +433,34 @@ def _quarantine(
                 expired=entry.expired(on),
                 passed=passed,
                 runs=runs,
+                refused=refused.get(entry.test, ""),
             )
         )
     return tuple(rows)
+
+
+def _refused(
+    db: Database, sha: str, entries: Sequence[Entry], on: date, bounds: QuarantineBounds
+) -> dict[str, str]:
+    """Why each refused entry is refused: no end, too far off, names no test, or too
+    broad for a tier of the latest commit."""
+    refusals = refused_by_date_or_glob(entries, on=on, bounds=bounds)
+    if entries and sha:
+        by_tier: dict[str, list[str]] = {}
+        for tier, test_id in db.rows(
+            "SELECT DISTINCT r.tier, o.test_id FROM runs r JOIN outcomes o ON o.run_id = r.id "
+            "WHERE r.commit_sha = ? ORDER BY r.tier, o.test_id",
+            (sha,),
+        ):
+            by_tier.setdefault(tier, []).append(test_id)
+        for tier, tests in by_tier.items():
+            where = f"tier {tier!r} at {short_commit(sha)}"
+            refusals += refused_by_share(entries, tests, bounds=bounds, tier=where)
+    why: dict[str, str] = {}
+    for refusal in refusals:
+        for test in refusal.tests:
+            why.setdefault(test, refusal.why)
+    return why
 
 
 def _warnings(db: Database, sha: str) -> tuple[ReportWarnings, ...]:
