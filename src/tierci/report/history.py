@@ -1021,8 +1021,8 @@ def _empty(connection: sqlite3.Connection) -> str:
 def _refuse_foreign(path: Path, problem: str) -> None:
     if problem:
         raise UsageError(
-            f"{path}: not a tierci history ({problem}); a history is read as data, so "
-            "tierci does not use a file that holds more than its own schema",
+            f"{path}: not a tierci history ({problem}); a history is data, so tierci uses "
+            "no file whose schema or values are not its own",
             fix=f"point --db at the history tierci writes, or move {path} away; "
             "`nox -s report` (and `tierci report ingest --set-aside-corrupt`) sets such a "
             "carried history aside and starts a fresh one",

@@ -206,7 +206,7 @@ class Schema:
                 return f"it has {label} twice"
             seen.add(name)
             if tokens(sql) not in item.forms:
-                return f"its {label} is not made as tierci makes it (its SQL differs)"
+                return f"its {label} differs from tierci's"
         if not older and (missing := sorted(set(expected) - seen)):
             return f"it lacks tierci's {', '.join(missing)}"
         return ""
@@ -263,10 +263,18 @@ def _sqlite_type(value: object) -> str:
     return "blob"
 
 
+_IN_WORDS = {
+    "null": "NULL",
+    "blob": "a BLOB",
+    "text": "text",
+    "integer": "an integer",
+    "real": "a real number",
+}
+
+
 def _wrong(where: str, found: str, kind: tuple[str, ...]) -> str:
     wanted = "text" if kind == _TEXT else "a number" if kind == _NUMBER else "text or a number"
-    article = "an" if found[0] in "aeiou" else "a"
-    return f"{where} is {article} {found}, where tierci writes {wanted}"
+    return f"{where} holds {_IN_WORDS.get(found, found)}, where tierci writes {wanted}"
 
 
 def _made_by(
