@@ -336,9 +336,18 @@ def test_a_query_that_never_ends_is_stopped_on_every_connection(
         reading.database.rows(FOREVER)
     with (
         open_history(history) as writing,
-        pytest.raises(sqlite3.OperationalError, match="interrupted"),
+        pytest.raises(sqlite3.OperationalError, match="interrupted") as raw,
     ):
         writing.connection.execute(FOREVER)
+    assert untrusted.limit_hit(raw.value) == "a query ran for 0.1 s and was stopped"
+
+
+def test_ctrl_c_during_a_query_stays_ctrl_c_not_a_limit() -> None:
+    # A progress handler turns Ctrl-C into an interrupted query, as the limit does.
+    interrupted = sqlite3.OperationalError("interrupted")
+    interrupted.sqlite_errorname = "SQLITE_INTERRUPT"
+    with pytest.raises(KeyboardInterrupt):
+        untrusted.limit_hit(interrupted)
 
 
 def test_data_crafted_to_make_the_hud_quadratic_is_stopped_not_waited_for(

@@ -20,6 +20,7 @@ import contextlib
 import re
 import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,6 +51,10 @@ _STEPS_PER_CHECK = 10_000
 # A pause this long between two calls is time outside SQLite (a lock wait, the caller's
 # own work between statements), so the next call starts a new stretch of work.
 _PAUSE_S = 1.0
+# Set by a clock as it stops a query, read where the interrupted query is reported: an
+# interrupt that no clock caused is the user's Ctrl-C, which a progress handler turns
+# into an interrupted query too.
+_stops = threading.local()
 
 
 class _WorkClock:
@@ -67,7 +72,10 @@ class _WorkClock:
         if now - self.last > _PAUSE_S:
             self.deadline = now + self.limit_s
         self.last = now
-        return now > self.deadline
+        if now > self.deadline:
+            _stops.fired = True
+            return True
+        return False
 
 
 def connect(uri: str, *, timeout: float = 5.0) -> sqlite3.Connection:
@@ -105,9 +113,14 @@ def _distrust(connection: sqlite3.Connection) -> None:
 
 
 def limit_hit(exc: sqlite3.Error) -> str:
-    """Which of these limits ``exc`` is ('' if none): what to tell the user."""
+    """Which of these limits ``exc`` is ('' if none): what to tell the user. A query
+    interrupted by no limit was interrupted by the user (Ctrl-C): that is raised again
+    as the KeyboardInterrupt it was."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     if name == "SQLITE_INTERRUPT":
+        if not getattr(_stops, "fired", False):
+            raise KeyboardInterrupt from exc
+        _stops.fired = False
         return f"a query ran for {QUERY_LIMIT_S:g} s and was stopped"
     if name == "SQLITE_TOOBIG":
         return f"it holds a value over {VALUE_LIMIT_BYTES // (1024 * 1024)} MiB"
