@@ -254,26 +254,23 @@ class Schema:
         """The first value of ``rows`` (columns ``names``) that tierci never writes:
         any BLOB, and under a column of tierci's name, NULL or a value of another
         type. '' if none."""
-        checks = [(index, self.kinds.get(name), name) for index, name in enumerate(names)]
-        for row in rows:
-            for index, kind, name in checks:
-                value = row[index]
-                found = _sqlite_type(value)
-                if found == "blob" or (kind is not None and found not in kind):
+        for index, name in enumerate(names):
+            kind = self.kinds.get(name)
+            allowed = _PYTHON_TYPES[kind] if kind else _ANY_BUT_BLOB
+            for row in rows:  # column by column: one set lookup per value
+                if type(row[index]) not in allowed:
+                    found = _SQLITE_TYPES.get(type(row[index]), "blob")
                     return _wrong(f"column {name}", found, kind or _TEXT + _NUMBER)
         return ""
 
 
-def _sqlite_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "real"
-    return "blob"
+# What sqlite3 gives for each SQLite type (bytes for a BLOB), and what each kind allows.
+_SQLITE_TYPES: dict[type, str] = {type(None): "null", str: "text", int: "integer", float: "real"}
+_PYTHON_TYPES: dict[tuple[str, ...], frozenset[type]] = {
+    _TEXT: frozenset({str}),
+    _NUMBER: frozenset({int, float}),
+}
+_ANY_BUT_BLOB = frozenset(_SQLITE_TYPES)
 
 
 _IN_WORDS = {
