@@ -939,8 +939,9 @@ def check_carried(location: HistoryLocation, *, set_aside: bool) -> Carried:
     """Look at the history an ingest is about to open (or create).
 
     Missing is a first run (or a cache miss): the ingest starts one. With ``set_aside``,
-    a file that is not a readable tierci history (not SQLite, truncated, corrupted, or
-    another program's database) is renamed, with its ``-wal``/``-shm``, to
+    a file that is not a readable tierci history (not SQLite, truncated, corrupted,
+    another program's database, or one holding what tierci's schema has not or values
+    of other types: :func:`_foreign`) is renamed, with its ``-wal``/``-shm``, to
     ``<name>.corrupt-<UTC time>`` so that a fresh one starts: a broken carried history
     never fails a pipeline by itself. What tierci must not touch is left for opening
     to refuse by name: a history of a newer schema, a folder, a FIFO, an unreadable
