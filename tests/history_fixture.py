@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support import sqlite_connect
 from tierci.junit.merge import Expectation
 from tierci.report.history import RunContext, open_history
 
@@ -61,3 +62,51 @@ def build_history(folder: Path) -> Path:
                 reports, context, expect=[Expectation(tier="unit", shards=2)], junit_dir=junit
             )
     return db
+
+
+# The schema as tierci's version 1 created it: no warnings column, a plain digest index.
+V1_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY, commit_sha TEXT NOT NULL, branch TEXT NOT NULL DEFAULT '',
+    ref_time TEXT NOT NULL, tier TEXT NOT NULL, shard TEXT NOT NULL DEFAULT '',
+    job TEXT NOT NULL DEFAULT '', host TEXT NOT NULL DEFAULT '',
+    started TEXT NOT NULL DEFAULT '', duration_s REAL NOT NULL DEFAULT 0,
+    status TEXT NOT NULL, problem TEXT NOT NULL DEFAULT '', report TEXT NOT NULL DEFAULT '',
+    report_digest TEXT NOT NULL DEFAULT '', scope TEXT NOT NULL DEFAULT '',
+    tests INTEGER NOT NULL DEFAULT 0, passed INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+    skipped INTEGER NOT NULL DEFAULT 0, flaky INTEGER NOT NULL DEFAULT 0,
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX runs_by_commit ON runs (commit_sha, tier);
+CREATE INDEX runs_by_time ON runs (ref_time);
+CREATE INDEX runs_by_digest ON runs (commit_sha, report_digest);
+CREATE TABLE outcomes (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    test_id TEXT NOT NULL, outcome TEXT NOT NULL, time_s REAL NOT NULL,
+    attempts INTEGER NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX outcomes_by_run ON outcomes (run_id);
+CREATE INDEX outcomes_by_test ON outcomes (test_id);
+PRAGMA user_version = 1;
+"""
+
+
+def build_v1_store(db: Path) -> None:
+    """Three runs: one report stored twice for commit a (what parallel ingests did
+    before), and another commit's run; two outcomes each."""
+    connection = sqlite_connect(db)
+    connection.executescript(V1_SCHEMA)
+    connection.execute("PRAGMA journal_mode = WAL")
+    for commit, report_digest in (("a", "d1"), ("a", "d1"), ("b", "d1")):
+        run = connection.execute(
+            "INSERT INTO runs (commit_sha, ref_time, tier, status, report_digest, tests, "
+            "passed, ingested_at) VALUES (?, '2026-01-01', 'unit', 'ok', ?, 2, 2, 'x')",
+            (commit, report_digest),
+        ).lastrowid
+        connection.executemany(
+            "INSERT INTO outcomes VALUES (?, ?, 'passed', 0.1, 1, '')",
+            [(run, "t::one"), (run, "t::two")],
+        )
+    connection.commit()
+    connection.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
+from tests.history_fixture import build_v1_store
 from tests.support import sqlite_connect
 from tierci.cli import main
 from tierci.errors import UsageError
@@ -194,20 +195,16 @@ def test_report_warnings_are_kept_and_shown_for_the_latest_commit(tmp_path: Path
     assert "is not a sane duration" in render_html(hud)
 
 
-def test_a_version_1_history_gains_the_warnings_column_and_keeps_its_runs(tmp_path: Path) -> None:
+def test_a_version_1_history_gains_the_new_columns_and_keeps_its_runs(tmp_path: Path) -> None:
     db = tmp_path / "old.sqlite"
+    build_v1_store(db)  # three runs, one of them stored twice
     with open_history(db) as history:
-        history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
-    connection = sqlite_connect(db)
-    connection.execute("ALTER TABLE runs DROP COLUMN warnings")  # as version 1 made it
-    connection.execute("PRAGMA user_version = 1")
-    connection.commit()
-    connection.close()
-    with open_history(db) as history:
-        assert history.count_runs() == 1
+        assert history.count_runs() == 2
         columns = {row[1] for row in history.connection.execute("PRAGMA table_info(runs)")}
-    assert "warnings" in columns
+    assert {"warnings", "python"} <= columns
     assert sqlite_connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    with read_history(db) as history:  # its upgraded schema is tierci's, token for token
+        build_hud(history.database)
 
 
 def test_reading_opens_the_history_read_only_and_changes_nothing(tmp_path: Path) -> None:
@@ -221,22 +218,6 @@ def test_reading_opens_the_history_read_only_and_changes_nothing(tmp_path: Path)
             history.connection.execute("DELETE FROM runs")
     assert main(["report", "hud", "--db", str(db), "--out", str(tmp_path / "hud")]) == 0
     assert db.read_bytes() == before
-
-
-def test_reading_a_version_1_history_upgrades_it_first_where_it_can(tmp_path: Path) -> None:
-    db = tmp_path / "old.sqlite"
-    with open_history(db) as history:
-        history.ingest([JUNIT_CORPUS / "pytest/xunit2-report.xml"], RunContext(commit="abc"))
-    connection = sqlite_connect(db)
-    connection.execute("DROP INDEX runs_one_per_report")
-    connection.execute("ALTER TABLE runs DROP COLUMN warnings")
-    connection.execute("PRAGMA user_version = 1")
-    connection.commit()
-    connection.close()
-    with read_history(db) as history:
-        assert history.count_runs() == 1
-        build_hud(history.database)  # reads the warnings column
-    assert sqlite_connect(db).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_a_history_newer_than_this_tierci_is_refused_by_name(tmp_path: Path) -> None:

@@ -74,9 +74,10 @@ def add_commands(commands: Subcommands) -> None:
     ingest.add_argument(
         "--set-aside-corrupt",
         action="store_true",
-        help="a --db that is not a readable history (not SQLite, truncated, corrupted) is "
-        "renamed to NAME.corrupt-TIME and a fresh history started, instead of refused "
-        "(exit 4): for a history carried between CI runs",
+        help="a --db that is not a readable history (not SQLite, truncated, corrupted, or "
+        "holding anything tierci's schema has not: a trigger, a view) is renamed to "
+        "NAME.corrupt-TIME and a fresh history started, instead of refused (exit 4): for a "
+        "history carried between CI runs",
     )
     ingest.add_argument(
         "--commit",
@@ -107,7 +108,8 @@ def add_commands(commands: Subcommands) -> None:
         summary="render the HUD from the history",
         description="Write index.html (one self-contained page), summary.md (also "
         "appended to $GITHUB_STEP_SUMMARY) and/or hud.json from the history, which is "
-        "opened read-only (a history on a read-only folder or mount renders too).",
+        "opened read-only (a history on a read-only folder or mount renders too) and never "
+        "upgraded: an older schema is refused (exit 4) until an ingest upgrades it.",
         examples=(
             "tierci report hud",
             "tierci report hud --format markdown --commits 10 --check-gates",

@@ -22,9 +22,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from tierci.errors import UsageError
+from tierci.report.untrusted import limit_hit
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from tierci.report.untrusted import Schema
 
 __all__ = [
     "URL_SCHEMES",
@@ -38,6 +41,11 @@ __all__ = [
 ]
 
 URL_SCHEMES = ("postgresql", "postgres")
+_NOT_READABLE_FIX = (
+    "point --db at the history that `tierci report ingest` or `nox -s report` writes; "
+    "`nox -s report` (and `tierci report ingest --set-aside-corrupt`) sets a carried one "
+    "that cannot be read aside and starts a fresh one"
+)
 
 
 class Row(Protocol):
@@ -140,11 +148,15 @@ class Database(ABC):
 
 
 class SqliteDatabase(Database):
+    """A SQLite history, read as data (:mod:`tierci.report.untrusted`): every value is
+    checked against ``schema`` as it is read."""
+
     ordered_join = "CROSS JOIN"
 
-    def __init__(self, connection: sqlite3.Connection, name: str) -> None:
+    def __init__(self, connection: sqlite3.Connection, name: str, schema: Schema) -> None:
         self.connection = connection
         self.name = name
+        self.schema = schema
 
     def rows(self, sql: str, parameters: Sequence[object] = ()) -> list[Row]:
         cursor = self.connection.cursor()
@@ -153,10 +165,15 @@ class SqliteDatabase(Database):
             found: list[Row] = cursor.execute(sql, tuple(parameters)).fetchall()
         except sqlite3.DatabaseError as exc:
             raise UsageError(
-                f"{self.name}: not a readable tierci history ({exc})",
-                fix="point --db at the history that `tierci report ingest` or `nox -s report` "
-                "writes",
+                f"{self.name}: not a readable tierci history ({limit_hit(exc) or exc})",
+                fix=_NOT_READABLE_FIX,
             ) from exc
+        names = [column[0] for column in cursor.description or ()]
+        problem = self.schema.value_problem(names, found)
+        if problem:
+            raise UsageError(
+                f"{self.name}: not a history tierci wrote ({problem})", fix=_NOT_READABLE_FIX
+            )
         return found
 
     @property

@@ -13,7 +13,13 @@ empty reports) are stored as runs too: the HUD must show them.
 The schema is migrated under the same write lock, its version read again inside it, so
 two processes opening an old store at once migrate it once. Reading (the HUD, shard
 durations) opens the file read-only and never migrates, so a history on a read-only
-folder, mount or file can still be rendered.
+folder, mount or file can still be rendered; a schema too old to read is refused, and
+ingesting upgrades it.
+
+A history is data, whoever wrote it (:mod:`tierci.report.untrusted`): every open checks
+the file's schema against tierci's own, and the types of its runs and tier records,
+before anything is read or written; a file that holds anything else (a trigger, a view,
+a table redefined) is refused, or set aside like a broken one.
 
 A history carried between CI runs (a cache, an artifact, a shared path: see
 :func:`history_path` and ``TIERCI_HISTORY``) may be missing, which is a first run, or
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import sqlite3
@@ -50,6 +57,7 @@ from tierci.provenance import (
 from tierci.records import RecordError, file_sha256, read_record
 from tierci.report import DEFAULT_HISTORY
 from tierci.report.database import HistoryLocation, HistoryUrl, SqliteDatabase, parse_location
+from tierci.report.untrusted import Schema, connect, limit_hit
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -156,6 +164,20 @@ _TABLES = (
 )""",
     "CREATE INDEX IF NOT EXISTS tier_runs_by_commit ON tier_runs (commit_sha, tier)",
 )
+# Columns a migration adds to a table that exists, in order (2: runs.warnings; 6:
+# runs.python): an older history's table lacks the last few.
+_ADDED_COLUMNS = (
+    ("runs", "warnings TEXT NOT NULL DEFAULT ''"),
+    ("runs", "python TEXT NOT NULL DEFAULT ''"),
+)
+# Indexes of older schemas that a migration drops (3 and 4 replaced them).
+_RETIRED_INDEXES = (
+    ("runs_by_digest", "CREATE INDEX runs_by_digest ON runs (commit_sha, report_digest)"),
+    ("outcomes_by_run", "CREATE INDEX outcomes_by_run ON outcomes (run_id)"),
+)
+# Tables every reader reads whole (a row per report or tier record): the types of their
+# values are checked when a history is opened. Outcomes, the bulk, as they are read.
+_CHECKED_WHOLE = ("runs", "tier_runs")
 # Runs stored twice before version 3 (parallel ingests of one report): the first stays.
 _DROP_DUPLICATES = (
     """DELETE FROM outcomes WHERE run_id IN (
@@ -518,7 +540,7 @@ class SqliteHistory(History):
         super().__init__(str(path))
         self.connection = connection
         self.path = path
-        self.database = SqliteDatabase(connection, str(path))
+        self.database = SqliteDatabase(connection, str(path), _schema())
 
     def close(self) -> None:
         self.connection.close()
@@ -887,13 +909,16 @@ def open_history(
         ) from exc
     try:
         # isolation_level=None: transactions are ours (BEGIN IMMEDIATE), not the module's.
-        connection = sqlite3.connect(
-            _uri(path, "mode=rwc"), uri=True, timeout=busy_timeout_s, isolation_level=None
-        )
+        connection = connect(_uri(path, "mode=rwc"), timeout=busy_timeout_s)
     except sqlite3.Error as exc:
         raise _history_error(path, exc, writing=True) from exc
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        # Before anything is written (the WAL switch writes the header): a file that
+        # is not tierci's is refused untouched.
+        version = _version(connection)
+        _check_not_newer(path, version)
+        _refuse_foreign(path, _foreign(connection, version))
         _use_wal(connection, busy_timeout_s)
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
@@ -938,8 +963,7 @@ def read_history(location: HistoryLocation) -> History: ...
 def read_history(location: HistoryLocation) -> History:
     """Open a history for reading only (the HUD, durations): nothing is written, so a
     history on a read-only folder, mount or file (or a read-only database role) can be
-    read. A schema too old to read as it is gets migrated first where it can be
-    written."""
+    read. A SQLite schema too old to read as it is is refused: ingesting upgrades it."""
     if isinstance(location, HistoryUrl):
         from tierci.report.postgres import read_postgres  # noqa: PLC0415 - psycopg: only here
 
@@ -953,32 +977,23 @@ def read_history(location: HistoryLocation) -> History:
         )
     connection = _connect_read_only(path)
     try:
-        version = int(connection.execute("PRAGMA user_version").fetchone()[0])
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.Error as exc:
+        version = _version(connection)
+        _check_not_newer(path, version)
+        _refuse_foreign(path, _foreign(connection, version) or _empty(connection))
+    except BaseException as exc:
         connection.close()
-        raise _history_error(path, exc, writing=False) from exc
-    if version == 0 or "runs" not in tables or version > SCHEMA_VERSION:
+        if isinstance(exc, sqlite3.Error):
+            raise _history_error(path, exc, writing=False) from exc
+        raise
+    if version < READABLE_FROM:
         connection.close()
-    if version == 0 or "runs" not in tables:
         raise UsageError(
-            f"{path}: not a tierci history (it has no runs table)",
-            fix="point at the history that `tierci report ingest` or `nox -s report` writes",
+            f"{path}: history schema version {version} is older than this tierci reads "
+            f"({READABLE_FROM}), and reading never writes, so it is not upgraded here",
+            fix="run `tierci report ingest` (or `nox -s report`) once where the file can be "
+            "written: ingesting upgrades it",
         )
-    _check_not_newer(path, version)
-    if version >= READABLE_FROM:
-        return SqliteHistory(connection, path)
-    connection.close()
-    try:
-        open_history(path).close()  # the migration needs write access, once
-    except UsageError as exc:
-        raise UsageError(
-            f"{path}: history schema version {version} is too old to read, and it cannot be "
-            f"upgraded here ({exc.message})",
-            fix="run `tierci report ingest` (or `tierci report hud`) once where the file can "
-            "be written, which upgrades it",
-        ) from exc
-    return SqliteHistory(_connect_read_only(path), path)
+    return SqliteHistory(connection, path)
 
 
 def history_location(root: Path, environ: Mapping[str, str] | None = None) -> HistoryLocation:
@@ -1022,8 +1037,9 @@ def check_carried(location: HistoryLocation, *, set_aside: bool) -> Carried:
     """Look at the history an ingest is about to open (or create).
 
     Missing is a first run (or a cache miss): the ingest starts one. With ``set_aside``,
-    a file that is not a readable tierci history (not SQLite, truncated, corrupted, or
-    another program's database) is renamed, with its ``-wal``/``-shm``, to
+    a file that is not a readable tierci history (not SQLite, truncated, corrupted,
+    another program's database, or one holding what tierci's schema has not or values
+    of other types: :func:`_foreign`) is renamed, with its ``-wal``/``-shm``, to
     ``<name>.corrupt-<UTC time>`` so that a fresh one starts: a broken carried history
     never fails a pipeline by itself. What tierci must not touch is left for opening
     to refuse by name: a history of a newer schema, a folder, a FIFO, an unreadable
@@ -1044,22 +1060,72 @@ def check_carried(location: HistoryLocation, *, set_aside: bool) -> Carried:
 
 def _unreadable(path: Path) -> str:
     """Why the file at ``path`` is not a tierci history that can be read ('' if it is,
-    or if it is empty: SQLite starts a database in an empty file)."""
+    or if it is empty: SQLite starts a database in an empty file). A history of a newer
+    schema is not judged here: opening refuses it."""
     if path.stat().st_size == 0:
         return ""
     try:
-        connection = sqlite3.connect(_uri(path, "mode=ro"), uri=True, isolation_level=None)
-        with contextlib.closing(connection):
-            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
-            tables = sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master"))
-            if tables and (version == 0 or "runs" not in tables):
-                return f"a SQLite database without tierci's tables, holding {', '.join(tables[:5])}"
+        with contextlib.closing(connect(_uri(path, "mode=ro"))) as connection:
+            version = _version(connection)
+            if version > SCHEMA_VERSION:
+                return ""
+            problem = _foreign(connection, version)
+            if problem:
+                return problem
             damage = [str(row[0]) for row in connection.execute("PRAGMA quick_check(3)")]
     except sqlite3.Error as exc:
-        if _named(exc, _NOT_A_DATABASE):
-            return str(exc)
+        if _named(exc, _NOT_A_DATABASE) or limit_hit(exc):
+            return limit_hit(exc) or str(exc)
         raise _history_error(path, exc, writing=False) from exc
     return "" if damage == ["ok"] else "; ".join(damage)
+
+
+@functools.cache
+def _schema() -> Schema:
+    """tierci's own schema, every form an older history may have, and each column's type."""
+    return Schema(
+        [*_TABLES, _UNIQUE_REPORT],
+        added_columns=_ADDED_COLUMNS,
+        retired=[made_by for _index, made_by in _RETIRED_INDEXES],
+    )
+
+
+def _version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _foreign(connection: sqlite3.Connection, version: int) -> str:
+    """Why the database on ``connection`` is not a history that tierci wrote ('' if it
+    is, or if it is a new, empty one): tables that are not tierci's, anything in its
+    schema that tierci's has not (a trigger, a view, an index, a table made otherwise),
+    or a run or tier record holding a value of a type tierci never writes there. For a
+    schema this tierci knows (:func:`_check_not_newer` comes first)."""
+    names = sorted(str(row[0]) for row in connection.execute("SELECT name FROM sqlite_master"))
+    if not names and version == 0:
+        return ""
+    if version == 0 or "runs" not in names:
+        held = f"holding {', '.join(names[:5])}" if names else "empty"
+        return f"a SQLite database without tierci's tables, {held}"
+    schema = _schema()
+    problem = schema.schema_problem(connection, older=version < SCHEMA_VERSION)
+    return problem or schema.type_problem(connection, _CHECKED_WHOLE)
+
+
+def _empty(connection: sqlite3.Connection) -> str:
+    """For reading: a database with no tables at all is no history either."""
+    found = connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+    return "" if found else "a SQLite database without tierci's tables, empty"
+
+
+def _refuse_foreign(path: Path, problem: str) -> None:
+    if problem:
+        raise UsageError(
+            f"{path}: not a tierci history ({problem}); a history is data, so tierci uses "
+            "no file whose schema or values are not its own",
+            fix=f"point --db at the history tierci writes, or move {path} away; "
+            "`nox -s report` (and `tierci report ingest --set-aside-corrupt`) sets such a "
+            "carried history aside and starts a fresh one",
+        )
 
 
 def _set_aside(path: Path, problem: str) -> Path:
@@ -1103,7 +1169,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 def _probed(path: Path, mode: str) -> sqlite3.Connection:
     """A read-only connection that has read the file once; closed again if it cannot."""
-    connection = sqlite3.connect(_uri(path, mode), uri=True, isolation_level=None)
+    connection = connect(_uri(path, mode))
     try:
         connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         connection.execute("PRAGMA query_only = ON")
@@ -1160,15 +1226,15 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
             # Statement by statement: executescript would COMMIT the open transaction.
             for statement in _TABLES:
                 connection.execute(statement)
-            columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
-            if "warnings" not in columns:  # a version 1 store: keep its runs, add the column
-                connection.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT ''")
-            if "python" not in columns:  # before version 6
-                connection.execute("ALTER TABLE runs ADD COLUMN python TEXT NOT NULL DEFAULT ''")
+            for table, column in _ADDED_COLUMNS:  # keep the table's rows, add the column
+                present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+                if column.split()[0] not in present:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
             for statement in _DROP_DUPLICATES:
                 connection.execute(statement)
-            connection.execute("DROP INDEX IF EXISTS runs_by_digest")  # the unique one replaces it
-            connection.execute("DROP INDEX IF EXISTS outcomes_by_run")  # (run, test) covers it
+            # runs_one_per_report replaces runs_by_digest; (run, test) covers outcomes_by_run.
+            for index, _made_by in _RETIRED_INDEXES:
+                connection.execute(f"DROP INDEX IF EXISTS {index}")
             connection.execute(_UNIQUE_REPORT)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
@@ -1194,6 +1260,14 @@ def _named(exc: sqlite3.Error, names: tuple[str, ...]) -> bool:
 
 def _history_error(path: Path, exc: sqlite3.Error, *, writing: bool) -> TierciError:
     """What a failure of SQLite on the history means, and what to do about it."""
+    limit = limit_hit(exc)
+    if limit:
+        return UsageError(
+            f"{path}: not a readable tierci history ({limit}): a history tierci wrote "
+            "never does this",
+            fix=f"move {path} away (`nox -s report` and `tierci report ingest "
+            "--set-aside-corrupt` set a carried history aside), or point --db at another path",
+        )
     if _named(exc, _NOT_A_DATABASE):
         return UsageError(
             f"{path}: not a tierci history database ({exc})",
