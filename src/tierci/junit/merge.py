@@ -429,7 +429,7 @@ _RESULT_ELEMENT = {
 
 
 def _case_xml(case: CaseResult) -> str:
-    suite, classname, name, time_s, outcome, message, details, file, attempts = case
+    suite, classname, name, time_s, outcome, message, details, file, attempts, _ = case
     head = (
         f'    <testcase classname="{_attr(classname or suite)}" name="{_attr(name)}" '
         f'time="{time_s:.6f}"'
