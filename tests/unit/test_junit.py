@@ -427,6 +427,47 @@ def test_status_attributes_and_bazel_duration() -> None:
     assert bazel.message == "exited with error code 1"
 
 
+@pytest.mark.parametrize(
+    ("testcase", "message"),
+    [
+        # No message: the first line of the text with a word in it.
+        (
+            '<failure message="">\n  ---\n  AssertionError: 1 != 2\n  more</failure>',
+            "AssertionError: 1 != 2",
+        ),
+        ("<error>\n\n● Test suite failed to run\n</error>", "● Test suite failed to run"),
+        # No message, no text: the test's own output (system-out, else system-err).
+        (
+            '<failure message=""/><system-out>\n==\nexpected 1, got 2\n</system-out>',
+            "expected 1, got 2",
+        ),
+        ("<failure/><system-out>  </system-out><system-err>segfault</system-err>", "segfault"),
+        ('<failure message="   "/>', ""),  # nothing anywhere
+        ('<failure message="it broke">trace</failure><system-out>noise</system-out>', "it broke"),
+    ],
+    ids=["text", "text-after-blank-lines", "system-out", "system-err", "nothing", "own-message"],
+)
+def test_a_failure_without_a_message_takes_the_first_meaningful_line(
+    tmp_path: Path, testcase: str, message: str
+) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(
+        f'<testsuite name="s"><testcase classname="c" name="t">{testcase}</testcase></testsuite>',
+        encoding="utf-8",
+    )
+    (case,) = list(ReportReader(report))
+    assert case.outcome in (Outcome.FAILED, Outcome.ERROR)
+    assert case.message == message
+
+
+def test_ctests_empty_failure_message_is_its_output() -> None:
+    failed = cases("ctest/pass-fail-skip.xml")["parses_dates::parses_dates"]
+    assert (failed.outcome, failed.message) == (
+        Outcome.FAILED,
+        "expected 2026-01-31, got 2026-13-01",
+    )
+
+
 def test_timestamp_and_duration_of_a_report() -> None:
     summary = summarize(JUNIT_CORPUS / "pytest/shard1-junit.spark.integration.1.xml")
     assert summary.timestamp

@@ -20,6 +20,10 @@ their own testcases). Outcomes of one testcase element, by precedence:
   the property ``tierci.attempt`` (an attempt a rerun plugin ran again) is ``failed`` or
   ``error`` as the property says, with ``tierci.attempt.message`` as its message.
 
+A failure without a message takes the first line of its text with a letter or digit in
+it, and one without text the first such line of the test's ``<system-out>``, else
+``<system-err>`` (ctest writes ``<failure message=""/>`` and the output beside it).
+
 Identity: a testcase is known by its ``<testsuite>`` element (which one: two of one name
 are two suites), its ``file`` (on the testcase, or on its suite as mocha writes it), its
 classname and its name. Whether testcases of one identity are one test is the producer's
@@ -149,6 +153,8 @@ _BUCKETS = 64
 # unittest-xml-reporting's default file suffix, which it appends to every suite's name.
 _XMLRUNNER_SUFFIX = re.compile(r"-(?P<stamp>\d{14})$")
 _MAX_MESSAGE = 500
+# Anchored at a line's start, so that a long line without a word costs one scan.
+_MEANINGFUL_LINE = re.compile(r"^[^\w\n]*\w[^\n]*", re.MULTILINE)
 _MAX_DETAILS = 4000
 _MAX_WARNINGS = 20
 _CHUNK = 1 << 20
@@ -613,10 +619,11 @@ def _unless_todo(
 
 def _message_elsewhere(element: etree._Element, outcome: Outcome) -> str:
     """The message of a result whose element has none, nor any text: a skipped test's
-    ``status``."""
+    ``status``; a failure's first meaningful line of the test's own output (ctest's
+    ``<failure message=""/>``)."""
     if outcome is Outcome.SKIPPED:
         return element.get("status") or ""
-    return ""
+    return _output_line(element)
 
 
 def _unless_quarantined(outcome: Outcome, message: str, reason: str | None) -> tuple[Outcome, str]:
@@ -661,7 +668,7 @@ def _message_and_details(element: etree._Element) -> tuple[str, str]:
         else:
             cut.append(piece)
     text = "".join(kept).strip()
-    message = (element.get("message") or "").strip() or text.split("\n", 1)[0].strip()
+    message = (element.get("message") or "").strip() or _meaningful_line(text)
     # Cut to the cap, the marker included: read again (a merged file), nothing changes.
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
@@ -670,6 +677,24 @@ def _message_and_details(element: etree._Element) -> tuple[str, str]:
         marker = f"… [truncated: {_size_text(total)} of output]"
         text = text[: _MAX_DETAILS - len(marker)] + marker
     return message, text
+
+
+def _meaningful_line(text: str) -> str:
+    """The first line of ``text`` with a letter or digit in it, stripped ("" if none):
+    a message, where the tool wrote none."""
+    found = _MEANINGFUL_LINE.search(text)
+    return found.group().strip() if found is not None else ""
+
+
+def _output_line(testcase: etree._Element) -> str:
+    """The first meaningful line of the testcase's ``<system-out>``, else of its
+    ``<system-err>``, capped as a message is."""
+    for tag in ("system-out", "system-err"):
+        for output in testcase.iterchildren(tag):
+            line = _meaningful_line("".join(output.itertext())[:_MAX_DETAILS])
+            if line:
+                return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
+    return ""
 
 
 def _utf8_size(text: str) -> int:
