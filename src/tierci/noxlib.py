@@ -753,6 +753,7 @@ def report(session: nox.Session) -> Path:
         quarantine=load_quarantine(config.quarantine_file) if config.quarantine_file else (),
         set_aside_corrupt=True,
         retention=retention,
+        producers=config.junit_producers,
     )
     if ingested.history is not None and ingested.history.set_aside is not None:
         session.warn(ingested.history.notice)

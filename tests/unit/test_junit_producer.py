@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import JUNIT_CORPUS
+from tests.support import sqlite_connect
+from tierci.cli import main
 from tierci.junit import CaseResult, Counts, Outcome, ReportReader, summarize
+from tierci.junit.merge import merge_reports, producer_for
 from tierci.junit.producer import GENERIC, PRODUCERS, Producer
 from tierci.junit.whole import read_whole
 
@@ -247,3 +250,54 @@ def test_a_given_producer_overrides_the_detected_one(tmp_path: Path) -> None:
     report = report_of(tmp_path, looks_like_pytest)
     assert summarize(report).counts == Counts(flaky=1)
     assert summarize(report, producer=PRODUCERS["jest"]).counts == Counts(passed=2)
+    js = report_of(tmp_path, looks_like_pytest, name="js-1of2.xml")
+    for fast in (True, False):
+        (entry,) = merge_reports(
+            [js],
+            tmp_path / "merged.xml",
+            producers={"js": PRODUCERS["jest"]},
+            whole_document_max_bytes=1 << 20 if fast else 0,
+        )
+        assert entry.summary is not None
+        assert entry.summary.counts == Counts(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("name", "producer"),
+    [
+        ("js.xml", "jest"),
+        ("js-2of4.xml", "jest"),
+        ("js-legacy.xml", "jest"),  # an env's slot
+        ("js-py3.12-1of2.xml", "jest"),
+        ("go-js.xml", None),
+        ("unit.xml", None),
+    ],
+)
+def test_a_report_gets_its_tiers_producer_by_its_file_name(name: str, producer: str | None) -> None:
+    found = producer_for(Path(name), {"js": PRODUCERS["jest"]})
+    assert (found.name if found else None) == producer
+    assert producer_for(Path(name), None) is None
+
+
+def test_a_tiers_junit_producer_reaches_merge_and_ingest(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\n'
+        '[tool.tierci.tiers.js]\nmarkers = "js"\njunit_producer = "jest"\n',
+        encoding="utf-8",
+    )
+    report = report_of(
+        tmp_path,
+        f"<testsuites>{one_suite('pass', 'pass', suite='pytest')}</testsuites>",
+        name="js.xml",
+    )
+    project = ["--project", str(tmp_path)]
+    merged = tmp_path / "merged.xml"
+    assert main([*project, "junit", "merge", str(merged), str(report)]) == 0
+    assert summarize(merged).counts == Counts(passed=2)
+    db = tmp_path / "h.sqlite"
+    assert (
+        main([*project, "report", "ingest", str(report), "--db", str(db), "--commit", "a" * 40])
+        == 0
+    )
+    stored = sqlite_connect(db).execute("SELECT test_id, outcome FROM outcomes ORDER BY test_id")
+    assert stored.fetchall() == [("c::t", "passed"), ("c::t [2]", "passed")]

@@ -35,6 +35,8 @@ from tierci.junit.whole import WHOLE_DOCUMENT_MAX_BYTES, read_whole
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from tierci.junit.producer import Producer
+
 __all__ = [
     "EntryStatus",
     "Expectation",
@@ -44,6 +46,7 @@ __all__ = [
     "judge_reports",
     "merge_reports",
     "parse_expectation",
+    "producer_for",
     "read_entry",
 ]
 
@@ -162,11 +165,31 @@ def _slot_from_name(path: Path) -> tuple[str, str]:
     return match["tier"], shard
 
 
+def producer_for(path: Path, producers: Mapping[str, Producer] | None) -> Producer | None:
+    """The producer a tier's ``junit_producer`` names for the report ``path``, by the
+    tier its file name gives (``js.xml``, ``js-2of4.xml``, ``js-legacy.xml``: tier
+    ``js``); None (detected from the report) where none does."""
+    if not producers:
+        return None
+    tier = _slot_from_name(path)[0]
+    while tier:
+        found = producers.get(tier)
+        if found is not None:
+            return found
+        tier = tier.rpartition("-")[0]  # without its env or Python
+    return None
+
+
 def read_entry(
-    path: Path, *, huge_tree: bool = False, on_case: Callable[[CaseResult], object] | None = None
+    path: Path,
+    *,
+    huge_tree: bool = False,
+    on_case: Callable[[CaseResult], object] | None = None,
+    producer: Producer | None = None,
 ) -> ReportEntry:
-    """One report judged: ``ok``, ``empty`` or ``error`` (never an exception)."""
-    reader = ReportReader(path, huge_tree=huge_tree)
+    """One report judged: ``ok``, ``empty`` or ``error`` (never an exception);
+    ``producer``: the tool that wrote it, where a tier names it (None: detected)."""
+    reader = ReportReader(path, huge_tree=huge_tree, producer=producer)
     try:
         summary = summarize_reader(reader, on_case=on_case)
     except JUnitError as exc:
@@ -237,9 +260,14 @@ def judge_reports(
     expect: Sequence[Expectation] = (),
     junit_dir: Path | None = None,
     huge_tree: bool = False,
+    producers: Mapping[str, Producer] | None = None,
 ) -> list[ReportEntry]:
-    """Every input judged on its own, plus the expected reports that are missing."""
-    entries = [read_entry(path, huge_tree=huge_tree) for path in inputs]
+    """Every input judged on its own, plus the expected reports that are missing;
+    ``producers``: the tiers whose reports' producer is configured, with it."""
+    entries = [
+        read_entry(path, huge_tree=huge_tree, producer=producer_for(path, producers))
+        for path in inputs
+    ]
     return add_missing(entries, expect, junit_dir or _default_dir(inputs))
 
 
@@ -256,8 +284,10 @@ def merge_reports(
     huge_tree: bool = False,
     whole_document_max_bytes: int = WHOLE_DOCUMENT_MAX_BYTES,
     jobs: int | None = None,
+    producers: Mapping[str, Producer] | None = None,
 ) -> list[ReportEntry]:
-    """Judge and merge every input, in input order.
+    """Judge and merge every input, in input order (``producers``: the tiers whose
+    reports' producer is configured, with it; any other report's is detected).
 
     Reports up to ``whole_document_max_bytes`` are parsed whole and serialised in C
     (:mod:`tierci.junit.whole`), on ``jobs`` worker processes when there are many
@@ -275,7 +305,10 @@ def merge_reports(
     is_small = [_size(path) <= whole_document_max_bytes for path in inputs]
     small = [path for path, fits in zip(inputs, is_small, strict=True) if fits]
     render = functools.partial(
-        _render_small, huge_tree=huge_tree, whole_max_bytes=whole_document_max_bytes
+        _render_small,
+        huge_tree=huge_tree,
+        whole_max_bytes=whole_document_max_bytes,
+        producers=producers,
     )
     with _spool() as body, _mapper(jobs, len(small)) as mapper:
         rendered = mapper(render, small)
@@ -284,7 +317,9 @@ def merge_reports(
                 entry, text, counts = next(rendered)
                 body.write(text)
             else:
-                entry, counts = _merge_streaming(path, body, huge_tree=huge_tree)
+                entry, counts = _merge_streaming(
+                    path, body, huge_tree=huge_tree, producer=producer_for(path, producers)
+                )
             totals += counts
             total_time += entry.summary.duration_s if entry.summary else 0.0
             entries.append(entry)
@@ -332,12 +367,19 @@ def _size(path: Path) -> int:
         return 0  # unreadable: the small path reports it
 
 
-def _render_small(path: Path, *, huge_tree: bool, whole_max_bytes: int) -> _Rendered:
+def _render_small(
+    path: Path,
+    *,
+    huge_tree: bool,
+    whole_max_bytes: int,
+    producers: Mapping[str, Producer] | None,
+) -> _Rendered:
     """One report's suite as text (it fits in memory by size), its entry and counts."""
-    whole = read_whole(path, huge_tree=huge_tree, max_bytes=whole_max_bytes)
+    producer = producer_for(path, producers)
+    whole = read_whole(path, huge_tree=huge_tree, max_bytes=whole_max_bytes, producer=producer)
     if whole is None:
         with io.StringIO() as text:
-            entry, counts = _merge_streaming(path, text, huge_tree=huge_tree)
+            entry, counts = _merge_streaming(path, text, huge_tree=huge_tree, producer=producer)
             return entry, text.getvalue(), counts
     entry = _entry(path, whole.summary)
     return entry, whole.suite_xml(entry.label, whole.summary.properties), whole.summary.counts
@@ -370,11 +412,13 @@ class _CaseBuffer:
         self.parts.clear()
 
 
-def _merge_streaming(path: Path, out: IO[str], *, huge_tree: bool) -> tuple[ReportEntry, Counts]:
+def _merge_streaming(
+    path: Path, out: IO[str], *, huge_tree: bool, producer: Producer | None
+) -> tuple[ReportEntry, Counts]:
     """Read ``path`` case by case and write its suite to ``out``: memory stays bounded."""
     with _spool() as spool:
         buffer = _CaseBuffer(spool)
-        entry = read_entry(path, huge_tree=huge_tree, on_case=buffer)
+        entry = read_entry(path, huge_tree=huge_tree, on_case=buffer, producer=producer)
         if entry.summary is None:  # unreadable: what was read before the break is dropped
             return entry, _write_problem_suite(entry, out)
         buffer.flush()

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Self, overload
 
 from tierci.errors import CommandFailedError, TierciError, UsageError
 from tierci.junit import Counts
-from tierci.junit.merge import EntryStatus, add_missing, read_entry
+from tierci.junit.merge import EntryStatus, add_missing, producer_for, read_entry
 from tierci.provenance import (
     ci_job,
     commit_sha,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from tierci.junit import CaseResult
     from tierci.junit.merge import Expectation, ReportEntry
+    from tierci.junit.producer import Producer
     from tierci.report.database import Database, Row
     from tierci.report.postgres import PostgresHistory
 
@@ -338,6 +339,7 @@ class History(ABC):
         huge_tree: bool = False,
         strict: bool = False,
         only_commit: str = "",
+        producers: Mapping[str, Producer] | None = None,
     ) -> list[ReportEntry]:
         """Store each report (one transaction each), then a ``missing`` run for every
         expected tier/shard of ``context``'s commit that has no report (looked for in
@@ -348,12 +350,13 @@ class History(ABC):
         stamp that disagrees with an explicit ``--commit`` or with ``only_commit`` is
         skipped and listed in :attr:`skipped` (``strict``: refused, a UsageError).
         A report whose exact bytes its commit already has is not stored again, however
-        many processes ingest it at once."""
+        many processes ingest it at once. ``producers``: the tiers whose reports'
+        producer is configured (``junit_producer``), with it."""
         self.already_ingested = []
         self.skipped = []
         entries = []
         for path in reports:
-            entry = self._stage(path, huge_tree=huge_tree)
+            entry = self._stage(path, huge_tree=huge_tree, producer=producer_for(path, producers))
             stamp = entry.summary.properties.get("commit", "") if entry.summary else ""
             reason = _stamp_conflict(stamp, context, only_commit)
             if reason:
@@ -425,7 +428,7 @@ class History(ABC):
         return problems
 
     @abstractmethod
-    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+    def _stage(self, path: Path, *, huge_tree: bool, producer: Producer | None) -> ReportEntry:
         """Read ``path``'s outcomes into this connection's private staging, holding no
         lock on the shared history."""
 
@@ -509,7 +512,7 @@ class SqliteHistory(History):
                 added.append(int(run["id"]))
         return added
 
-    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+    def _stage(self, path: Path, *, huge_tree: bool, producer: Producer | None) -> ReportEntry:
         """Read ``path`` into the staging table: however long it takes, no lock on the
         history is held (the temporary database is this connection's alone)."""
         connection = self.connection
@@ -529,7 +532,7 @@ class SqliteHistory(History):
             try:
                 connection.execute("DELETE FROM temp.staged")
                 connection.execute("DELETE FROM temp.ready")
-                entry = read_entry(path, huge_tree=huge_tree, on_case=keep)
+                entry = read_entry(path, huge_tree=huge_tree, on_case=keep, producer=producer)
                 flush()
                 if entry.status is not EntryStatus.ERROR:
                     connection.execute(
