@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierci.errors import ConfigError
+from tierci.junit.producer import PRODUCERS, Producer
 from tierci.locks.sources import PackageSources, parse_sources
 from tierci.quarantine_bounds import MAX_DAYS_CEILING, QuarantineBounds
 
@@ -90,6 +91,7 @@ _TIER_KEYS: dict[str, type] = {
     "runner": list,
     "timeout_minutes": int,
     "agent_needs": list,
+    "junit_producer": str,
 }
 #: ``[tool.tierci.ci]``: how ``tierci ci render`` writes the CI files.
 _CI_KEYS: dict[str, type] = {
@@ -167,6 +169,10 @@ class TierConfig:
     #: What ``.ci/agent-check`` must also find on a Jenkins agent for this tier
     #: (``chromium``, ``node``, ``java``).
     agent_needs: tuple[str, ...] = ()
+    #: The tool that writes the tier's JUnit reports (``jest``, ``gotestsum``: one of
+    #: tierci.junit.producer's), which says what a repeated test name in them means;
+    #: empty: detected from each report.
+    junit_producer: str = ""
 
     @property
     def lock_input(self) -> Path:
@@ -323,6 +329,16 @@ class TierciConfig:
             and not self.tiers[name].requires_device
         ]
         return tuple(sorted(tiers, key=lambda name: name == "packaging"))
+
+    @property
+    def junit_producers(self) -> dict[str, Producer]:
+        """The tiers that name their reports' producer (``junit_producer``), with it:
+        what ingest and merge read those tiers' reports as."""
+        return {
+            name: PRODUCERS[tier.junit_producer]
+            for name, tier in self.tiers.items()
+            if tier.junit_producer
+        }
 
     def env(self, name: str) -> EnvConfig:
         try:
@@ -765,8 +781,21 @@ def _parse_tier(name: str, entry: Mapping[str, Any], *, root: Path, where: str) 
         reruns_delay=reruns_delay,
         pythons=_parse_pythons(entry, where=where),
         tools=tuple(_strings(entry, "tools", where=where)),
+        junit_producer=_parse_junit_producer(entry, where=where),
         **_parse_tier_ci(name, entry, tests=markers is not None, where=where),
     )
+
+
+def _parse_junit_producer(entry: Mapping[str, Any], *, where: str) -> str:
+    producer: str = entry.get("junit_producer", "")
+    if producer and producer not in PRODUCERS:
+        raise ConfigError(
+            f"{where}: junit_producer {producer!r} is not a tool tierci knows"
+            f"{_did_you_mean(producer, PRODUCERS)}",
+            fix=f"use one of: {', '.join(PRODUCERS)} (generic: a repeated test is retried), "
+            "or remove junit_producer to detect it from each report",
+        )
+    return producer
 
 
 _CRON_FIELD = re.compile(r"[\w*,/-]+")

@@ -755,6 +755,7 @@ def report(session: nox.Session) -> Path:
         quarantine_bounds=config.quarantine_bounds,
         set_aside_corrupt=True,
         retention=retention,
+        producers=config.junit_producers,
     )
     if ingested.history is not None and ingested.history.set_aside is not None:
         session.warn(ingested.history.notice)

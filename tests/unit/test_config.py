@@ -297,3 +297,35 @@ def test_quarantine_bound_mistakes_are_config_errors(
         load_config(tmp_path)
     assert str(pyproject) in str(caught.value)
     assert expected in str(caught.value)
+
+
+def test_a_tier_may_name_its_reports_producer(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, '[tool.tierci.tiers.js]\nmarkers = "js"\njunit_producer = "jest"\n')
+    config = load_config(tmp_path)
+    assert config.tier("js").junit_producer == "jest"
+    assert config.tier("unit").junit_producer == ""  # detected from each report
+    assert {tier: producer.name for tier, producer in config.junit_producers.items()} == {
+        "js": "jest"
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "fix"),
+    [
+        (
+            'junit_producer = "jets"',
+            "junit_producer 'jets' is not a tool tierci knows (did you mean 'jest'?)",
+            "use one of: generic, pytest, gotestsum, jest,",
+        ),
+        ("junit_producer = 1", "junit_producer must be a string, got int 1", "to a string"),
+    ],
+)
+def test_an_unknown_junit_producer_is_a_config_error(
+    tmp_path: Path, text: str, expected: str, fix: str
+) -> None:
+    write_pyproject(tmp_path, f"[tool.tierci.tiers.unit]\n{text}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert expected in caught.value.message
+    assert "[tool.tierci].tiers.unit" in caught.value.message
+    assert fix in (caught.value.fix or "")

@@ -25,6 +25,7 @@ from tierci.junit import (
     read,
     summarize,
 )
+from tierci.junit.producer import GENERIC
 from tierci.junit.read import _message_and_details, normalize_suite_name, normalize_timestamp
 
 # Each file maps to its (tests, passed, failed, error, skipped, flaky).
@@ -93,20 +94,6 @@ EXPECTED = {
     "vitest/test-each-one-title.xml": (3, 2, 1, 0, 0, 0),
 }
 
-# Issue 22: files whose counts above are the tools' own, which tierci does not reach yet.
-# Different tests of one name (no `file` to tell them apart) fold into one "attempted"
-# test, and node's failing todo test counts as a failure.
-MISREAD = {
-    "gotestsum/count-2.xml": "two passes of one name fold into one flaky test",
-    "jest-junit/same-title-all-green.xml": "three passing namesakes fold into one flaky test",
-    "jest-junit/same-title-three-files.xml": "three namesakes fold into one test",
-    "jest-junit/test-each-one-title.xml": "three test.each rows fold into one test",
-    "mocha-junit-reporter/same-title-all-green.xml": "namesakes fold into flaky tests",
-    "mocha-junit-reporter/same-title-two-files.xml": "namesakes fold into one test each",
-    "node-test/same-title-todo-skip.xml": "namesakes fold; a failing todo test is a failure",
-    "vitest/test-each-one-title.xml": "three test.each rows fold into one test",
-}
-
 REJECTED = {
     "malformed/empty-zero-bytes.xml": "empty file (0 bytes)",
     "malformed/truncated-corrupt-xml.xml": "not well-formed XML",
@@ -122,15 +109,7 @@ def test_the_corpus_is_fully_covered() -> None:
     assert on_disk == set(EXPECTED) | set(REJECTED)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=MISREAD[name], strict=True))
-        if name in MISREAD
-        else name
-        for name in sorted(EXPECTED)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_counts(name: str) -> None:
     tests, passed, failed, error, skipped, flaky = EXPECTED[name]
     summary = summarize(JUNIT_CORPUS / name)
@@ -367,18 +346,19 @@ def test_attempts_fold_across_cases_held_on_disk(
     assert summarize(report).counts == Counts(passed=450, failed=50, flaky=1)
 
 
-def test_two_tests_whose_fingerprints_collide_are_both_kept() -> None:
+def test_two_tests_whose_fingerprints_collide_are_still_told_apart() -> None:
     store = read._CaseStore()
     one, other = (
         CaseResult("s", "c", name, 1.0, Outcome.FAILED, "m", "d") for name in ("one", "other")
     )
+    store.suite_starts.append(0)
+    store.suite_ordinals.append(0)
     for case in (one, other, one._replace(outcome=Outcome.PASSED)):
         store.cases.append(case)
         store.fingerprints.append(42)
-    assert [(c.name, c.outcome) for c in store.folded()] == [
-        ("one", Outcome.FAILED),
-        ("other", Outcome.FAILED),
-        ("one", Outcome.PASSED),
+    assert [(c.name, c.outcome, c.attempts) for c in store.folded(GENERIC)] == [
+        ("other", Outcome.FAILED, 1),
+        ("one", Outcome.FLAKY, 2),  # where its last attempt stood
     ]
 
 
@@ -445,6 +425,47 @@ def test_status_attributes_and_bazel_duration() -> None:
     assert {c.message for c in tst} == {"disabled"}
     (bazel,) = list(ReportReader(JUNIT_CORPUS / "bazel/suite-logs.xml"))
     assert bazel.message == "exited with error code 1"
+
+
+@pytest.mark.parametrize(
+    ("testcase", "message"),
+    [
+        # No message: the first line of the text with a word in it.
+        (
+            '<failure message="">\n  ---\n  AssertionError: 1 != 2\n  more</failure>',
+            "AssertionError: 1 != 2",
+        ),
+        ("<error>\n\n● Test suite failed to run\n</error>", "● Test suite failed to run"),
+        # No message, no text: the test's own output (system-out, else system-err).
+        (
+            '<failure message=""/><system-out>\n==\nexpected 1, got 2\n</system-out>',
+            "expected 1, got 2",
+        ),
+        ("<failure/><system-out>  </system-out><system-err>segfault</system-err>", "segfault"),
+        ('<failure message="   "/>', ""),  # nothing anywhere
+        ('<failure message="it broke">trace</failure><system-out>noise</system-out>', "it broke"),
+    ],
+    ids=["text", "text-after-blank-lines", "system-out", "system-err", "nothing", "own-message"],
+)
+def test_a_failure_without_a_message_takes_the_first_meaningful_line(
+    tmp_path: Path, testcase: str, message: str
+) -> None:
+    report = tmp_path / "r.xml"
+    report.write_text(
+        f'<testsuite name="s"><testcase classname="c" name="t">{testcase}</testcase></testsuite>',
+        encoding="utf-8",
+    )
+    (case,) = list(ReportReader(report))
+    assert case.outcome in (Outcome.FAILED, Outcome.ERROR)
+    assert case.message == message
+
+
+def test_ctests_empty_failure_message_is_its_output() -> None:
+    failed = cases("ctest/pass-fail-skip.xml")["parses_dates::parses_dates"]
+    assert (failed.outcome, failed.message) == (
+        Outcome.FAILED,
+        "expected 2026-01-31, got 2026-13-01",
+    )
 
 
 def test_timestamp_and_duration_of_a_report() -> None:

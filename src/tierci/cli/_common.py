@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tierci.config import TierciConfig
+    from tierci.junit.producer import Producer
     from tierci.report.database import HistoryLocation
 
     Handler: TypeAlias = Callable[[argparse.Namespace], int]
@@ -62,6 +63,16 @@ def project_config(arguments: argparse.Namespace) -> TierciConfig:
 
     config: TierciConfig = load_config(arguments.project)
     return config
+
+
+def junit_producers(arguments: argparse.Namespace) -> dict[str, Producer]:
+    """The producers the project's tiers name for their reports (``junit_producer``);
+    none where there is no project (a Go or Jest repository): each report's producer is
+    then detected from it."""
+    from tierci.config import load_config_if_present
+
+    config = load_config_if_present(arguments.project)
+    return config.junit_producers if config is not None else {}
 
 
 def db_location(text: str) -> HistoryLocation:

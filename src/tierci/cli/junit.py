@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli._common import add_command
+from tierci.cli._common import add_command, junit_producers
 
 if TYPE_CHECKING:
     import argparse
@@ -86,6 +86,7 @@ def _merge(arguments: argparse.Namespace) -> int:
         huge_tree=arguments.huge_tree,
         jobs=arguments.jobs,
         commit=arguments.commit if arguments.commit is not None else stated_commit(),
+        producers=junit_producers(arguments),
     )
     print_reports(entries, title=f"merged into {arguments.out}")
     # Test failures are the report's business; a hole in the reports is the pipeline's.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tierci.cli._common import add_command, db_location, history_db
+from tierci.cli._common import add_command, db_location, history_db, junit_producers
 from tierci.provenance import short_commit
 from tierci.report import DEFAULT_HISTORY, DEFAULT_HUD_DIR
 
@@ -205,6 +205,7 @@ def _ingest(arguments: argparse.Namespace) -> int:
         huge_tree=arguments.huge_tree,
         strict=arguments.strict,
         set_aside_corrupt=arguments.set_aside_corrupt,
+        producers=junit_producers(arguments),
     )
     if ingested.history is not None and ingested.history.notice:
         print_line(ingested.history.notice)

@@ -37,6 +37,8 @@ from tierci.provenance import short_commit
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+    from tierci.junit.producer import Producer
+
 __all__ = [
     "MAX_IMPLIED_SHARDS",
     "EntryStatus",
@@ -48,6 +50,7 @@ __all__ = [
     "judge_reports",
     "merge_reports",
     "parse_expectation",
+    "producer_for",
     "read_entry",
 ]
 
@@ -166,11 +169,31 @@ def _slot_from_name(path: Path) -> tuple[str, str]:
     return match["tier"], shard
 
 
+def producer_for(path: Path, producers: Mapping[str, Producer] | None) -> Producer | None:
+    """The producer a tier's ``junit_producer`` names for the report ``path``, by the
+    tier its file name gives (``js.xml``, ``js-2of4.xml``, ``js-legacy.xml``: tier
+    ``js``); None (detected from the report) where none does."""
+    if not producers:
+        return None
+    tier = _slot_from_name(path)[0]
+    while tier:
+        found = producers.get(tier)
+        if found is not None:
+            return found
+        tier = tier.rpartition("-")[0]  # without its env or Python
+    return None
+
+
 def read_entry(
-    path: Path, *, huge_tree: bool = False, on_case: Callable[[CaseResult], object] | None = None
+    path: Path,
+    *,
+    huge_tree: bool = False,
+    on_case: Callable[[CaseResult], object] | None = None,
+    producer: Producer | None = None,
 ) -> ReportEntry:
-    """One report judged: ``ok``, ``empty`` or ``error`` (never an exception)."""
-    reader = ReportReader(path, huge_tree=huge_tree)
+    """One report judged: ``ok``, ``empty`` or ``error`` (never an exception);
+    ``producer``: the tool that wrote it, where a tier names it (None: detected)."""
+    reader = ReportReader(path, huge_tree=huge_tree, producer=producer)
     try:
         summary = summarize_reader(reader, on_case=on_case)
     except JUnitError as exc:
@@ -284,9 +307,14 @@ def judge_reports(
     expect: Sequence[Expectation] = (),
     junit_dir: Path | None = None,
     huge_tree: bool = False,
+    producers: Mapping[str, Producer] | None = None,
 ) -> list[ReportEntry]:
-    """Every input judged on its own, plus the expected reports that are missing."""
-    entries = [read_entry(path, huge_tree=huge_tree) for path in inputs]
+    """Every input judged on its own, plus the expected reports that are missing;
+    ``producers``: the tiers whose reports' producer is configured, with it."""
+    entries = [
+        read_entry(path, huge_tree=huge_tree, producer=producer_for(path, producers))
+        for path in inputs
+    ]
     return add_missing(entries, expect, junit_dir or _default_dir(inputs))
 
 
@@ -304,8 +332,10 @@ def merge_reports(
     whole_document_max_bytes: int = WHOLE_DOCUMENT_MAX_BYTES,
     jobs: int | None = None,
     commit: str = "",
+    producers: Mapping[str, Producer] | None = None,
 ) -> list[ReportEntry]:
-    """Judge and merge every input, in input order.
+    """Judge and merge every input, in input order (``producers``: the tiers whose
+    reports' producer is configured, with it; any other report's is detected).
 
     Reports up to ``whole_document_max_bytes`` are parsed whole and serialised in C
     (:mod:`tierci.junit.whole`), on ``jobs`` worker processes when there are many
@@ -328,7 +358,10 @@ def merge_reports(
     is_small = [_size(path) <= whole_document_max_bytes for path in inputs]
     small = [path for path, fits in zip(inputs, is_small, strict=True) if fits]
     render = functools.partial(
-        _render_small, huge_tree=huge_tree, whole_max_bytes=whole_document_max_bytes
+        _render_small,
+        huge_tree=huge_tree,
+        whole_max_bytes=whole_document_max_bytes,
+        producers=producers,
     )
     with _spool() as body, _mapper(jobs, len(small)) as mapper:
         rendered = mapper(render, small)
@@ -339,7 +372,13 @@ def merge_reports(
                 if not reason:
                     body.write(text)
             else:
-                entry, counts = _merge_streaming(path, body, huge_tree=huge_tree, commit=commit)
+                entry, counts = _merge_streaming(
+                    path,
+                    body,
+                    huge_tree=huge_tree,
+                    commit=commit,
+                    producer=producer_for(path, producers),
+                )
                 reason = _other_commit(entry, commit)
             if reason:
                 entry.problem = f"{path}: {reason}"
@@ -426,12 +465,19 @@ def _size(path: Path) -> int:
         return 0  # unreadable: the small path reports it
 
 
-def _render_small(path: Path, *, huge_tree: bool, whole_max_bytes: int) -> _Rendered:
+def _render_small(
+    path: Path,
+    *,
+    huge_tree: bool,
+    whole_max_bytes: int,
+    producers: Mapping[str, Producer] | None,
+) -> _Rendered:
     """One report's suite as text (it fits in memory by size), its entry and counts."""
-    whole = read_whole(path, huge_tree=huge_tree, max_bytes=whole_max_bytes)
+    producer = producer_for(path, producers)
+    whole = read_whole(path, huge_tree=huge_tree, max_bytes=whole_max_bytes, producer=producer)
     if whole is None:
         with io.StringIO() as text:
-            entry, counts = _merge_streaming(path, text, huge_tree=huge_tree)
+            entry, counts = _merge_streaming(path, text, huge_tree=huge_tree, producer=producer)
             return entry, text.getvalue(), counts
     entry = _entry(path, whole.summary)
     return entry, whole.suite_xml(entry.label, whole.summary.properties), whole.summary.counts
@@ -465,13 +511,13 @@ class _CaseBuffer:
 
 
 def _merge_streaming(
-    path: Path, out: IO[str], *, huge_tree: bool, commit: str = ""
+    path: Path, out: IO[str], *, huge_tree: bool, producer: Producer | None, commit: str = ""
 ) -> tuple[ReportEntry, Counts]:
     """Read ``path`` case by case and write its suite to ``out`` (not when it is stamped
     with another ``commit``): memory stays bounded."""
     with _spool() as spool:
         buffer = _CaseBuffer(spool)
-        entry = read_entry(path, huge_tree=huge_tree, on_case=buffer)
+        entry = read_entry(path, huge_tree=huge_tree, on_case=buffer, producer=producer)
         if entry.summary is None:  # unreadable: what was read before the break is dropped
             return entry, _write_problem_suite(entry, out)
         if _other_commit(entry, commit):
@@ -528,7 +574,7 @@ _RESULT_ELEMENT = {
 
 
 def _case_xml(case: CaseResult) -> str:
-    suite, classname, name, time_s, outcome, message, details, file, attempts = case
+    suite, classname, name, time_s, outcome, message, details, file, attempts, _ = case
     head = (
         f'    <testcase classname="{_attr(classname or suite)}" name="{_attr(name)}" '
         f'time="{time_s:.6f}"'

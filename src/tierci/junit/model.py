@@ -69,11 +69,21 @@ class CaseResult(NamedTuple):
     details: str = ""
     file: str = ""
     attempts: int = 1
+    #: The file that is part of the test's id: where the producer's names are titles
+    #: (jest, mocha, ...), only a file tells two tests apart; empty for every other
+    #: producer, whose classname and name already say where a test is.
+    id_file: str = ""
 
     @property
     def test_id(self) -> str:
-        """Stable identity across runs: classname and name (the suite if no classname)."""
-        return f"{self.classname or self.suite}::{self.name}"
+        """Stable identity across runs: classname and name (the suite if no classname),
+        after the file where the producer's ids carry it (``id_file``).
+
+        A name that repeats in one report is numbered by the reader (``is odd [2]``), so
+        that no two tests of a report share an id.
+        """
+        test = f"{self.classname or self.suite}::{self.name}"
+        return f"{self.id_file}::{test}" if self.id_file else test
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -13,19 +13,36 @@ their own testcases). Outcomes of one testcase element, by precedence:
   were flaky but the tool was configured to fail on flakes);
 - ``flaky``: it failed and then passed within the run: ``<flakyFailure>``/``<flakyError>``
   (Surefire, nextest);
-- ``skipped``: a ``<skipped>`` child, or ``status="disabled"``/``"notrun"``;
+- ``skipped``: a ``<skipped>`` child, or ``status="disabled"``/``"notrun"``; and a
+  node:test todo test that failed (``<skipped type="todo">`` beside its ``<failure>``:
+  by node's rule no failure);
 - ``passed``: none of the above; but an element that tierci's pytest plugin marked with
   the property ``tierci.attempt`` (an attempt a rerun plugin ran again) is ``failed`` or
   ``error`` as the property says, with ``tierci.attempt.message`` as its message.
 
-Attempts: testcases of one report with the same identity (suite, classname, name and
-``file``) are attempts of one test, wherever they stand: pytest-rerunfailures writes them
-one after another, pytest-xdist puts other tests between them, ``gotestsum
---rerun-fails`` appends them after the package's other tests, jest-junit writes a broken
-suite as an ``<error>`` case and a ``<failure>`` case of one name. A different ``file``
-attribute (or suite) makes a true namesake: two tests, counted apart; tools that write no
-``file`` cannot tell a namesake from a retry, and a repeat is taken as a retry. The
-attempts fold into one result, left to right:
+A failure without a message takes the first line of its text with a letter or digit in
+it, and one without text the first such line of the test's ``<system-out>``, else
+``<system-err>`` (ctest writes ``<failure message=""/>`` and the output beside it).
+
+Identity: a testcase is known by its ``<testsuite>`` element (which one: two of one name
+are two suites), its ``file`` (on the testcase, or on its suite as mocha writes it), its
+classname and its name. Whether testcases of one identity are one test is the producer's
+to say (:mod:`tierci.junit.producer`: detected from the report's shape, or named by the
+tier's ``junit_producer``):
+
+- attempts, wherever they stand (pytest, tierci's plugin, and a tool tierci does not
+  know, as before producers were told apart): pytest-rerunfailures writes them one
+  after another, pytest-xdist puts other tests between them;
+- reruns only after a failure (gotestsum ``--rerun-fails`` appends them after the
+  package's other tests): a testcase after a pass is another run of the test
+  (``go test -count=2``), so a pass after a pass is never flaky;
+- other tests (jest, vitest, mocha, node:test, Playwright: names are titles; Surefire and
+  nextest write retries inside one testcase): ``test.each`` rows of one title, or one
+  title in three files that jest-junit writes as three suites of one name, are three
+  tests. jest-junit's pair of cases for a suite that cannot run (classname
+  ``Test suite failed to run``) stays one test's attempts.
+
+Attempts fold into one result, left to right:
 
 - a later pass after any earlier attempt but a skip is ``flaky``: reruns happen only after
   a failure, so an earlier attempt that shows no result (pytest-rerunfailures writes a
@@ -35,13 +52,20 @@ attempts fold into one result, left to right:
 - attempts are counted, times added, and the message is the deciding attempt's (a flaky
   test's: its last failure's).
 
-The folded test stands where its last attempt stood. Since a later attempt may fold into
-any earlier case, nothing is yielded before the file is read: the cases wait in memory
-(up to 4,096, or 8 MB of messages) and in an anonymous temporary file beyond, and only a
-64-bit fingerprint of each identity stays in memory (8 bytes a testcase, twice that
-while repeats are counted at the end), so memory stays bounded however large the report
-and every consumer sees each test once, final. (Two identities that share a fingerprint
-are both kept, unfolded.)
+Ids (``CaseResult.test_id``): ``classname::name``, after ``file::`` where the producer's
+names are titles; the second test of a report with an id is named ``name [2]``, the
+third ``name [3]``, in document order, so no two tests of a report share an id (which
+of jest's namesakes without a ``file`` is ``[2]`` follows the order jest ran the files).
+
+Nothing is yielded before the file is read: a later attempt may fold into any earlier
+case. Only a 64-bit fingerprint of each testcase's classname and name stays in memory
+(8 bytes a testcase, twice that while repeats are counted at the end); the cases wait
+in memory (up to 4,096, or 8 MB of messages) and in an anonymous temporary file beyond.
+A case whose fingerprint is unique is yielded where it stood; the namesakes of one
+fingerprint are resolved by their exact identity as the producer says: another test is
+yielded where it stood, a test that may take more attempts where the last of its
+namesakes stood. So memory stays bounded however large the report, and every consumer
+sees each test once, final.
 
 An ``<error>``/``<failure>`` directly inside a ``<testsuite>`` (a crashed fixture, a
 suite that never started) becomes a testcase named ``[suite error]``: it must count.
@@ -60,6 +84,7 @@ character (an unescaped ANSI colour code) is named with its line and column.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import math
@@ -70,6 +95,7 @@ import stat
 import tempfile
 from array import array
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from typing import IO, TYPE_CHECKING
@@ -88,6 +114,7 @@ from tierci.junit.model import (
     Outcome,
     ReportSummary,
 )
+from tierci.junit.producer import GENERIC, Producer, Repeats, detect_producer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -111,6 +138,12 @@ _NEVER_RETRIES = frozenset({SUITE_ERROR_NAME, UNNAMED})
 #: The fingerprint of a case that is never an attempt of another (a suite's error, an
 #: unnamed testcase).
 _DISTINCT = 0
+#: A test that failed so far: a rerun may follow it (``Repeats.RERUNS``), and a todo
+#: test's failure is no failure (node:test).
+_FAILING = frozenset({Outcome.FAILED, Outcome.ERROR})
+# Which <testsuite> element a case is in (two of one name are two suites): the reader
+# numbers each suite element it meets in an attribute of its own on the element.
+_SUITE_ORDINAL = "{urn:tierci:reader}suite"
 #: Cases held in memory while a report is read, and their messages' size; more go to
 #: disk. Small batches: many live objects make every garbage collection slower.
 _MEMORY_CASES = 4096
@@ -120,6 +153,8 @@ _BUCKETS = 64
 # unittest-xml-reporting's default file suffix, which it appends to every suite's name.
 _XMLRUNNER_SUFFIX = re.compile(r"-(?P<stamp>\d{14})$")
 _MAX_MESSAGE = 500
+# Anchored at a line's start, so that a long line without a word costs one scan.
+_MEANINGFUL_LINE = re.compile(r"^[^\w\n]*\w[^\n]*", re.MULTILINE)
 _MAX_DETAILS = 4000
 _MAX_WARNINGS = 20
 _CHUNK = 1 << 20
@@ -154,9 +189,15 @@ class ReportReader:
     """Iterate a report's testcases; afterwards ``properties``, ``timestamp``,
     ``warnings`` and ``digest`` describe the file."""
 
-    def __init__(self, path: Path, *, huge_tree: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, huge_tree: bool = False, producer: Producer | None = None
+    ) -> None:
         self.path = path
         self.huge_tree = huge_tree
+        #: The tool that wrote the report: as given (a tier's ``junit_producer``), else
+        #: detected at its first testcase (:func:`~tierci.junit.producer.detect_producer`).
+        self.producer = producer or GENERIC
+        self._given_producer = producer
         self.properties: dict[str, str] = {}
         self.timestamp = ""
         self._warnings = WarningLog()
@@ -176,7 +217,7 @@ class ReportReader:
         """
         with self._store as store:
             self._read(store)
-            yield from store.folded()
+            yield from store.folded(self.producer)
 
     def _read(self, store: _CaseStore) -> None:  # noqa: PLR0912 - flat on purpose
         """Every testcase of the file into ``store``, with the fingerprint of its identity.
@@ -205,15 +246,17 @@ class ReportReader:
                     remove_pis=True,
                 )
                 suite_element: etree._Element | None = None
-                suite = ""
+                suite = suite_file = ""
                 try:
                     for _, element in events:
                         tag = element.tag
                         if tag == "testcase":
                             parent = element.getparent()
                             if parent is not suite_element:
-                                suite_element, suite = parent, self._suite_name(parent)
-                            case, identity = self._case(element, suite)
+                                suite_element, suite, suite_file = self._enter_suite(
+                                    element, parent, store
+                                )
+                            case, identity = self._case(element, suite, suite_file)
                             # _release, inlined: this line runs once per testcase.
                             element.clear(keep_tail=False)
                             if parent is not None:
@@ -263,6 +306,7 @@ class ReportReader:
         self.timestamp = ""
         self._warnings.clear()
         self._root_checked = False
+        self.producer = self._given_producer or GENERIC
 
     def _check_root(self, element: etree._Element | None) -> None:
         if self._root_checked:
@@ -271,6 +315,26 @@ class ReportReader:
         if root is None or root.tag not in ("testsuites", "testsuite"):
             raise self._not_junit(str(root.tag) if root is not None else "none")
         self._root_checked = True
+
+    def _enter_suite(
+        self, case: etree._Element, parent: etree._Element | None, store: _CaseStore
+    ) -> tuple[etree._Element, str, str]:
+        """``parent``, which holds the cases from ``case`` on: its name and ``file``
+        (mocha writes the file on the suite), which suite element it is noted in
+        ``store``. At the first testcase, the report's producer is detected (unless
+        given)."""
+        name = self._suite_name(parent)  # checks the root first
+        if parent is None:  # a <testcase> root: refused above
+            raise self._not_junit("testcase")
+        if not store.suite_starts and self._given_producer is None:
+            self.producer = detect_producer(case.getroottree().getroot(), case)
+        ordinal = parent.get(_SUITE_ORDINAL)
+        if ordinal is None:
+            ordinal = str(len(store.suite_ordinals))
+            parent.set(_SUITE_ORDINAL, ordinal)
+        store.suite_starts.append(len(store.fingerprints))
+        store.suite_ordinals.append(int(ordinal))
+        return parent, name, (parent.get("file") or "") if parent.tag == "testsuite" else ""
 
     def _suite_name(self, parent: etree._Element | None) -> str:
         """The enclosing suite's name; the first suite timestamp seen is kept."""
@@ -351,8 +415,8 @@ class ReportReader:
             return
         self.properties.setdefault(name, value)
 
-    def _case(self, element: etree._Element, suite: str) -> tuple[CaseResult, int]:
-        """The case and the fingerprint of its identity (see ``_CaseStore``)."""
+    def _case(self, element: etree._Element, suite: str, suite_file: str) -> tuple[CaseResult, int]:
+        """The case and the fingerprint of its name (see ``_CaseStore``)."""
         get = element.get
         name = get("name") or ""
         if not name:
@@ -368,13 +432,18 @@ class ReportReader:
                 time_s = self._time(raw_time or "", name)
         except ValueError:
             time_s = self._time(raw_time or "", name)
-        file = get("file") or ""
-        identity = hash((suite, classname, name, file)) if name not in _NEVER_RETRIES else _DISTINCT
+        file = get("file") or suite_file
+        id_file = file if self.producer.file_in_id else ""
+        # Of the name only: which of the cases that share one are one test is decided
+        # when the report is read (``_Namesakes``); most reports have none.
+        identity = hash((classname or suite, name)) if name not in _NEVER_RETRIES else _DISTINCT
         if not len(element) and get("status") is None and get("attempts") is None:
             return CaseResult(
-                suite, classname, name, time_s, Outcome.PASSED, "", "", file
+                suite, classname, name, time_s, Outcome.PASSED, "", "", file, 1, id_file
             ), identity
-        outcome, message, details, attempts = judge_testcase(element)
+        outcome, message, details, attempts = judge_testcase(
+            element, todo_is_skipped=self.producer.todo_is_skipped
+        )
         declared = get("attempts")  # written by tierci's own merge
         if declared and declared.isdigit():
             attempts = max(attempts, int(declared))
@@ -383,7 +452,7 @@ class ReportReader:
         if store.text > _MEMORY_TEXT:
             store.spill()  # the cases before this one
         return CaseResult(
-            suite, classname, name, time_s, outcome, message, details, file, attempts
+            suite, classname, name, time_s, outcome, message, details, file, attempts, id_file
         ), identity
 
     def _suite_error(self, element: etree._Element) -> CaseResult:
@@ -484,9 +553,14 @@ def report_property(element: etree._Element) -> tuple[str, str] | None:
     return element.get("name") or "", value if value is not None else (element.text or "").strip()
 
 
-def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
+def judge_testcase(
+    element: etree._Element, *, todo_is_skipped: bool = False
+) -> tuple[Outcome, str, str, int]:
     """Outcome, message, details and attempts of one testcase element, by the rules in
-    this module's docstring (shared by the streaming and the whole-document reader)."""
+    this module's docstring (shared by the streaming and the whole-document reader).
+
+    ``todo_is_skipped``: the producer's ``<skipped type="todo">`` outranks a failure
+    (node:test: a todo test that throws is no failure)."""
     result: etree._Element | None = None
     outcome = Outcome.PASSED
     flaky = reruns = 0
@@ -509,6 +583,7 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
         elif tag == "skipped" and outcome is Outcome.PASSED:
             outcome = Outcome.SKIPPED
             result = result if result is not None else child
+    outcome, result = _unless_todo(element, outcome, result, todo_is_skipped=todo_is_skipped)
     if outcome is Outcome.PASSED and marked is not None and not flaky:
         return marked[0], marked[1], "", 1
     if outcome is Outcome.PASSED and flaky:
@@ -519,10 +594,36 @@ def judge_testcase(element: etree._Element) -> tuple[Outcome, str, str, int]:
     if outcome is Outcome.PASSED:
         return outcome, "", "", 1
     message, details = _message_and_details(result) if result is not None else ("", "")
-    if not message and outcome is Outcome.SKIPPED and element.get("status"):
-        message = element.get("status", "")
+    if not message:
+        message = _message_elsewhere(element, outcome)
     outcome, message = _unless_quarantined(outcome, message, quarantined)
     return outcome, message, details, 1 + flaky + reruns
+
+
+def _unless_todo(
+    element: etree._Element,
+    outcome: Outcome,
+    result: etree._Element | None,
+    *,
+    todo_is_skipped: bool,
+) -> tuple[Outcome, etree._Element | None]:
+    """A failed test that is a todo (``<skipped type="todo">``) is skipped, where that
+    is its producer's rule (node:test)."""
+    if not todo_is_skipped or outcome not in _FAILING:
+        return outcome, result
+    for todo in element.iterchildren("skipped"):
+        if todo.get("type") == "todo":
+            return Outcome.SKIPPED, todo
+    return outcome, result
+
+
+def _message_elsewhere(element: etree._Element, outcome: Outcome) -> str:
+    """The message of a result whose element has none, nor any text: a skipped test's
+    ``status``; a failure's first meaningful line of the test's own output (ctest's
+    ``<failure message=""/>``)."""
+    if outcome is Outcome.SKIPPED:
+        return element.get("status") or ""
+    return _output_line(element)
 
 
 def _unless_quarantined(outcome: Outcome, message: str, reason: str | None) -> tuple[Outcome, str]:
@@ -567,7 +668,7 @@ def _message_and_details(element: etree._Element) -> tuple[str, str]:
         else:
             cut.append(piece)
     text = "".join(kept).strip()
-    message = (element.get("message") or "").strip() or text.split("\n", 1)[0].strip()
+    message = (element.get("message") or "").strip() or _meaningful_line(text)
     # Cut to the cap, the marker included: read again (a merged file), nothing changes.
     if len(message) > _MAX_MESSAGE:
         message = message[: _MAX_MESSAGE - 1] + "…"
@@ -576,6 +677,24 @@ def _message_and_details(element: etree._Element) -> tuple[str, str]:
         marker = f"… [truncated: {_size_text(total)} of output]"
         text = text[: _MAX_DETAILS - len(marker)] + marker
     return message, text
+
+
+def _meaningful_line(text: str) -> str:
+    """The first line of ``text`` with a letter or digit in it, stripped ("" if none):
+    a message, where the tool wrote none."""
+    found = _MEANINGFUL_LINE.search(text)
+    return found.group().strip() if found is not None else ""
+
+
+def _output_line(testcase: etree._Element) -> str:
+    """The first meaningful line of the testcase's ``<system-out>``, else of its
+    ``<system-err>``, capped as a message is."""
+    for tag in ("system-out", "system-err"):
+        for output in testcase.iterchildren(tag):
+            line = _meaningful_line("".join(output.itertext())[:_MAX_DETAILS])
+            if line:
+                return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
+    return ""
 
 
 def _utf8_size(text: str) -> int:
@@ -609,15 +728,7 @@ def _fold_retry(earlier: CaseResult, later: CaseResult) -> CaseResult:
         details=source.details,
         file=later.file or earlier.file,
         attempts=earlier.attempts + later.attempts,
-    )
-
-
-def _same_test(one: CaseResult, other: CaseResult) -> bool:
-    return (
-        one.name == other.name
-        and one.classname == other.classname
-        and one.suite == other.suite
-        and one.file == other.file
+        id_file=later.id_file or earlier.id_file,
     )
 
 
@@ -648,7 +759,7 @@ _as_case = functools.partial(tuple.__new__, CaseResult)
 
 
 class _CaseStore:
-    """A report's cases in file order, each with the fingerprint of its identity, until
+    """A report's cases in file order, each with the fingerprint of its name, until
     the report is read: in memory up to ``_MEMORY_CASES`` cases or ``_MEMORY_TEXT``
     characters of messages, pickled to an anonymous temporary file beyond, so memory
     stays bounded however large the report (the fingerprints stay: 8 bytes a case).
@@ -662,6 +773,10 @@ class _CaseStore:
         self.cases: list[CaseResult] = []
         #: Characters of messages held in ``cases`` (the reader adds them).
         self.text = 0
+        #: Which suite element holds which cases: from case ``suite_starts[i]`` on, the
+        #: suite numbered ``suite_ordinals[i]`` (one entry each time the suite changes).
+        self.suite_starts = array("q")
+        self.suite_ordinals = array("q")
         self._spill: IO[bytes] | None = None
 
     def __enter__(self) -> _CaseStore:
@@ -680,6 +795,8 @@ class _CaseStore:
 
     def clear(self) -> None:
         del self.fingerprints[:]
+        del self.suite_starts[:]
+        del self.suite_ordinals[:]
         self.cases.clear()
         self.text = 0
         if self._spill is not None:
@@ -697,36 +814,104 @@ class _CaseStore:
                 yield [*map(_as_case, batch)]
         yield self.cases
 
-    def folded(self) -> Iterator[CaseResult]:
-        """The cases, every test's attempts folded into one where its last one stood."""
+    def suite_of(self, index: int) -> int:
+        """The ordinal of the suite element that holds case ``index``."""
+        return self.suite_ordinals[bisect.bisect_right(self.suite_starts, index) - 1]
+
+    def folded(self, producer: Producer) -> Iterator[CaseResult]:
+        """The cases, every test once: the cases that share a name read as ``producer``
+        means them (attempts folded, namesakes numbered)."""
         stored = chain.from_iterable(self._batches())
         repeats = _repeats(self.fingerprints)
-        return _fold(stored, self.fingerprints, repeats) if repeats else stored
+        if not repeats:
+            return stored
+        return _fold(stored, self.fingerprints, repeats, producer, self.suite_of)
 
 
 def _fold(
-    cases: Iterator[CaseResult], fingerprints: array[int], repeats: dict[int, int]
+    cases: Iterator[CaseResult],
+    fingerprints: array[int],
+    repeats: dict[int, int],
+    producer: Producer,
+    suite_of: Callable[[int], int],
 ) -> Iterator[CaseResult]:
-    held: dict[int, CaseResult] = {}
-    for case, fingerprint in zip(cases, fingerprints, strict=True):
+    """Every case whose fingerprint is unique as it is; those that share one, through
+    a :class:`_Namesakes` until the last of them is read."""
+    namesakes: dict[int, _Namesakes] = {}
+    for index, (case, fingerprint) in enumerate(zip(cases, fingerprints, strict=True)):
         left = repeats.get(fingerprint)
         if left is None:
             yield case
             continue
-        result = case
-        earlier = held.pop(fingerprint, None)
-        if earlier is not None:
-            if _same_test(earlier, case):
-                result = _fold_retry(earlier, case)
-            else:  # two tests whose fingerprints collide: both are kept
-                yield earlier
+        group = namesakes.get(fingerprint)
+        if group is None:
+            group = namesakes[fingerprint] = _Namesakes(producer)
+        yield from group.add(case, index, suite_of(index))
         if left > 1:
             repeats[fingerprint] = left - 1
-            held[fingerprint] = result
         else:
             del repeats[fingerprint]
-            yield result
-    yield from held.values()  # only after a fingerprint collision
+            yield from namesakes.pop(fingerprint).finish()
+
+
+# Suite element ordinal, suite, classname, name, file: what makes two testcases one test.
+_Identity = tuple[int, str, str, str, str]
+
+
+@dataclass(slots=True)
+class _Held:
+    """A test that may take more attempts: itself so far, and where its last attempt
+    stood."""
+
+    test: CaseResult
+    position: int
+
+
+class _Namesakes:
+    """The testcases of a report that share a fingerprint (a classname and a name, but
+    for a collision), read as their producer means them:
+
+    - a distinct test (``Repeats.DISTINCT``) is yielded at once;
+    - testcases of one identity (suite element, suite, classname, name, file) are one
+      test's attempts (``ATTEMPTS``): they wait for the last of the namesakes, then each
+      test is yielded in the order of its last attempt;
+    - under ``RERUNS`` only a test that failed so far waits for a rerun: one that passed
+      or was skipped is yielded at once, and a later testcase of its identity is
+      another run of it (``go test -count=2``), another test;
+    - the second test of one id is named ``name [2]``, the third ``name [3]``, in the
+      order they are yielded: no two tests of a report share an id.
+    """
+
+    def __init__(self, producer: Producer) -> None:
+        self._producer = producer
+        self._open: dict[_Identity, _Held] = {}
+        self._numbers: Counter[str] = Counter()
+
+    def add(self, case: CaseResult, position: int, suite: int) -> list[CaseResult]:
+        """What can be yielded now that ``case`` (at ``position``, in suite element
+        ``suite``) was read."""
+        repeats = self._producer.repeats_of(case.classname)
+        if repeats is Repeats.DISTINCT:
+            return [self._numbered(case)]
+        identity = (suite, case.suite, case.classname, case.name, case.file)
+        earlier = self._open.pop(identity, None)
+        test = case if earlier is None else _fold_retry(earlier.test, case)
+        if repeats is Repeats.RERUNS and test.outcome not in _FAILING:
+            return [self._numbered(test)]  # no rerun follows a pass
+        self._open[identity] = _Held(test, position)
+        return []
+
+    def finish(self) -> Iterator[CaseResult]:
+        """The tests still held, once the last namesake is read, in the order of their
+        last attempts."""
+        for held in sorted(self._open.values(), key=lambda held: held.position):
+            yield self._numbered(held.test)
+
+    def _numbered(self, test: CaseResult) -> CaseResult:
+        test_id = test.test_id
+        self._numbers[test_id] += 1
+        number = self._numbers[test_id]
+        return test if number == 1 else test._replace(name=f"{test.name} [{number}]")
 
 
 def _parent_tag(element: etree._Element) -> str:
@@ -912,10 +1097,14 @@ def summarize(
     *,
     huge_tree: bool = False,
     on_case: Callable[[CaseResult], object] | None = None,
+    producer: Producer | None = None,
 ) -> ReportSummary:
     """Count one report's outcomes and collect its properties, streaming; ``on_case``
-    sees every case on the way (to write or store it in the same single pass)."""
-    return summarize_reader(ReportReader(path, huge_tree=huge_tree), on_case=on_case)
+    sees every case on the way (to write or store it in the same single pass);
+    ``producer``: the tool that wrote it, where known (None: detected)."""
+    return summarize_reader(
+        ReportReader(path, huge_tree=huge_tree, producer=producer), on_case=on_case
+    )
 
 
 def summarize_reader(

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Self, overload
 
 from tierci.errors import CommandFailedError, TierciError, UsageError
 from tierci.junit import Counts
-from tierci.junit.merge import EntryStatus, add_missing, read_entry
+from tierci.junit.merge import EntryStatus, add_missing, producer_for, read_entry
 from tierci.provenance import (
     ci_job,
     commit_sha,
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
     from tierci.junit import CaseResult
     from tierci.junit.merge import Expectation, ReportEntry
+    from tierci.junit.producer import Producer
     from tierci.report.database import Database, Row
     from tierci.report.postgres import PostgresHistory
 
@@ -363,6 +364,7 @@ class History(ABC):
         strict: bool = False,
         only_commit: str = "",
         claims: Mapping[ClaimSlot, frozenset[str]] | None = None,
+        producers: Mapping[str, Producer] | None = None,
     ) -> list[ReportEntry]:
         """Store each report (one transaction each), then a ``missing`` run for every
         expected tier/shard of ``context``'s commit that has no report (looked for in
@@ -375,7 +377,9 @@ class History(ABC):
         A report whose exact bytes its commit already has is not stored again, however
         many processes ingest it at once. ``claims`` (:func:`report_claims`): where a
         tier record names the report its session wrote, any other report of that slot is
-        unclaimed, left out and named (a passing copy a test dropped decides nothing)."""
+        unclaimed, left out and named (a passing copy a test dropped decides nothing).
+        ``producers``: the tiers whose reports' producer is configured
+        (``junit_producer``), with it."""
         self.already_ingested = []
         self.skipped = []
         entries = []
@@ -388,7 +392,7 @@ class History(ABC):
             sorted(reports, key=lambda path: file_sha256(path) in claimed) if claimed else reports
         )
         for path in in_order:
-            entry = self._stage(path, huge_tree=huge_tree)
+            entry = self._stage(path, huge_tree=huge_tree, producer=producer_for(path, producers))
             stamp = entry.summary.properties.get("commit", "") if entry.summary else ""
             reason = _stamp_conflict(stamp, context, only_commit)
             if reason:
@@ -498,7 +502,7 @@ class History(ABC):
         return problems
 
     @abstractmethod
-    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+    def _stage(self, path: Path, *, huge_tree: bool, producer: Producer | None) -> ReportEntry:
         """Read ``path``'s outcomes into this connection's private staging, holding no
         lock on the shared history."""
 
@@ -582,7 +586,7 @@ class SqliteHistory(History):
                 added.append(int(run["id"]))
         return added
 
-    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+    def _stage(self, path: Path, *, huge_tree: bool, producer: Producer | None) -> ReportEntry:
         """Read ``path`` into the staging table: however long it takes, no lock on the
         history is held (the temporary database is this connection's alone)."""
         connection = self.connection
@@ -602,7 +606,7 @@ class SqliteHistory(History):
             try:
                 connection.execute("DELETE FROM temp.staged")
                 connection.execute("DELETE FROM temp.ready")
-                entry = read_entry(path, huge_tree=huge_tree, on_case=keep)
+                entry = read_entry(path, huge_tree=huge_tree, on_case=keep, producer=producer)
                 flush()
                 if entry.status is not EntryStatus.ERROR:
                     connection.execute(

@@ -27,10 +27,11 @@ from tierci.report.history import (
 from tierci.report.hud.model import GateScope
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from tierci.junit.merge import Expectation, ReportEntry
+    from tierci.junit.producer import Producer
     from tierci.quarantine import Entry
     from tierci.quarantine_bounds import QuarantineBounds
     from tierci.report.database import HistoryLocation
@@ -76,6 +77,7 @@ def ingest(
     strict: bool = False,
     only_commit: str = "",
     set_aside_corrupt: bool = False,
+    producers: Mapping[str, Producer] | None = None,
 ) -> Ingested:
     """Store ``inputs`` (report files, tier records, or folders of both) in the history.
 
@@ -84,7 +86,8 @@ def ingest(
     (``nox -s report`` files only this commit's run). A missing history is started
     (``Ingested.history`` says so); with ``set_aside_corrupt``, a file at ``db`` that is
     not a readable history is renamed aside and a fresh one started, instead of
-    refused."""
+    refused. ``producers``: the tiers whose reports' producer is configured
+    (``junit_producer``), with it; any other report's is detected."""
     reports = [path for path in collect_inputs(inputs) if not path.name.endswith(RECORD_SUFFIX)]
     if strict:
         refuse_conflicting_stamps(reports, context, only_commit, huge_tree=huge_tree)
@@ -101,6 +104,7 @@ def ingest(
             strict=strict,
             only_commit=only_commit,
             claims=report_claims(records, context),
+            producers=producers,
         )
         skipped = list(history.skipped)
         repeated = list(history.already_ingested)
@@ -199,6 +203,7 @@ def ingest_and_render(
     retention: Retention | None = None,
     quarantine: Sequence[Entry] = (),
     quarantine_bounds: QuarantineBounds | None = None,
+    producers: Mapping[str, Producer] | None = None,
 ) -> tuple[Ingested, Rendered]:
     """:func:`ingest`, then :func:`prune` when a ``retention`` is given, then
     :func:`render` (the HUD shows whatever the ingest found). The commit gates judge
@@ -211,6 +216,7 @@ def ingest_and_render(
         junit_dir=junit_dir,
         only_commit=only_commit,
         set_aside_corrupt=set_aside_corrupt,
+        producers=producers,
     )
     if retention is not None:
         ingested = dataclasses.replace(ingested, pruned=prune(db, retention))

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
     from tierci.junit import CaseResult
     from tierci.junit.merge import ReportEntry
+    from tierci.junit.producer import Producer
     from tierci.report.database import Row
     from tierci.report.history import Retention, RunContext
 
@@ -172,7 +173,7 @@ class PostgresHistory(History):
             raise _server_error(self.name, exc) from exc
         self.lock_held_s.append(time.monotonic() - started)
 
-    def _stage(self, path: Path, *, huge_tree: bool) -> ReportEntry:
+    def _stage(self, path: Path, *, huge_tree: bool, producer: Producer | None) -> ReportEntry:
         try:
             with self.connection.transaction(), self.connection.cursor() as cursor:
                 cursor.execute("TRUNCATE staged")
@@ -189,7 +190,7 @@ class PostgresHistory(History):
                             )
                         )
 
-                    entry = read_entry(path, huge_tree=huge_tree, on_case=keep)
+                    entry = read_entry(path, huge_tree=huge_tree, on_case=keep, producer=producer)
                 if entry.status is EntryStatus.ERROR:
                     cursor.execute("TRUNCATE staged")
         except _psycopg().Error as exc:
