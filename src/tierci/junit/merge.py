@@ -218,10 +218,7 @@ def _entry(path: Path, summary: ReportSummary, *, digest: str = "") -> ReportEnt
         shard = properties.get("shard", "")
     status = EntryStatus.OK if summary.tests else EntryStatus.EMPTY
     warnings = summary.warnings
-    match = _SHARD.fullmatch(shard)
-    if shard and not (
-        match and 1 <= int(match["index"]) <= int(match["count"]) <= MAX_IMPLIED_SHARDS
-    ):
+    if shard and _shard_count(shard) is None:
         unusable = (
             f"shard {shard} is not i/n with 1 <= i <= n <= {MAX_IMPLIED_SHARDS}: "
             "no other shard is expected from it"
@@ -243,6 +240,15 @@ MAX_IMPLIED_SHARDS = 256
 _SHARD = re.compile(r"(?P<index>[0-9]{1,9})/(?P<count>[0-9]{1,9})")
 
 
+def _shard_count(shard: str) -> int | None:
+    """``n`` of a shard ``i/n`` with ``1 <= i <= n <= MAX_IMPLIED_SHARDS``; else None."""
+    match = _SHARD.fullmatch(shard)
+    if match is None:
+        return None
+    index, count = int(match["index"]), int(match["count"])
+    return count if 1 <= index <= count <= MAX_IMPLIED_SHARDS else None
+
+
 def implied_expectations(entries: Sequence[ReportEntry]) -> list[Expectation]:
     """What the reports themselves say ran: a report of shard ``i/n`` means the tier ran
     in ``n`` shards (on that report's Python), so every one of them is expected, given
@@ -250,11 +256,8 @@ def implied_expectations(entries: Sequence[ReportEntry]) -> list[Expectation]:
     entry's warning says so: :func:`_entry`)."""
     implied: dict[tuple[str, int, str], None] = {}
     for entry in entries:
-        match = _SHARD.fullmatch(entry.shard)
-        if match is None or entry.status is EntryStatus.MISSING:
-            continue
-        count, index = int(match["count"]), int(match["index"])
-        if 1 <= index <= count <= MAX_IMPLIED_SHARDS:
+        count = _shard_count(entry.shard)
+        if count is not None and entry.status is not EntryStatus.MISSING:
             implied[(entry.tier, count, entry.ran_on)] = None
     return [Expectation(tier=tier, shards=count, python=python) for tier, count, python in implied]
 
